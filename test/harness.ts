@@ -1,0 +1,94 @@
+/**
+ * The one test helper every test uses: installs Pulumi runtime mocks that record every registered
+ * resource with its inputs, runs a piece of program, waits for all registrations, and resolves
+ * outputs into plain values.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { expect } from "vitest";
+import { ValidationError, type Problem } from "../components/common/errors";
+import { installMocks, plainValue, settle, type MockOptions, type RecordedResource, Recorder } from "../plan/runtime";
+
+export { Recorder, type RecordedResource };
+export const ROOT = path.resolve(__dirname, "..");
+/** Read-only reference material (upstream schemas, field reports). Absent in a user's clone. */
+export const SHARED = path.resolve(ROOT, "..", "shared");
+
+export interface Captured<T> {
+    /** Every resource the code registered. */
+    r: Recorder;
+    /** What the code returned (a component, usually). */
+    value: T;
+}
+
+/**
+ * Installs fresh mocks, runs `build` (which constructs components), and waits until every
+ * registration has reached the mocks.
+ */
+export async function capture<T>(build: () => T | Promise<T>, options: MockOptions = {}): Promise<Captured<T>> {
+    const r = installMocks(options);
+    const value = await build();
+    await settle();
+    return { r, value };
+}
+
+/** Resolves Outputs (deeply) to plain values; secrets read "[secret]" unless revealed. */
+export async function resolve<T = unknown>(value: unknown, opts: { revealSecrets?: boolean } = {}): Promise<T> {
+    return (await plainValue(value, opts)) as T;
+}
+
+/** Whether an Output is secret. */
+export async function isSecretOutput(value: unknown): Promise<boolean> {
+    return (value as { isSecret: Promise<boolean> }).isSecret;
+}
+
+/**
+ * Asserts that `fn` throws a ValidationError that has a problem at each expected path (and, when
+ * given, whose rule matches), and returns all problems. Also asserts nothing was registered.
+ */
+export function expectProblems(fn: () => unknown, expected: Array<{ path: string; rule?: RegExp; value?: unknown }>, recorder?: Recorder): readonly Problem[] {
+    let error: unknown;
+    try {
+        fn();
+    } catch (e) {
+        error = e;
+    }
+    expect(error, "expected a ValidationError").toBeInstanceOf(ValidationError);
+    const problems = (error as ValidationError).problems;
+    for (const want of expected) {
+        const match = problems.find((p) => p.path === want.path && (!want.rule || want.rule.test(p.rule)) && (!("value" in want) || Object.is(p.value, want.value) || JSON.stringify(p.value) === JSON.stringify(want.value)));
+        expect(match, `no problem at ${want.path}${want.rule ? ` matching ${want.rule}` : ""}; got:\n${problems.map((p) => `${p.path}: ${p.rule}`).join("\n")}`).toBeDefined();
+        // Every message names the field and quotes the value.
+        expect((error as Error).message).toContain(want.path);
+    }
+    if (recorder) expect(recorder.resources, "nothing may be registered when input is invalid").toEqual([]);
+    return problems;
+}
+
+export interface PlanRun {
+    status: number;
+    stdout: string;
+    stderr: string;
+    outDir: string;
+}
+
+/** Runs `npm run plan`'s entry point in a child process, as a user would. */
+export function runPlanCli(args: string[], outDir = fs.mkdtempSync(path.join(os.tmpdir(), "directpath-plan-"))): PlanRun {
+    const res = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), path.join(ROOT, "plan", "cli.ts"), ...args, "--out", outDir], {
+        cwd: ROOT,
+        encoding: "utf8",
+        timeout: 120_000,
+        env: { ...process.env, NO_COLOR: "1" },
+    });
+    return { status: res.status ?? -1, stdout: res.stdout, stderr: res.stderr, outDir };
+}
+
+/** Why this process can't create network namespaces, or undefined when it can (root on Linux with iproute2). */
+export function netnsUnavailableReason(): string | undefined {
+    if (process.platform !== "linux") return "network namespaces need Linux";
+    if (typeof process.getuid !== "function" || process.getuid() !== 0) return "network namespaces need root (CI runs as root)";
+    if (!["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].some((p) => fs.existsSync(p))) return "the ip command (iproute2) is not installed";
+    return undefined;
+}
