@@ -7,4 +7,4 @@
 export * from "./common/errors";
 export * from "./common/firewall";
 export * from "./common/net";
-export * from "./hairpin/model";
+export * from "./hairpin";

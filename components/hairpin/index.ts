@@ -1,0 +1,38 @@
+/**
+ * HairpinBypass: keeps traffic that pods, host-network pods and the kubelet send to the cluster's
+ * own external IPs inside the cluster, so hairpin NAT (a router that DNATs without SNAT) can't
+ * break it. Two halves over one endpoint model:
+ * - redirect (./redirect.ts): Cilium LocalRedirectPolicy, Service externalIPs, or node iptables;
+ * - DNS (./dns.ts): CoreDNS and NodeLocal DNSCache overrides, node /etc/hosts entries.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { parseOrThrow } from "../common/errors";
+import { hairpinArgsSchema, hairpinCrossChecks, type HairpinArgsInput, type ParsedHairpinArgs } from "./args";
+import { deployDns, type DnsOutputs } from "./dns";
+import { deployRedirect, type RedirectOutputs } from "./redirect";
+
+export * from "./model";
+export { hairpinArgsSchema, type HairpinArgsInput, type ParsedHairpinArgs } from "./args";
+
+/** Arguments of {@link HairpinBypass}. Plain data, validated as a whole before anything is registered. */
+export type HairpinBypassArgs = HairpinArgsInput;
+
+/** Validates HairpinBypass args, collecting every problem; throws a ValidationError. Pure. */
+export function validateHairpinArgs(args: HairpinBypassArgs): ParsedHairpinArgs {
+    return parseOrThrow("HairpinBypass args", hairpinArgsSchema, args, { crossChecks: hairpinCrossChecks });
+}
+
+export class HairpinBypass extends pulumi.ComponentResource {
+    /** Outputs of the redirect half. */
+    readonly redirect: RedirectOutputs;
+    /** Outputs of the DNS half. */
+    readonly dns: DnsOutputs;
+
+    constructor(name: string, args: HairpinBypassArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        const parsed = validateHairpinArgs(args);
+        super("directpath:hairpin:HairpinBypass", name, {}, opts);
+        this.redirect = deployRedirect(this, name, parsed);
+        this.dns = deployDns(this, name, parsed);
+        this.registerOutputs({ redirect: this.redirect, dns: this.dns });
+    }
+}
