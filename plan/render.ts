@@ -186,7 +186,8 @@ export function manifestFiles(resources: readonly PlanResource[]): ManifestFile[
     for (const r of resources.filter((x) => x.type.startsWith("kubernetes:helm.sh/"))) {
         files.push({ file: `${String(h++).padStart(3, "0")}-${slug(r.name)}.yaml`, dir: "helm", object: { ...r.inputs } });
     }
-    return files;
+    const dirOrder = ["manifests", "patches", "helm"];
+    return files.sort((a, b) => dirOrder.indexOf(a.dir) - dirOrder.indexOf(b.dir) || a.file.localeCompare(b.file));
 }
 
 export function toYaml(object: unknown): string {
