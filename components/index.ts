@@ -8,3 +8,4 @@ export * from "./common/errors";
 export * from "./common/firewall";
 export * from "./common/net";
 export * from "./hairpin";
+export * from "./tailscale";

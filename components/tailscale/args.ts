@@ -1,0 +1,210 @@
+/**
+ * TailscaleDirect's plain settings: one zod schema, shared by the component and by the default
+ * program's `directpath:tailscale` config section, plus the cross-field rules.
+ *
+ * The auth key and the API key are not part of this schema: they are `pulumi.Input<string>`
+ * secrets (separate secret config keys in the default program), checked by {@link keyProblems}.
+ */
+import ipaddr from "ipaddr.js";
+import { z } from "zod";
+import type { Problem } from "../common/errors";
+import { NODE_PORT_RANGE, RESERVED_NODE_PORTS } from "../common/firewall";
+import { cidrSchema, dnsLabelSchema, ipSchema, isDnsLabel, isIPv4, isIPv6, k8sNameSchema, labelsSchema, portSchema } from "../common/net";
+
+/**
+ * The image tag used when none is given: the newest stable `tailscale/tailscale` release when this
+ * was written (v1.102.3, tagged 2026-08-19 in github.com/tailscale/tailscale; the image is built by
+ * `build_docker.sh`, which tags `v<VERSION_SHORT>`). Every containerboot env var used by
+ * ./render.ts was checked against `cmd/containerboot/{main,settings,tailscaled}.go` at that tag.
+ */
+export const TAILSCALE_DEFAULT_IMAGE = { repository: "tailscale/tailscale", tag: "v1.102.3" } as const;
+
+/** Tailscale's default WireGuard port (what `tailscaled` uses with `PORT=41641`, as its systemd unit does). */
+export const TAILSCALE_DEFAULT_PORT = 41641;
+
+/**
+ * Where containerboot's health endpoint listens by default. Under `hostNetwork` it binds on the
+ * node itself, so: loopback only (never the node's public address; containerboot's own default is
+ * `[::]:9002` on every interface), and a port that nothing in a usual node stack uses (kubelet
+ * 10248/10250, kube-proxy 10249/10256, Cilium 4240/4244/9234/9879/9890/9962-9965, node-exporter
+ * 9100, containerboot's default 9002, etcd 2379/2380, the API server 6443).
+ */
+export const TAILSCALE_DEFAULT_HEALTH = { address: "127.0.0.1", port: 9872 } as const;
+
+/** Where tailscaled's state lives on each node (a hostPath: the state belongs to the node). */
+export const TAILSCALE_DEFAULT_STATE_HOST_PATH = "/var/lib/directpath/tailscale";
+
+/** Tags that move over time; a pinned release tag (v1.102.3) is required instead. */
+export const FLOATING_IMAGE_TAGS = ["latest", "stable", "unstable"] as const;
+
+/** Namespaces that exist in every cluster: TailscaleDirect needs one of its own (PSA privileged). */
+export const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"] as const;
+
+export const WORKLOAD_KINDS = ["DaemonSet", "Deployment"] as const;
+
+/** A Tailscale ACL tag: `tag:` plus a name of letters, digits and '-', starting with a letter. */
+const TAG = /^tag:[A-Za-z][A-Za-z0-9-]*$/;
+/** A Kubernetes resource quantity (`50m`, `1`, `64Mi`, `1.5Gi`). */
+const QUANTITY = /^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[numkMGTPE]|[KMGTPE]i)?$/;
+/** A Docker image tag. */
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** A Docker image repository (`tailscale/tailscale`, `ghcr.io/tailscale/tailscale`, `registry:5000/x/y`). */
+const IMAGE_REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
+
+const quantitySchema = z.string({ error: "must be a Kubernetes quantity as a string, e.g. \"50m\" or \"64Mi\"" })
+    .regex(QUANTITY, { error: "must be a Kubernetes quantity such as 50m, 1, 64Mi or 1Gi" });
+
+const resourceListSchema = z.strictObject({
+    cpu: quantitySchema.optional(),
+    memory: quantitySchema.optional(),
+});
+
+export const resourcesSchema = z.strictObject({
+    requests: resourceListSchema.default({ cpu: "50m", memory: "64Mi" }),
+    limits: resourceListSchema.default({ cpu: "1", memory: "256Mi" }),
+});
+
+export const tolerationSchema = z.strictObject({
+    key: z.string().optional(),
+    operator: z.enum(["Exists", "Equal"], { error: "must be Exists or Equal" }).optional(),
+    value: z.string().optional(),
+    effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"], { error: "must be NoSchedule, PreferNoSchedule or NoExecute" }).optional(),
+    tolerationSeconds: z.number().int().optional(),
+});
+
+export const imageSchema = z.strictObject({
+    /** The image repository. Default `tailscale/tailscale` (Docker Hub). */
+    repository: z.string({ error: "must be an image repository as a string" })
+        .regex(IMAGE_REPOSITORY, { error: "must be an image repository such as tailscale/tailscale or ghcr.io/tailscale/tailscale (no tag)" })
+        .default(TAILSCALE_DEFAULT_IMAGE.repository),
+    /** A pinned release tag such as `v1.102.3`. Floating tags (`latest`, `stable`, `unstable`) are rejected. */
+    tag: z.string({ error: "must be an image tag as a string" })
+        .regex(IMAGE_TAG, { error: "must be a Docker image tag: letters, digits, '_', '.', '-', at most 128 characters" })
+        .refine((t) => !(FLOATING_IMAGE_TAGS as readonly string[]).includes(t.toLowerCase()), {
+            error: `must be a pinned release tag such as ${TAILSCALE_DEFAULT_IMAGE.tag}, not a floating tag (${FLOATING_IMAGE_TAGS.join(", ")}): a floating tag changes the running version behind your back`,
+        })
+        .default(TAILSCALE_DEFAULT_IMAGE.tag),
+    pullPolicy: z.enum(["IfNotPresent", "Always", "Never"], { error: "must be IfNotPresent, Always or Never" }).default("IfNotPresent"),
+});
+
+/** The plain settings of TailscaleDirect (everything but the keys). */
+export const tailscaleArgsSchema = z.strictObject({
+    /** The dedicated namespace to create (labelled Pod Security `privileged`). */
+    namespace: dnsLabelSchema
+        .refine((n) => !(SYSTEM_NAMESPACES as readonly string[]).includes(n), {
+            error: `must be a dedicated namespace that TailscaleDirect creates, not ${SYSTEM_NAMESPACES.join(", ")}: it is labelled to admit privileged host-network pods`,
+        })
+        .default("tailscale"),
+    /** The fixed UDP port tailscaled listens on, on every node (host port). */
+    port: portSchema
+        .refine((p) => !RESERVED_NODE_PORTS.some((r) => r.port === p), {
+            error: `must not be a port the node already uses (${RESERVED_NODE_PORTS.map((r) => `${r.port} ${r.use}`).join(", ")})`,
+        })
+        .default(TAILSCALE_DEFAULT_PORT),
+    /** Allow `port` / `healthPort` in the NodePort range 30000-32767 (where they can collide with Services). */
+    allowNodePortRange: z.boolean({ error: "must be true or false" }).default(false),
+    /** The device hostname is `<hostnamePrefix>-<node name>`. */
+    hostnamePrefix: dnsLabelSchema.default("k8s"),
+    image: imageSchema.default(imageSchema.parse({})),
+    /** `DaemonSet` (default: one tailnet device per node) or `Deployment` (pinned by `nodeSelector`). */
+    workloadKind: z.enum(WORKLOAD_KINDS, { error: `must be one of ${WORKLOAD_KINDS.join(", ")}` }).default("DaemonSet"),
+    /** Nodes to run on (required for a Deployment). Choose nodes with public IPs. */
+    nodeSelector: labelsSchema.optional(),
+    /** Deployment only: how many pods (each on its own node: they share the host port). Default 1. */
+    replicas: z.number({ error: "must be a whole number" }).int({ error: "must be a whole number" }).min(1, { error: "must be at least 1" }).optional(),
+    /** Use tailscaled's userspace networking instead of the kernel TUN device (no NET_ADMIN, no /dev/net/tun). */
+    userspace: z.boolean({ error: "must be true or false" }).default(false),
+    /** Subnet routes to advertise, typically the pod and Service CIDRs. */
+    routes: z.array(cidrSchema).default([]),
+    /** ACL tags to advertise (`tag:k8s`). Required with an API key (the minted key is tagged with them). */
+    tags: z.array(z.string({ error: "must be a tag as a string" }).regex(TAG, { error: "must be a Tailscale tag: tag:<name>, the name letters, digits and '-', starting with a letter" })).default([]),
+    /** Node directory for tailscaled's state (hostPath, created if missing). */
+    stateHostPath: z.string({ error: "must be an absolute path as a string" })
+        .refine((p) => p.startsWith("/") && p !== "/" && !p.split("/").includes("..") && !/[\s:]/.test(p), {
+            error: "must be an absolute directory path on the node, not /, without '..', spaces or ':'",
+        })
+        .default(TAILSCALE_DEFAULT_STATE_HOST_PATH),
+    /** Local address of containerboot's health endpoint (loopback by default: it binds on the node). */
+    healthAddress: ipSchema.default(TAILSCALE_DEFAULT_HEALTH.address),
+    /** TCP port of containerboot's health endpoint (on the node, under hostNetwork). */
+    healthPort: portSchema
+        .refine((p) => !RESERVED_NODE_PORTS.some((r) => r.port === p), {
+            error: `must not be a port the node already uses (${RESERVED_NODE_PORTS.map((r) => `${r.port} ${r.use}`).join(", ")})`,
+        })
+        .default(TAILSCALE_DEFAULT_HEALTH.port),
+    resources: resourcesSchema.default(resourcesSchema.parse({})),
+    /** Tolerations, e.g. `[{ operator: "Exists" }]` to run on every node, tainted ones included. */
+    tolerations: z.array(tolerationSchema).default([]),
+    /** A PriorityClass for the pods (e.g. `system-node-critical`). */
+    priorityClassName: k8sNameSchema.optional(),
+});
+
+export type TailscaleSettingsInput = z.input<typeof tailscaleArgsSchema>;
+export type TailscaleSettings = z.output<typeof tailscaleArgsSchema>;
+
+/** Which key the caller gave. */
+export interface KeyPresence {
+    authKey: boolean;
+    apiKey: boolean;
+}
+
+/**
+ * Rules that span fields. Tolerant of malformed input (the schema reports that). Paths are relative
+ * to the args object. `keys` says which secret the caller supplied; omit it when the caller checks
+ * the keys itself (the default program's config loader).
+ */
+export function tailscaleCrossChecks(raw: unknown, keys?: KeyPresence): Problem[] {
+    const problems: Problem[] = [];
+    const r = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
+    const allowNodePorts = r.allowNodePortRange === true;
+    const port = typeof r.port === "number" ? r.port : TAILSCALE_DEFAULT_PORT;
+    const healthPort = typeof r.healthPort === "number" ? r.healthPort : TAILSCALE_DEFAULT_HEALTH.port;
+    const inNodePortRange = (p: number) => p >= NODE_PORT_RANGE.from && p <= NODE_PORT_RANGE.to;
+    const nodePortRule = `must not be in the NodePort range ${NODE_PORT_RANGE.from}-${NODE_PORT_RANGE.to} (a Service may claim it on every node); set allowNodePortRange: true if you reserved it`;
+    if (!allowNodePorts && inNodePortRange(port)) problems.push({ path: "port", value: port, rule: nodePortRule });
+    if (!allowNodePorts && inNodePortRange(healthPort)) problems.push({ path: "healthPort", value: healthPort, rule: nodePortRule });
+    if (healthPort === port) {
+        problems.push({ path: "healthPort", value: healthPort, rule: `must differ from port (${port}): one number for two listeners on the node is a trap` });
+    }
+
+    const kind = r.workloadKind ?? "DaemonSet";
+    const selector = r.nodeSelector;
+    if (kind === "Deployment" && (typeof selector !== "object" || selector === null || Object.keys(selector).length === 0)) {
+        problems.push({ path: "nodeSelector", value: selector, rule: "is required for workloadKind Deployment: it pins the pods to chosen nodes (ones with public IPs)" });
+    }
+    if (kind === "DaemonSet" && r.replicas !== undefined) {
+        problems.push({ path: "replicas", value: r.replicas, rule: "only applies to workloadKind Deployment (a DaemonSet runs one pod per node)" });
+    }
+
+    if (typeof r.healthAddress === "string" && (isIPv4(r.healthAddress) || isIPv6(r.healthAddress))) {
+        const a = r.healthAddress;
+        if (ipaddr.parse(a).range() === "unspecified") {
+            problems.push({ path: "healthAddress", value: a, rule: "must be a specific local address (e.g. 127.0.0.1): under hostNetwork a wildcard serves the health endpoint on the node's public addresses" });
+        }
+    }
+
+    if (typeof r.hostnamePrefix === "string" && isDnsLabel(r.hostnamePrefix) && r.hostnamePrefix.length > 40) {
+        problems.push({ path: "hostnamePrefix", value: r.hostnamePrefix, rule: "must be at most 40 characters: the device hostname <prefix>-<node name> has to stay a 63-character DNS label" });
+    }
+
+    if (Array.isArray(r.routes)) {
+        const seen = new Set<string>();
+        r.routes.forEach((route, i) => {
+            if (typeof route !== "string") return;
+            if (seen.has(route)) problems.push({ path: `routes[${i}]`, value: route, rule: "is listed twice" });
+            seen.add(route);
+        });
+    }
+
+    if (keys) {
+        if (keys.authKey && keys.apiKey) {
+            problems.push({ path: "authKey", value: "(both set)", rule: "give exactly one of authKey (an auth key) or apiKey (a Tailscale API key that mints one), not both" });
+        } else if (!keys.authKey && !keys.apiKey) {
+            problems.push({ path: "authKey", value: undefined, rule: "give exactly one of authKey (an auth key) or apiKey (a Tailscale API key that mints a reusable, preauthorized, tagged key)" });
+        }
+    }
+    if (keys?.apiKey && !(Array.isArray(r.tags) && r.tags.length > 0)) {
+        problems.push({ path: "tags", value: r.tags, rule: "must list at least one tag (tag:<name>) when an apiKey mints the auth key: the minted key is tagged, so the devices are owned by the tags, not by a user" });
+    }
+    return problems;
+}

@@ -1,0 +1,169 @@
+/**
+ * TailscaleDirect: tailscaled on the nodes' own network (`hostNetwork: true`) with a fixed UDP
+ * port, so peers connect directly instead of being relayed through DERP.
+ *
+ * Pods behind CNI masquerade, the AWS VPC CNI's `--random-fully` SNAT or a NAT gateway get a new
+ * random source port per destination ("hard NAT"); NAT traversal then fails and Tailscale falls
+ * back to DERP relays. On nodes with public IPs, tailscaled on the host network with a fixed port
+ * (the `PORT` env var and `--port`), that port declared on the pod and opened for inbound UDP
+ * ({@link TailscaleDirect.firewallRules}) gives every peer a stable `ip:port` to reach.
+ *
+ * The pure parts live in ./args.ts (validation) and ./render.ts (the Kubernetes objects); the port
+ * check that runs in the pod is ./check-port.sh.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as tailscale from "@pulumi/tailscale";
+import { parseOrThrow, type Problem } from "../common/errors";
+import { readAsset } from "../common/assets";
+import type { FirewallRule } from "../common/firewall";
+import { isDnsLabel } from "../common/net";
+import { tailscaleArgsSchema, tailscaleCrossChecks, type TailscaleSettings, type TailscaleSettingsInput } from "./args";
+import {
+    AUTH_SECRET_KEY,
+    CHECK_PORT_SCRIPT,
+    renderAuthSecretMeta,
+    renderChecksConfigMap,
+    renderNamespace,
+    renderServiceAccount,
+    renderWorkload,
+    tailscaleFirewallRules,
+} from "./render";
+
+export {
+    TAILSCALE_DEFAULT_HEALTH,
+    TAILSCALE_DEFAULT_IMAGE,
+    TAILSCALE_DEFAULT_PORT,
+    TAILSCALE_DEFAULT_STATE_HOST_PATH,
+    tailscaleArgsSchema,
+    tailscaleCrossChecks,
+    type TailscaleSettings,
+    type TailscaleSettingsInput,
+} from "./args";
+export { tailscaleFirewallRules } from "./render";
+
+/**
+ * Arguments of {@link TailscaleDirect}: the plain settings of {@link tailscaleArgsSchema} (every
+ * field optional, with the defaults documented there and in the README), plus exactly one key.
+ *
+ * @example
+ * ```ts
+ * const ts = new TailscaleDirect("tailscale", {
+ *     authKey: config.requireSecret("tailscaleAuthKey"),
+ *     port: 41641,
+ *     routes: ["10.233.64.0/18", "10.233.0.0/18"],
+ *     tolerations: [{ operator: "Exists" }],
+ * }, { provider: k8sProvider });
+ * // ts.firewallRules -> inbound UDP 41641 from 0.0.0.0/0 and ::/0
+ * ```
+ */
+export interface TailscaleDirectArgs extends TailscaleSettingsInput {
+    /**
+     * A Tailscale auth key. It stays secret end to end (wrapped in `pulumi.secret`) and reaches the
+     * pods through a Kubernetes Secret. Give this or {@link apiKey}, not both.
+     */
+    authKey?: pulumi.Input<string>;
+    /**
+     * A Tailscale API key. TailscaleDirect then creates a reusable, preauthorized auth key tagged
+     * with `tags` (required in this mode) through the `@pulumi/tailscale` provider.
+     */
+    apiKey?: pulumi.Input<string>;
+}
+
+/** The longest component name: object names append `-checks` and must stay DNS labels. */
+const MAX_NAME_LENGTH = 50;
+
+function present(v: unknown): boolean {
+    return v !== undefined && v !== null;
+}
+
+/**
+ * Validates TailscaleDirect's name and args, collecting every problem; throws a ValidationError.
+ * Pure: registers nothing.
+ */
+export function validateTailscaleArgs(name: string, args: TailscaleDirectArgs): TailscaleSettings {
+    const { authKey, apiKey, ...settings } = (args ?? {}) as TailscaleDirectArgs;
+    const extra: Problem[] = [];
+    if (!isDnsLabel(name) || name.length > MAX_NAME_LENGTH) {
+        extra.push({ path: "name", value: name, rule: `the component name names the Kubernetes objects: it must be a DNS label of at most ${MAX_NAME_LENGTH} lowercase letters, digits or '-'` });
+    }
+    for (const [field, value] of [["authKey", authKey], ["apiKey", apiKey]] as const) {
+        if (typeof value === "string" && value.trim() === "") extra.push({ path: field, value: "(empty)", rule: "must not be empty" });
+    }
+    return parseOrThrow("TailscaleDirect args", tailscaleArgsSchema, settings, {
+        crossChecks: (raw) => [...tailscaleCrossChecks(raw, { authKey: present(authKey), apiKey: present(apiKey) }), ...extra],
+    });
+}
+
+/**
+ * Runs tailscaled on the host network with a fixed UDP port, as a DaemonSet (one tailnet device
+ * per node) or a Deployment pinned by a node selector, in a dedicated namespace. See the README
+ * section "TailscaleDirect" for the args, the state choice and how to confirm direct connections.
+ */
+export class TailscaleDirect extends pulumi.ComponentResource {
+    /** The namespace the component created. */
+    readonly namespace: pulumi.Output<string>;
+    /** The DaemonSet's or Deployment's name. */
+    readonly workloadName: pulumi.Output<string>;
+    /** `DaemonSet` or `Deployment`. */
+    readonly workloadKind: "DaemonSet" | "Deployment";
+    /** The fixed UDP port tailscaled listens on, on every node it runs on. */
+    readonly port: number;
+    /**
+     * What must be opened for direct connections: inbound UDP on {@link port} from `0.0.0.0/0` and
+     * `::/0`. Known at construction; security-group and firewall components consume it.
+     */
+    readonly firewallRules: FirewallRule[];
+
+    constructor(name: string, args: TailscaleDirectArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        const settings = validateTailscaleArgs(name, args);
+        super("directpath:tailscale:TailscaleDirect", name, {}, opts);
+        this.port = settings.port;
+        this.workloadKind = settings.workloadKind;
+        this.firewallRules = tailscaleFirewallRules(settings.port);
+
+        const ns = new k8s.core.v1.Namespace(`${name}-ns`, renderNamespace(name, settings), { parent: this });
+        const inNs = { parent: this, dependsOn: [ns] };
+
+        const authKey = args.apiKey !== undefined && args.apiKey !== null
+            ? this.mintAuthKey(name, args.apiKey, settings)
+            : pulumi.secret(args.authKey as pulumi.Input<string>);
+        const secret = new k8s.core.v1.Secret(`${name}-auth`, {
+            ...renderAuthSecretMeta(name, settings),
+            stringData: { [AUTH_SECRET_KEY]: authKey },
+        }, inNs);
+
+        const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, renderServiceAccount(name, settings), inNs);
+        const checks = new k8s.core.v1.ConfigMap(`${name}-checks`,
+            renderChecksConfigMap(name, settings, readAsset(__dirname, CHECK_PORT_SCRIPT)), inNs);
+
+        const workloadOpts = { parent: this, dependsOn: [ns, secret, sa, checks] };
+        const rendered = renderWorkload(name, settings);
+        const workload = settings.workloadKind === "Deployment"
+            ? new k8s.apps.v1.Deployment(`${name}-deployment`, rendered as unknown as k8s.apps.v1.DeploymentArgs, workloadOpts)
+            : new k8s.apps.v1.DaemonSet(`${name}-daemonset`, rendered as unknown as k8s.apps.v1.DaemonSetArgs, workloadOpts);
+
+        this.namespace = ns.metadata.name;
+        this.workloadName = workload.metadata.name;
+        this.registerOutputs({
+            namespace: this.namespace,
+            workloadName: this.workloadName,
+            workloadKind: this.workloadKind,
+            port: this.port,
+            firewallRules: this.firewallRules,
+        });
+    }
+
+    /** API-key mode: a reusable, preauthorized, tagged auth key minted by the Tailscale provider. */
+    private mintAuthKey(name: string, apiKey: pulumi.Input<string>, settings: TailscaleSettings): pulumi.Output<string> {
+        const provider = new tailscale.Provider(`${name}-tailscale`, { apiKey: pulumi.secret(apiKey) }, { parent: this });
+        const key = new tailscale.TailnetKey(`${name}-authkey`, {
+            reusable: true,
+            preauthorized: true,
+            ephemeral: false,
+            tags: settings.tags,
+            description: `directpath ${name}`.slice(0, 50),
+        }, { parent: this, provider, additionalSecretOutputs: ["key"] });
+        return pulumi.secret(key.key);
+    }
+}
