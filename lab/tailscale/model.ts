@@ -1,0 +1,373 @@
+/**
+ * Pure parts of the direct-connection lab (`npm run lab:tailscale`): reading the fixed port out of
+ * the rendered TailscaleDirect DaemonSet, turning the plan's `firewallRules` into iptables rules,
+ * parsing `tailscale ping` / `tailscale status --json`, statistics, and the expectations the lab
+ * checks. No I/O here; `lab/tailscale/run.ts` does the work and `test/tailscale-lab.test.ts` tests
+ * these directly.
+ */
+import { parseAllDocuments } from "yaml";
+import type { FirewallRule } from "../../components/common/firewall";
+
+// ---------------------------------------------------------------------------------------------
+// The fixed port, from the rendered DaemonSet
+// ---------------------------------------------------------------------------------------------
+
+/** Where the port appears in the rendered pod spec, and the one value they all agree on. */
+export interface FixedPort {
+    port: number;
+    /** Name of the DaemonSet and of the container that carries the settings. */
+    workload: string;
+    container: string;
+    /** `PORT` env value. */
+    envPort: number;
+    /** `--port` from the `TS_TAILSCALED_EXTRA_ARGS` env value. */
+    argPort: number;
+    /** The UDP containerPort and its hostPort. */
+    containerPort: number;
+    hostPort: number;
+    /** `TS_TAILSCALED_EXTRA_ARGS`, split into arguments (the lab passes them to tailscaled). */
+    extraArgs: string[];
+    hostNetwork: boolean;
+}
+
+/** A rendered manifest did not have what the lab needs; `problems` says what and where. */
+export class ManifestError extends Error {
+    constructor(readonly problems: string[]) {
+        super(`the rendered TailscaleDirect DaemonSet is not usable by the lab:\n  - ${problems.join("\n  - ")}`);
+        this.name = "ManifestError";
+    }
+}
+
+interface EnvVar {
+    name?: string;
+    value?: unknown;
+}
+interface ContainerPort {
+    containerPort?: unknown;
+    hostPort?: unknown;
+    protocol?: string;
+    name?: string;
+}
+interface Container {
+    name?: string;
+    env?: EnvVar[];
+    ports?: ContainerPort[];
+}
+
+function toPort(v: unknown): number | undefined {
+    const n = typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v.trim()) ? Number(v.trim()) : NaN;
+    return Number.isInteger(n) && n >= 1 && n <= 65535 ? n : undefined;
+}
+
+/** Splits an args string the way a shell would for plain words and simple quotes. */
+export function splitArgs(s: string): string[] {
+    const out: string[] = [];
+    const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
+    for (let m = re.exec(s); m; m = re.exec(s)) out.push(m[1] ?? m[2] ?? m[3]!);
+    return out;
+}
+
+/** The value of `--port` (`--port=N`, `-port=N`, `--port N`) in tailscaled's args; the last one wins, as in Go's flag package. */
+export function portFromArgs(args: string[]): number | undefined {
+    let port: number | undefined;
+    let seen = false;
+    for (let i = 0; i < args.length; i++) {
+        const m = /^--?port(?:=(.*))?$/.exec(args[i]!);
+        if (!m) continue;
+        seen = true;
+        const raw = m[1] ?? args[++i];
+        port = toPort(raw);
+        if (port === undefined) return undefined;
+    }
+    return seen ? port : undefined;
+}
+
+/**
+ * Reads the fixed UDP port from a rendered DaemonSet manifest (YAML, one or more documents) and
+ * checks that every place it appears agrees: the `PORT` env, `--port` in `TS_TAILSCALED_EXTRA_ARGS`,
+ * and a UDP containerPort with an equal hostPort, in the same container. Throws a ManifestError
+ * listing every problem otherwise.
+ */
+export function fixedPortFromDaemonSet(yamlText: string): FixedPort {
+    const docs = parseAllDocuments(yamlText).map((d) => d.toJSON() as Record<string, unknown> | null);
+    const ds = docs.find((d) => d && d.kind === "DaemonSet") as
+        | { metadata?: { name?: string }; spec?: { template?: { spec?: { hostNetwork?: boolean; containers?: Container[] } } } }
+        | undefined;
+    if (!ds) throw new ManifestError(["no document of kind DaemonSet"]);
+    const name = ds.metadata?.name ?? "(unnamed)";
+    const podSpec = ds.spec?.template?.spec;
+    const containers = podSpec?.containers ?? [];
+    const container = containers.find((c) => (c.env ?? []).some((e) => e.name === "PORT")) ?? containers.find((c) => (c.env ?? []).some((e) => e.name === "TS_TAILSCALED_EXTRA_ARGS"));
+    if (!container) throw new ManifestError([`DaemonSet ${name}: no container has a PORT or TS_TAILSCALED_EXTRA_ARGS env var`]);
+    const where = `DaemonSet ${name}, container ${container.name ?? "(unnamed)"}`;
+    const problems: string[] = [];
+    const env = new Map((container.env ?? []).map((e) => [e.name, e.value]));
+
+    const envRaw = env.get("PORT");
+    const envPort = toPort(envRaw);
+    if (envPort === undefined) problems.push(`${where}: env PORT is ${JSON.stringify(envRaw)}, want a literal port 1-65535`);
+
+    const extraRaw = env.get("TS_TAILSCALED_EXTRA_ARGS");
+    const extraArgs = typeof extraRaw === "string" ? splitArgs(extraRaw) : [];
+    const argPort = portFromArgs(extraArgs);
+    if (typeof extraRaw !== "string") problems.push(`${where}: env TS_TAILSCALED_EXTRA_ARGS is ${JSON.stringify(extraRaw)}, want a string with --port=N`);
+    else if (argPort === undefined) problems.push(`${where}: env TS_TAILSCALED_EXTRA_ARGS is ${JSON.stringify(extraRaw)}, want --port=N with N 1-65535`);
+
+    const udp = (container.ports ?? []).filter((p) => (p.protocol ?? "TCP").toUpperCase() === "UDP");
+    const declared = udp.find((p) => toPort(p.containerPort) === envPort) ?? udp[0];
+    const containerPort = toPort(declared?.containerPort);
+    const hostPort = toPort(declared?.hostPort);
+    if (!declared) problems.push(`${where}: no UDP containerPort is declared`);
+    else if (hostPort === undefined || hostPort !== containerPort) problems.push(`${where}: UDP containerPort ${String(declared.containerPort)} has hostPort ${JSON.stringify(declared.hostPort)}, want the same port`);
+
+    if (envPort !== undefined && argPort !== undefined && envPort !== argPort) problems.push(`${where}: env PORT=${envPort} but --port=${argPort} in TS_TAILSCALED_EXTRA_ARGS; they must agree`);
+    if (envPort !== undefined && containerPort !== undefined && envPort !== containerPort) problems.push(`${where}: env PORT=${envPort} but the UDP containerPort is ${containerPort}; they must agree`);
+    if (problems.length > 0) throw new ManifestError(problems);
+    return {
+        port: envPort!, workload: name, container: container.name ?? "", envPort: envPort!, argPort: argPort!,
+        containerPort: containerPort!, hostPort: hostPort!, extraArgs, hostNetwork: podSpec?.hostNetwork === true,
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// firewallRules -> iptables
+// ---------------------------------------------------------------------------------------------
+
+/** iptables argument lists (without the `iptables` binary), plus the rules that don't apply and why. */
+export interface IptablesTranslation {
+    rules: string[][];
+    skipped: Array<{ rule: FirewallRule; reason: string }>;
+}
+
+function isV4Cidr(s: string): boolean {
+    return /^(\d{1,3})(\.\d{1,3}){3}(\/\d{1,2})?$/.test(s);
+}
+function isV6Cidr(s: string): boolean {
+    return s.includes(":");
+}
+
+/**
+ * Turns the `firewallRules` contract into iptables (`family: 4`) or ip6tables (`family: 6`) rules
+ * that ACCEPT exactly what the rules describe, appended to `chain`. Ingress rules match the peer as
+ * the source, egress rules as the destination (`direction` picks which ones to translate). A rule
+ * whose peer is not a CIDR of that family (`self`, `controlPlane`, the other family) is skipped
+ * with the reason; nothing is widened.
+ */
+export function iptablesFromFirewallRules(rules: readonly FirewallRule[], opts: { chain: string; family: 4 | 6; direction: "ingress" | "egress" }): IptablesTranslation {
+    const out: IptablesTranslation = { rules: [], skipped: [] };
+    for (const rule of rules) {
+        if (rule.direction !== opts.direction) {
+            out.skipped.push({ rule, reason: `direction ${rule.direction}, translating ${opts.direction}` });
+            continue;
+        }
+        const peerIsFamily = opts.family === 4 ? isV4Cidr(rule.peer) : isV6Cidr(rule.peer);
+        if (!peerIsFamily) {
+            out.skipped.push({ rule, reason: `peer ${rule.peer} is not an IPv${opts.family} CIDR` });
+            continue;
+        }
+        const args = ["-A", opts.chain, opts.direction === "ingress" ? "-s" : "-d", rule.peer];
+        if (rule.protocol === "tcp" || rule.protocol === "udp") {
+            if (!(Number.isInteger(rule.fromPort) && Number.isInteger(rule.toPort) && rule.fromPort >= 1 && rule.toPort <= 65535 && rule.fromPort <= rule.toPort)) {
+                out.skipped.push({ rule, reason: `port range ${rule.fromPort}-${rule.toPort} is not valid` });
+                continue;
+            }
+            args.push("-p", rule.protocol, "--dport", rule.fromPort === rule.toPort ? String(rule.fromPort) : `${rule.fromPort}:${rule.toPort}`);
+        } else if (rule.protocol === "icmp" || rule.protocol === "icmpv6") {
+            const wantFamily = rule.protocol === "icmp" ? 4 : 6;
+            if (wantFamily !== opts.family) {
+                out.skipped.push({ rule, reason: `${rule.protocol} is not an IPv${opts.family} protocol` });
+                continue;
+            }
+            args.push("-p", opts.family === 4 ? "icmp" : "ipv6-icmp");
+            if (rule.fromPort >= 0) args.push(opts.family === 4 ? "--icmp-type" : "--icmpv6-type", rule.toPort >= 0 ? `${rule.fromPort}/${rule.toPort}` : String(rule.fromPort));
+        }
+        args.push("-m", "comment", "--comment", rule.description.slice(0, 200), "-j", "ACCEPT");
+        out.rules.push(args);
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// tailscale ping / status
+// ---------------------------------------------------------------------------------------------
+
+export type PathKind = "direct" | "relayed";
+
+/** One `pong from NAME (IP[, PORT]) via VIA in LATENCY` line. */
+export interface Pong {
+    peer: string;
+    ip: string;
+    via: string;
+    path: PathKind;
+    rttMs: number;
+}
+
+/** Parses a Go `time.Duration.String()` value ("12ms", "1.5s", "1m2.5s", "850µs", "0s") into milliseconds. */
+export function parseGoDuration(s: string): number | undefined {
+    if (s === "0" || s === "0s") return 0;
+    const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, "µs": 0.001, "us": 0.001, ns: 0.000001 };
+    const re = /(\d+(?:\.\d+)?)(h|ms|m|s|µs|us|ns)/g;
+    let total = 0;
+    let consumed = 0;
+    for (let m = re.exec(s); m; m = re.exec(s)) {
+        total += Number(m[1]) * units[m[2]!]!;
+        consumed += m[0].length;
+    }
+    return consumed === s.length && consumed > 0 ? total : undefined;
+}
+
+/**
+ * Direct or relayed, from `tailscale ping`'s via: `DERP(code)` and `peer-relay(...)` are relayed,
+ * an `ip:port` or `[ipv6]:port` endpoint is direct. Anything else is not a path we know.
+ */
+export function classifyVia(via: string): PathKind | undefined {
+    if (/^DERP\(.*\)$/.test(via) || /^peer-relay\(.*\)$/.test(via)) return "relayed";
+    if (/^\d{1,3}(\.\d{1,3}){3}:\d+$/.test(via) || /^\[[0-9a-fA-F:.%\w]+\]:\d+$/.test(via)) return "direct";
+    return undefined;
+}
+
+/** Parses `tailscale ping` output into pongs (timeouts and other lines are ignored). */
+export function parsePingOutput(text: string): Pong[] {
+    const pongs: Pong[] = [];
+    for (const line of text.split("\n")) {
+        const m = /^pong from (\S+) \(([^,)]+)(?:, \d+)?\) via (\S+) in (\S+)$/.exec(line.trim());
+        if (!m) continue;
+        const path = classifyVia(m[3]!);
+        const rttMs = parseGoDuration(m[4]!);
+        if (!path || rttMs === undefined) continue;
+        pongs.push({ peer: m[1]!, ip: m[2]!, via: m[3]!, path, rttMs });
+    }
+    return pongs;
+}
+
+/** The parts of a `tailscale status --json` peer the lab reads. */
+export interface PeerStatus {
+    hostName: string;
+    ips: string[];
+    /** The direct ip:port in use; empty while relayed. */
+    curAddr: string;
+    /** The DERP region code the peer is reached through (home relay). */
+    relay: string;
+    peerRelay: string;
+}
+
+/** Finds the peer with the given Tailscale IP (or host name) in `tailscale status --json`. */
+export function peerFromStatus(status: unknown, peer: { ip?: string; hostName?: string }): PeerStatus | undefined {
+    const peers = (status as { Peer?: Record<string, Record<string, unknown>> } | null)?.Peer ?? {};
+    for (const p of Object.values(peers)) {
+        const ips = Array.isArray(p.TailscaleIPs) ? (p.TailscaleIPs as string[]) : [];
+        if ((peer.ip && ips.includes(peer.ip)) || (peer.hostName && p.HostName === peer.hostName)) {
+            return { hostName: String(p.HostName ?? ""), ips, curAddr: String(p.CurAddr ?? ""), relay: String(p.Relay ?? ""), peerRelay: String(p.PeerRelay ?? "") };
+        }
+    }
+    return undefined;
+}
+
+/** Direct when the peer has a current direct address. */
+export function classifyPeer(p: PeerStatus): PathKind {
+    return p.curAddr !== "" && p.peerRelay === "" ? "direct" : "relayed";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics
+// ---------------------------------------------------------------------------------------------
+
+/** The median (mean of the two middle values for an even count). Throws on an empty list. */
+export function median(xs: readonly number[]): number {
+    if (xs.length === 0) throw new Error("median of an empty list");
+    const s = [...xs].sort((a, b) => a - b);
+    const mid = Math.floor(s.length / 2);
+    return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** The p-th percentile by the nearest-rank method (p in (0, 100]). Throws on an empty list. */
+export function percentile(xs: readonly number[], p: number): number {
+    if (xs.length === 0) throw new Error("percentile of an empty list");
+    if (!(p > 0 && p <= 100)) throw new Error(`percentile ${p} is not in (0, 100]`);
+    const s = [...xs].sort((a, b) => a - b);
+    return s[Math.ceil((p / 100) * s.length) - 1]!;
+}
+
+/** Rounds to 0.1. */
+export function round1(x: number): number {
+    return Math.round(x * 10) / 10;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results and expectations
+// ---------------------------------------------------------------------------------------------
+
+export type Setup = "directpath" | "default";
+
+/** One measured pair, as written to bench/results/direct-connection.json. */
+export interface PairResult {
+    from: string;
+    to: string;
+    setup: Setup;
+    path: PathKind;
+    /** From the first ping until `CurAddr` was set; null when it never became direct. */
+    timeToDirectMs: number | null;
+    rttMedianMs: number;
+    rttP95Ms: number;
+    /** Median round trip of plain UDP between the two sites' public addresses (no Tailscale). */
+    linkRttMs: number;
+    /** Median round trip of plain UDP from each end's site to the DERP server, summed: what a relayed ping costs. */
+    derpPathRttMs: number;
+}
+
+/** `directpath` when one end is the node set up by directpath. */
+export function setupOf(from: string, to: string, directpathNode: string): Setup {
+    return from === directpathNode || to === directpathNode ? "directpath" : "default";
+}
+
+export interface Expectation {
+    from: string;
+    to: string;
+    path: PathKind;
+}
+
+export interface CheckLine {
+    name: string;
+    ok: boolean;
+    detail: string;
+}
+
+/**
+ * How close to the link (direct) or DERP path (relayed) the median RTT must be. Generous, because
+ * the WAN emulator and the daemons share two busy cores: the point is telling a ~10 ms direct path
+ * from a ~80 ms relayed one, not measuring to the millisecond.
+ */
+export const RTT_TOLERANCE = { factor: 0.5, minMs: 8 } as const;
+
+/** The checks the lab prints for the measured pairs against what is expected of them. */
+export function checkPairs(results: readonly PairResult[], expected: readonly Expectation[]): CheckLine[] {
+    const lines: CheckLine[] = [];
+    for (const want of expected) {
+        const got = results.find((r) => r.from === want.from && r.to === want.to);
+        const name = `${want.from} -> ${want.to}`;
+        if (!got) {
+            lines.push({ name: `${name}: measured`, ok: false, detail: "no measurement" });
+            continue;
+        }
+        lines.push({ name: `${name}: path ${want.path}`, ok: got.path === want.path, detail: `observed ${got.path}${got.timeToDirectMs !== null ? `, direct after ${got.timeToDirectMs} ms` : ""}` });
+        const target = want.path === "direct" ? got.linkRttMs : got.derpPathRttMs;
+        const slack = Math.max(RTT_TOLERANCE.minMs, target * RTT_TOLERANCE.factor);
+        const ok = Math.abs(got.rttMedianMs - target) <= slack;
+        lines.push({
+            name: `${name}: RTT near the ${want.path === "direct" ? "link" : "DERP path"}`,
+            ok,
+            detail: `median ${got.rttMedianMs} ms (p95 ${got.rttP95Ms}) vs ${want.path === "direct" ? "link" : "DERP path"} ${target} ms (allowed +-${round1(slack)} ms)`,
+        });
+    }
+    return lines;
+}
+
+/** The Markdown table for bench/results/direct-connection.md. */
+export function markdownTable(results: readonly PairResult[]): string {
+    const rows = [
+        "| from | to | setup | path | time to direct | RTT median | RTT p95 | link RTT | DERP path RTT |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|",
+        ...results.map((r) => `| ${r.from} | ${r.to} | ${r.setup} | ${r.path} | ${r.timeToDirectMs === null ? "never" : `${r.timeToDirectMs} ms`} | ${r.rttMedianMs} ms | ${r.rttP95Ms} ms | ${r.linkRttMs} ms | ${r.derpPathRttMs} ms |`),
+    ];
+    return rows.join("\n");
+}

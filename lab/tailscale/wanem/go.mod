@@ -1,0 +1,3 @@
+module directpath.lab/wanem
+
+go 1.22

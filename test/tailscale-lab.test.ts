@@ -1,0 +1,227 @@
+/**
+ * The pure parts of the direct-connection lab (lab/tailscale/model.ts): what it reads out of the
+ * rendered DaemonSet and plan, how it turns firewallRules into iptables rules, how it parses
+ * tailscale's output, and the checks it prints. The lab itself runs with `npm run lab:tailscale`.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import type { FirewallRule } from "../components/common/firewall";
+import {
+    checkPairs, classifyPeer, classifyVia, fixedPortFromDaemonSet, iptablesFromFirewallRules, ManifestError, markdownTable, median,
+    parseGoDuration, parsePingOutput, peerFromStatus, percentile, portFromArgs, setupOf, splitArgs, type Expectation, type PairResult,
+} from "../lab/tailscale/model";
+import { ROOT } from "./harness";
+
+function daemonSet(opts: { envPort?: unknown; extraArgs?: unknown; containerPort?: number; hostPort?: number | null; protocol?: string } = {}): string {
+    const env: Array<Record<string, unknown>> = [{ name: "TS_USERSPACE", value: "false" }];
+    if (opts.envPort !== null) env.push({ name: "PORT", value: opts.envPort ?? "41641" });
+    if (opts.extraArgs !== null) env.push({ name: "TS_TAILSCALED_EXTRA_ARGS", value: opts.extraArgs ?? "--port=41641 --no-logs-no-support" });
+    const port: Record<string, unknown> = { name: "wg", containerPort: opts.containerPort ?? 41641, protocol: opts.protocol ?? "UDP" };
+    if (opts.hostPort !== null) port.hostPort = opts.hostPort ?? opts.containerPort ?? 41641;
+    return [
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: tailscale\n",
+        JSON.stringify({
+            apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name: "ts-direct", namespace: "tailscale" },
+            spec: { template: { spec: { hostNetwork: true, containers: [{ name: "tailscale", image: "tailscale/tailscale:v1.98.0", env, ports: [port] }] } } },
+        }),
+    ].join("---\n");
+}
+
+function problemsOf(fn: () => unknown): string[] {
+    try {
+        fn();
+    } catch (e) {
+        expect(e).toBeInstanceOf(ManifestError);
+        return (e as ManifestError).problems;
+    }
+    throw new Error("expected a ManifestError");
+}
+
+describe("fixedPortFromDaemonSet", () => {
+    it("reads the port from PORT, --port and the UDP containerPort/hostPort when they agree", () => {
+        const p = fixedPortFromDaemonSet(daemonSet({ envPort: "41000", extraArgs: "--port=41000 --no-logs-no-support", containerPort: 41000 }));
+        expect(p).toMatchObject({ port: 41000, envPort: 41000, argPort: 41000, containerPort: 41000, hostPort: 41000, workload: "ts-direct", container: "tailscale", hostNetwork: true });
+        expect(p.extraArgs).toEqual(["--port=41000", "--no-logs-no-support"]);
+    });
+
+    it("accepts --port N as two words", () => {
+        expect(fixedPortFromDaemonSet(daemonSet({ extraArgs: "--port 41641" })).argPort).toBe(41641);
+    });
+
+    it("names every disagreement at once", () => {
+        const problems = problemsOf(() => fixedPortFromDaemonSet(daemonSet({ envPort: "41641", extraArgs: "--port=41642", containerPort: 41643 })));
+        expect(problems.join("\n")).toMatch(/PORT=41641 but --port=41642/);
+        expect(problems.join("\n")).toMatch(/PORT=41641 but the UDP containerPort is 41643/);
+    });
+
+    it("rejects a missing --port, a non-literal PORT, a hostPort that differs, and a TCP-only port", () => {
+        expect(problemsOf(() => fixedPortFromDaemonSet(daemonSet({ extraArgs: "--no-logs-no-support" })))[0]).toMatch(/TS_TAILSCALED_EXTRA_ARGS .*want --port=N/);
+        expect(problemsOf(() => fixedPortFromDaemonSet(daemonSet({ envPort: "[computed]" })))[0]).toMatch(/env PORT is "\[computed\]"/);
+        expect(problemsOf(() => fixedPortFromDaemonSet(daemonSet({ hostPort: 40000 })))[0]).toMatch(/hostPort 40000, want the same port/);
+        expect(problemsOf(() => fixedPortFromDaemonSet(daemonSet({ hostPort: null })))[0]).toMatch(/hostPort undefined/);
+        expect(problemsOf(() => fixedPortFromDaemonSet(daemonSet({ protocol: "TCP" })))[0]).toMatch(/no UDP containerPort/);
+    });
+
+    it("says so when there is no DaemonSet at all", () => {
+        expect(problemsOf(() => fixedPortFromDaemonSet("apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n"))).toEqual(["no document of kind DaemonSet"]);
+    });
+});
+
+describe("args", () => {
+    it("splits like a shell for words and quotes, and takes the last --port like Go's flag package", () => {
+        expect(splitArgs(` --port=1  --tun "a b" 'c' `)).toEqual(["--port=1", "--tun", "a b", "c"]);
+        expect(portFromArgs(["--port=1", "-port", "2"])).toBe(2);
+        expect(portFromArgs(["--portal=3"])).toBeUndefined();
+        expect(portFromArgs(["--port=70000"])).toBeUndefined();
+    });
+});
+
+describe("iptablesFromFirewallRules", () => {
+    const rules: FirewallRule[] = [
+        { direction: "ingress", protocol: "udp", fromPort: 41641, toPort: 41641, peer: "0.0.0.0/0", description: "Tailscale direct connections (IPv4)" },
+        { direction: "ingress", protocol: "udp", fromPort: 41641, toPort: 41641, peer: "::/0", description: "Tailscale direct connections (IPv6)" },
+        { direction: "ingress", protocol: "udp", fromPort: 8472, toPort: 8472, peer: "self", description: "VXLAN" },
+        { direction: "ingress", protocol: "tcp", fromPort: 1000, toPort: 2000, peer: "10.0.0.0/16", description: "range" },
+        { direction: "egress", protocol: "all", fromPort: 0, toPort: 0, peer: "0.0.0.0/0", description: "all out" },
+    ];
+
+    it("accepts exactly the IPv4 ingress rules, peer as source, and skips the rest with reasons", () => {
+        const t = iptablesFromFirewallRules(rules, { chain: "DPT-SG", family: 4, direction: "ingress" });
+        expect(t.rules).toEqual([
+            ["-A", "DPT-SG", "-s", "0.0.0.0/0", "-p", "udp", "--dport", "41641", "-m", "comment", "--comment", "Tailscale direct connections (IPv4)", "-j", "ACCEPT"],
+            ["-A", "DPT-SG", "-s", "10.0.0.0/16", "-p", "tcp", "--dport", "1000:2000", "-m", "comment", "--comment", "range", "-j", "ACCEPT"],
+        ]);
+        expect(t.skipped.map((s) => s.reason)).toEqual(["peer ::/0 is not an IPv4 CIDR", "peer self is not an IPv4 CIDR", "direction egress, translating ingress"]);
+    });
+
+    it("translates the IPv6 rule for ip6tables, and egress rules with the peer as destination", () => {
+        expect(iptablesFromFirewallRules(rules, { chain: "C", family: 6, direction: "ingress" }).rules).toEqual([
+            ["-A", "C", "-s", "::/0", "-p", "udp", "--dport", "41641", "-m", "comment", "--comment", "Tailscale direct connections (IPv6)", "-j", "ACCEPT"],
+        ]);
+        expect(iptablesFromFirewallRules(rules, { chain: "O", family: 4, direction: "egress" }).rules).toEqual([
+            ["-A", "O", "-d", "0.0.0.0/0", "-m", "comment", "--comment", "all out", "-j", "ACCEPT"],
+        ]);
+    });
+
+    it("never widens a rule with a bad port range", () => {
+        const t = iptablesFromFirewallRules([{ direction: "ingress", protocol: "udp", fromPort: 5, toPort: 1, peer: "0.0.0.0/0", description: "x" }], { chain: "C", family: 4, direction: "ingress" });
+        expect(t.rules).toEqual([]);
+        expect(t.skipped[0]!.reason).toMatch(/port range 5-1/);
+    });
+});
+
+describe("tailscale output", () => {
+    it("classifies via: DERP and peer relays are relayed, ip:port is direct", () => {
+        expect(classifyVia("DERP(lab)")).toBe("relayed");
+        expect(classifyVia("peer-relay(192.0.2.1:7777:vni:3)")).toBe("relayed");
+        expect(classifyVia("192.0.2.10:41641")).toBe("direct");
+        expect(classifyVia("[2001:db8::1]:41641")).toBe("direct");
+        expect(classifyVia("TSMP")).toBeUndefined();
+    });
+
+    it("parses Go durations", () => {
+        expect(parseGoDuration("12ms")).toBe(12);
+        expect(parseGoDuration("1.5s")).toBe(1500);
+        expect(parseGoDuration("1m2.5s")).toBe(62500);
+        expect(parseGoDuration("0s")).toBe(0);
+        expect(parseGoDuration("12 ms")).toBeUndefined();
+    });
+
+    it("parses pongs and ignores timeouts", () => {
+        const out = [
+            "pong from node-a (100.64.0.2) via DERP(lab) in 83ms",
+            'ping "100.64.0.2" timed out',
+            "pong from node-a (100.64.0.2, 38333) via 192.0.2.10:41641 in 11ms",
+        ].join("\n");
+        expect(parsePingOutput(out)).toEqual([
+            { peer: "node-a", ip: "100.64.0.2", via: "DERP(lab)", path: "relayed", rttMs: 83 },
+            { peer: "node-a", ip: "100.64.0.2", via: "192.0.2.10:41641", path: "direct", rttMs: 11 },
+        ]);
+    });
+
+    it("finds a peer in status --json and reads CurAddr", () => {
+        const status = { Peer: {
+            "nodekey:1": { HostName: "node-a", TailscaleIPs: ["100.64.0.2", "fd7a::2"], CurAddr: "192.0.2.10:41641", Relay: "lab" },
+            "nodekey:2": { HostName: "node-b", TailscaleIPs: ["100.64.0.3"], CurAddr: "", Relay: "lab" },
+        } };
+        const a = peerFromStatus(status, { ip: "100.64.0.2" })!;
+        expect(a).toEqual({ hostName: "node-a", ips: ["100.64.0.2", "fd7a::2"], curAddr: "192.0.2.10:41641", relay: "lab", peerRelay: "" });
+        expect(classifyPeer(a)).toBe("direct");
+        expect(classifyPeer(peerFromStatus(status, { hostName: "node-b" })!)).toBe("relayed");
+        expect(peerFromStatus(status, { ip: "100.64.0.9" })).toBeUndefined();
+    });
+});
+
+describe("statistics", () => {
+    it("median and nearest-rank p95", () => {
+        expect(median([3, 1, 2])).toBe(2);
+        expect(median([4, 1, 2, 3])).toBe(2.5);
+        const xs = Array.from({ length: 20 }, (_, i) => i + 1);
+        expect(percentile(xs, 95)).toBe(19);
+        expect(percentile(xs, 100)).toBe(20);
+        expect(percentile([7], 95)).toBe(7);
+        expect(() => median([])).toThrow(/empty/);
+        expect(() => percentile([1], 0)).toThrow(/not in/);
+    });
+});
+
+describe("expectations", () => {
+    const base: PairResult = { from: "laptop", to: "node-a", setup: "directpath", path: "direct", timeToDirectMs: 900, rttMedianMs: 11, rttP95Ms: 14, linkRttMs: 10.2, derpPathRttMs: 80.5 };
+
+    it("passes a direct pair near the link RTT and a relayed pair near the DERP path", () => {
+        const lines = checkPairs([base, { ...base, to: "node-b", setup: "default", path: "relayed", timeToDirectMs: null, rttMedianMs: 84 }],
+            [{ from: "laptop", to: "node-a", path: "direct" }, { from: "laptop", to: "node-b", path: "relayed" }]);
+        expect(lines.map((l) => [l.name, l.ok])).toEqual([
+            ["laptop -> node-a: path direct", true],
+            ["laptop -> node-a: RTT near the link", true],
+            ["laptop -> node-b: path relayed", true],
+            ["laptop -> node-b: RTT near the DERP path", true],
+        ]);
+    });
+
+    it("fails a pair that was relayed when it should be direct, one whose RTT is far off, and a missing one", () => {
+        const lines = checkPairs([{ ...base, path: "relayed", rttMedianMs: 80 }],
+            [{ from: "laptop", to: "node-a", path: "direct" }, { from: "node-a", to: "node-b", path: "direct" }]);
+        expect(lines.map((l) => l.ok)).toEqual([false, false, false]);
+        expect(lines[1]!.detail).toMatch(/median 80 ms .* vs link 10.2 ms/);
+        expect(lines[2]!.name).toBe("node-a -> node-b: measured");
+    });
+
+    it("labels a pair directpath when one end is the directpath node", () => {
+        expect(setupOf("laptop", "node-a", "node-a")).toBe("directpath");
+        expect(setupOf("node-a", "node-b", "node-a")).toBe("directpath");
+        expect(setupOf("laptop", "node-b", "node-a")).toBe("default");
+    });
+
+    it("renders the Markdown table", () => {
+        expect(markdownTable([base]).split("\n")[2]).toBe("| laptop | node-a | directpath | direct | 900 ms | 11 ms | 14 ms | 10.2 ms | 80.5 ms |");
+    });
+});
+
+describe("committed results", () => {
+    const file = path.join(ROOT, "bench", "results", "direct-connection.json");
+    it.skipIf(!fs.existsSync(file))("have the documented shape and meet the lab's expectations", () => {
+        const doc = JSON.parse(fs.readFileSync(file, "utf8")) as { pairs: PairResult[] };
+        expect(doc.pairs.length).toBeGreaterThanOrEqual(3);
+        for (const p of doc.pairs) {
+            expect(Object.keys(p)).toEqual(expect.arrayContaining(["from", "to", "setup", "path", "timeToDirectMs", "rttMedianMs", "rttP95Ms", "linkRttMs"]));
+            expect(["directpath", "default"]).toContain(p.setup);
+            expect(["direct", "relayed"]).toContain(p.path);
+        }
+        const expected: Expectation[] = doc.pairs.filter((p) => p.setup === "directpath").map((p) => ({ from: p.from, to: p.to, path: "direct" }));
+        expected.push({ from: "laptop", to: "node-b", path: "relayed" });
+        expect(checkPairs(doc.pairs, expected).filter((l) => !l.ok)).toEqual([]);
+    });
+});
+
+const hasGofmt = spawnSync("gofmt", ["-h"], { encoding: "utf8" }).error === undefined;
+
+describe("WAN emulator source", () => {
+    it.skipIf(!hasGofmt)("is gofmt-clean Go (the lab builds it with go build)", () => {
+        const gofmt = spawnSync("gofmt", ["-l", "-e", path.join(ROOT, "lab", "tailscale", "wanem")], { encoding: "utf8" });
+        expect(gofmt.status).toBe(0);
+        expect(gofmt.stdout).toBe("");
+    });
+});
