@@ -1,0 +1,39 @@
+import type { HairpinTopology } from "../hairpin";
+import type { Netns } from "../lib/netns";
+import type { Rendered } from "../lib/rendered";
+
+/** What every case can use. */
+export interface LabContext {
+    netns: Netns;
+    work: string;
+    logDir: string;
+    hairpin: HairpinTopology;
+    /** Rendered stacks by name; a string is why that stack could not be rendered (not landed yet). */
+    stacks: Record<string, Rendered | string>;
+    corednsBin: string;
+    log: (line: string) => void;
+}
+
+export interface Outcome {
+    observed: string;
+    pass: boolean;
+    notes?: string[];
+}
+
+/** Thrown (or returned) when a case's input has not landed yet: the case is reported SKIPPED. */
+export class Skip extends Error {}
+
+export interface CaseDef {
+    id: string;
+    title: string;
+    expected: string;
+    timeoutMs: number;
+    run: (ctx: LabContext) => Promise<Outcome>;
+}
+
+/** The rendered stack, or a Skip naming why it isn't there. */
+export function stackOrSkip(ctx: LabContext, stack: string): Rendered {
+    const s = ctx.stacks[stack];
+    if (s === undefined || typeof s === "string") throw new Skip(s ?? `stack ${stack} was not rendered`);
+    return s;
+}

@@ -1,0 +1,139 @@
+/**
+ * Network-namespace helpers. Every namespace the lab creates carries a prefix (default `dpl-`), so
+ * a later run can find and remove what a killed run left behind. Links are created directly inside
+ * the namespaces (`ip link add ... netns X`), so the host's own namespace is never touched.
+ */
+import * as fs from "node:fs";
+import { killAllDaemons, run, type RunOptions, type RunResult } from "./proc";
+
+export const DEFAULT_PREFIX = "dpl-";
+
+/** Names of existing network namespaces that start with `prefix`. */
+export function listNamespaces(prefix: string): string[] {
+    const out = run(["ip", "netns", "list"], { allowFail: true }).stdout;
+    return out.split("\n").map((l) => l.trim().split(/\s+/)[0] ?? "").filter((n) => n.startsWith(prefix));
+}
+
+/** Kills every process inside a namespace (SIGKILL), then deletes the namespace. */
+export function destroyNamespace(name: string): void {
+    const pids = run(["ip", "netns", "pids", name], { allowFail: true }).stdout.split(/\s+/).filter(Boolean);
+    for (const pid of pids) {
+        try {
+            process.kill(Number(pid), "SIGKILL");
+        } catch {
+            /* gone */
+        }
+    }
+    run(["ip", "netns", "del", name], { allowFail: true });
+}
+
+/**
+ * Removes everything a previous (possibly killed) run left: namespaces with the prefix, and any
+ * stray link with the prefix in the host namespace (there should be none; this is belt and braces).
+ * Returns what it removed.
+ */
+export function removeLeftovers(prefix: string = DEFAULT_PREFIX): string[] {
+    const removed: string[] = [];
+    for (const ns of listNamespaces(prefix)) {
+        destroyNamespace(ns);
+        removed.push(`netns ${ns}`);
+    }
+    const links = run(["ip", "-o", "link", "show"], { allowFail: true }).stdout;
+    for (const line of links.split("\n")) {
+        const name = /^\d+:\s+([^:@\s]+)/.exec(line)?.[1];
+        if (name && name.startsWith(prefix)) {
+            run(["ip", "link", "del", name], { allowFail: true });
+            removed.push(`link ${name}`);
+        }
+    }
+    return removed;
+}
+
+/** A set of namespaces created for one run, removed together. */
+export class Netns {
+    readonly created: string[] = [];
+
+    constructor(readonly prefix: string = DEFAULT_PREFIX) {}
+
+    /** Full name of a lab namespace. */
+    name(short: string): string {
+        return `${this.prefix}${short}`;
+    }
+
+    /** Creates a namespace with loopback up; returns its full name. */
+    add(short: string): string {
+        const ns = this.name(short);
+        run(["ip", "netns", "add", ns]);
+        this.created.push(ns);
+        this.exec(ns, ["ip", "link", "set", "lo", "up"]);
+        return ns;
+    }
+
+    exec(ns: string, argv: readonly string[], opts: Omit<RunOptions, "ns"> = {}): RunResult {
+        return run(argv, { ...opts, ns });
+    }
+
+    /** Runs several `ip` commands in one namespace (`ip -batch`). */
+    ip(ns: string, ...commands: string[]): void {
+        run(["ip", "-n", ns, "-batch", "-"], { input: commands.join("\n") + "\n" });
+    }
+
+    /** A veth pair with one end in each namespace. */
+    veth(nsA: string, ifA: string, nsB: string, ifB: string): void {
+        run(["ip", "link", "add", ifA, "netns", nsA, "type", "veth", "peer", "name", ifB, "netns", nsB]);
+    }
+
+    /** Sets a sysctl inside a namespace (net.* sysctls are per namespace). */
+    sysctl(ns: string, key: string, value: string | number): void {
+        this.exec(ns, ["sysctl", "-q", "-w", `${key}=${value}`]);
+    }
+
+    /** Deletes every namespace this instance created (killing what runs inside). Idempotent. */
+    destroy(): void {
+        for (const ns of this.created.splice(0).reverse()) destroyNamespace(ns);
+    }
+}
+
+type CleanupFn = () => void;
+const cleanups: CleanupFn[] = [];
+let installed = false;
+
+/**
+ * Registers a synchronous cleanup step. Steps run in reverse order on normal exit, on an uncaught
+ * error, and on SIGINT/SIGTERM/SIGHUP (then the process exits 130/143/129). Daemons started with
+ * `startDaemon` are always killed first.
+ */
+export function onCleanup(fn: CleanupFn): void {
+    cleanups.push(fn);
+    if (installed) return;
+    installed = true;
+    process.on("exit", runCleanups);
+    const signals: Array<[NodeJS.Signals, number]> = [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]];
+    for (const [sig, code] of signals) {
+        process.on(sig, () => {
+            process.stderr.write(`\n${sig}: cleaning up\n`);
+            runCleanups();
+            process.exit(code);
+        });
+    }
+}
+
+/** Runs (once) every registered cleanup step; safe to call more than once. */
+export function runCleanups(): void {
+    killAllDaemons();
+    while (cleanups.length > 0) {
+        const fn = cleanups.pop()!;
+        try {
+            fn();
+        } catch (e) {
+            process.stderr.write(`cleanup step failed: ${String(e)}\n`);
+        }
+    }
+}
+
+/** A temp dir removed by cleanup. */
+export function tempDir(prefix: string): string {
+    const dir = fs.mkdtempSync(prefix);
+    onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+    return dir;
+}

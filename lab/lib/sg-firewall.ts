@@ -1,0 +1,134 @@
+/**
+ * Turns the security-group rules of a rendered plan (plan.json's security-group table) into the
+ * iptables rule set of the lab's "cloud firewall" namespace, which routes between the nodes. Pure.
+ *
+ * Semantics kept from AWS security groups: stateful (replies pass), default deny inbound, a packet
+ * from node A to node B needs an egress rule of A's group AND an ingress rule of B's group. A peer
+ * that is a security group means "any member of that group" (a self-referencing rule on the node
+ * group becomes "from the other node's address"); a CIDR peer stays a CIDR. Rules the lab can't
+ * express (IPv6 peers in an IPv4 lab, peers that are groups with no member in the lab) are listed
+ * as skipped, with the reason, never silently dropped.
+ */
+
+/** One row of plan.json's security-group table (the same rows `npm run plan` prints). */
+export interface SgRow {
+    /** The group the rule belongs to, `sg:<resource name>`. */
+    target: string;
+    direction: "ingress" | "egress";
+    /** tcp | udp | icmp | icmpv6 | all */
+    protocol: string;
+    /** "all", "8472", "1024-65535", or "type 8 code 0" for ICMP. */
+    ports: string;
+    /** A CIDR, or `sg:<resource name>`. */
+    peer: string;
+    description: string;
+}
+
+export interface LabNode {
+    name: string;
+    address: string;
+    /** The firewall's interface toward this node. */
+    fwInterface: string;
+    /** Security groups this node is a member of (`sg:<name>`). */
+    groups: string[];
+}
+
+export interface GeneratedFirewall {
+    /** iptables-restore input for the filter table. */
+    restore: string;
+    /** The rows turned into rules, with the rule text. */
+    applied: Array<{ row: SgRow; node: string; rule: string }>;
+    skipped: Array<{ row: SgRow; reason: string }>;
+}
+
+export class SgRuleError extends Error {}
+
+function isIPv6Cidr(peer: string): boolean {
+    return peer.includes(":");
+}
+
+function isIPv4Cidr(peer: string): boolean {
+    return /^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(peer);
+}
+
+/** iptables match for a row's protocol and ports, e.g. `-p udp --dport 8472`. */
+export function protocolMatch(row: Pick<SgRow, "protocol" | "ports">): string[] {
+    const proto = row.protocol.toLowerCase();
+    if (proto === "all" || proto === "-1") return [];
+    if (proto === "tcp" || proto === "udp") {
+        if (row.ports === "all") return ["-p", proto];
+        const m = /^(\d+)(?:-(\d+))?$/.exec(row.ports);
+        if (!m) throw new SgRuleError(`ports ${JSON.stringify(row.ports)} of a ${proto} rule is not N or N-M`);
+        return ["-p", proto, "--dport", m[2] && m[2] !== m[1] ? `${m[1]}:${m[2]}` : m[1]!];
+    }
+    if (proto === "icmp") {
+        if (row.ports === "all") return ["-p", "icmp"];
+        const m = /^type (-?\d+) code (-?\d+)$/.exec(row.ports);
+        if (!m) throw new SgRuleError(`ports ${JSON.stringify(row.ports)} of an icmp rule is not "type T code C"`);
+        if (m[1] === "-1") return ["-p", "icmp"];
+        return ["-p", "icmp", "--icmp-type", m[2] === "-1" ? m[1]! : `${m[1]}/${m[2]}`];
+    }
+    throw new SgRuleError(`protocol ${JSON.stringify(row.protocol)} is not tcp, udp, icmp or all`);
+}
+
+/** Addresses a peer stands for, seen from `self` (a group peer: every other member node). */
+function peerSources(peer: string, self: LabNode, nodes: readonly LabNode[]): string[] | string {
+    if (peer.startsWith("sg:")) {
+        const members = nodes.filter((n) => n !== self && n.groups.includes(peer)).map((n) => `${n.address}/32`);
+        return members.length > 0 ? members : `peer ${peer} has no other member in the lab`;
+    }
+    if (isIPv6Cidr(peer)) return "IPv6 peer (the lab's underlay is IPv4)";
+    if (isIPv4Cidr(peer)) return [peer.includes("/") ? peer : `${peer}/32`];
+    return `peer ${JSON.stringify(peer)} is neither a CIDR nor a security group`;
+}
+
+const chainName = (dir: "IN" | "OUT", i: number) => `DPL-SG-${dir}-${i}`;
+
+/** The whole filter table for the firewall namespace. */
+export function generateFirewall(rows: readonly SgRow[], nodes: readonly LabNode[]): GeneratedFirewall {
+    const applied: GeneratedFirewall["applied"] = [];
+    const skipped: GeneratedFirewall["skipped"] = [];
+    const lines = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT ACCEPT [0:0]"];
+    nodes.forEach((_, i) => lines.push(`:${chainName("IN", i)} - [0:0]`, `:${chainName("OUT", i)} - [0:0]`));
+    // Security groups are stateful: the reply to an allowed flow always passes.
+    lines.push("-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT");
+    nodes.forEach((n, i) => lines.push(`-A FORWARD -i ${n.fwInterface} -j ${chainName("OUT", i)}`));
+    nodes.forEach((n, i) => lines.push(`-A FORWARD -o ${n.fwInterface} -j ${chainName("IN", i)}`));
+    const body: string[] = [];
+    const seen = new Set<SgRow>();
+    nodes.forEach((node, i) => {
+        for (const row of rows) {
+            if (!node.groups.includes(row.target)) continue;
+            seen.add(row);
+            const peers = peerSources(row.peer, node, nodes);
+            if (typeof peers === "string") {
+                if (!skipped.some((s) => s.row === row)) skipped.push({ row, reason: peers });
+                continue;
+            }
+            const match = protocolMatch(row);
+            const comment = ["-m", "comment", "--comment", JSON.stringify(`${row.target} ${row.direction}: ${row.description}`.slice(0, 250))];
+            for (const p of peers) {
+                const rule = row.direction === "ingress"
+                    ? ["-A", chainName("IN", i), "-s", p, ...match, ...comment, "-j", "ACCEPT"]
+                    : ["-A", chainName("OUT", i), "-d", p, ...match, ...comment, "-j", "RETURN"];
+                const text = rule.join(" ");
+                body.push(text);
+                applied.push({ row, node: node.name, rule: text });
+            }
+        }
+        // Egress not allowed by any rule of the node's groups: dropped before ingress is looked at.
+        body.push(`-A ${chainName("OUT", i)} -j DROP`);
+    });
+    for (const row of rows) if (!seen.has(row)) skipped.push({ row, reason: `${row.target} has no member in the lab` });
+    lines.push(...body, "COMMIT", "");
+    return { restore: lines.join("\n"), applied, skipped };
+}
+
+/** The node-to-node overlay rule(s): ingress UDP on `port` from the node group itself. */
+export function isOverlayRule(row: SgRow, nodeGroup: string, port: number): boolean {
+    if (row.direction !== "ingress" || row.target !== nodeGroup || row.peer !== nodeGroup) return false;
+    if (row.protocol !== "udp" && row.protocol !== "all") return false;
+    if (row.ports === "all") return true;
+    const m = /^(\d+)(?:-(\d+))?$/.exec(row.ports);
+    return !!m && Number(m[1]) <= port && port <= Number(m[2] ?? m[1]);
+}
