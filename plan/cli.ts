@@ -69,7 +69,10 @@ async function main(): Promise<number> {
     fs.rmSync(outDir, { recursive: true, force: true });
     for (const dir of ["manifests", "patches", "helm"]) fs.mkdirSync(path.join(outDir, dir), { recursive: true });
     for (const m of manifests) fs.writeFileSync(path.join(outDir, m.dir, m.file), toYaml(m.object));
-    fs.writeFileSync(path.join(outDir, "plan.json"), JSON.stringify(doc, null, 2) + "\n");
+    // plan.json also carries the security-group table (the rows printed below): rule resources only
+    // hold "[computed]" group IDs, and tools such as the network lab need to know which group a
+    // rule belongs to and which group it references.
+    fs.writeFileSync(path.join(outDir, "plan.json"), JSON.stringify({ ...doc, securityGroupRules: securityGroupRows(doc.resources, recorder.resources) }, null, 2) + "\n");
 
     // ---- print ----
     const out: string[] = [];
