@@ -6,9 +6,10 @@
  * (a registry at registry.example.com on 169.233.100.10:443, say). Clients inside the cluster that
  * use those external addresses hit hairpin NAT; directpath keeps their traffic inside the cluster.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { joinPath, type Problem } from "../common/errors";
-import { dnsLabelSchema, dnsNameSchema, ipSchema, isIP, k8sNameSchema, labelsSchema, portSchema } from "../common/net";
+import { dnsLabelSchema, ipSchema, isDnsName, isIP, k8sNameSchema, labelsSchema, portSchema } from "../common/net";
 
 /** How the traffic to an endpoint's external IPs is kept inside the cluster. */
 export const HAIRPIN_MODES = ["cilium-lrp", "service-external-ips", "iptables"] as const;
@@ -30,6 +31,29 @@ export const BACKENDS_BY_MODE: Readonly<Record<HairpinMode, readonly BackendKind
     "service-external-ips": ["pods", "service"],
     iptables: ["address", "service"],
 };
+
+// ---- values that may arrive as pulumi.Inputs (Elastic IPs, names from other stacks) ----
+
+/** True for a value whose content is only known at deploy time: a pulumi.Output or a Promise. */
+export function isUnresolved(v: unknown): boolean {
+    return pulumi.Output.isInstance(v) || v instanceof Promise;
+}
+
+const IP_RULE = "must be an IPv4 (e.g. 192.168.10.100) or IPv6 (e.g. fd00::1) address";
+const DNS_NAME_RULE = "must be a lowercase fully qualified DNS name such as registry.example.com (RFC 1123 labels of 1-63 letters, digits or '-', no trailing dot)";
+
+/**
+ * An IP address as plain text (checked now) or as a `pulumi.Input<string>` whose value is only known
+ * at deploy time (an Elastic IP's `publicIp`), checked when it resolves: see {@link resolveEndpoint}.
+ */
+export const ipInputSchema = z.custom<pulumi.Input<string>>((v) => (typeof v === "string" ? isIP(v) : isUnresolved(v)), {
+    error: (iss) => (typeof iss.input === "string" ? IP_RULE : "must be an IP address: a string, or a pulumi.Output<string> (e.g. an Elastic IP's publicIp)"),
+});
+
+/** A DNS name as plain text (checked now) or as a `pulumi.Input<string>` (checked when it resolves). */
+export const dnsNameInputSchema = z.custom<pulumi.Input<string>>((v) => (typeof v === "string" ? isDnsName(v) : isUnresolved(v)), {
+    error: (iss) => (typeof iss.input === "string" ? DNS_NAME_RULE : "must be a DNS name: a string, or a pulumi.Output<string>"),
+});
 
 /** Kubernetes port names are IANA service names: at most 15 characters, with at least one letter. */
 const PORT_NAME = /^(?=.*[a-z])(?!.*--)[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/;
@@ -93,10 +117,17 @@ export const backendSchema = z.union(
 export const endpointSchema = z.strictObject({
     /** Unique DNS label; names every object rendered for this endpoint. */
     name: dnsLabelSchema.refine((v) => v.length <= 40, { error: "must be at most 40 characters (it prefixes generated object names)" }),
-    /** Names that resolve to the external IPs from outside (registry.example.com). Used by the DNS half. */
-    hostnames: z.array(dnsNameSchema).default([]),
-    /** The cluster's own external IPs for this endpoint. */
-    externalIps: z.array(ipSchema).min(1, { error: "must list at least one external IP" }),
+    /**
+     * Names that resolve to the external IPs from outside (registry.example.com). Used by the DNS
+     * half. Entries may be `pulumi.Input<string>`s; those are checked when they resolve.
+     */
+    hostnames: z.array(dnsNameInputSchema).default([]),
+    /**
+     * The cluster's own external IPs for this endpoint. Entries may be `pulumi.Input<string>`s (AWS
+     * Elastic IPs arrive as Outputs): the count is always known, so one object per IP still renders;
+     * their values are checked when they resolve, and skipped by the uniqueness rules.
+     */
+    externalIps: z.array(ipInputSchema).min(1, { error: "must list at least one external IP" }),
     ports: z.array(endpointPortSchema).min(1, { error: "must list at least one port" }),
     backend: backendSchema,
     /** Overrides the component's default mode for this endpoint. */
@@ -112,6 +143,48 @@ export type EndpointInput = z.input<typeof endpointSchema>;
 export type Endpoint = z.output<typeof endpointSchema>;
 export type EndpointPort = z.output<typeof endpointPortSchema>;
 export type Backend = z.output<typeof backendSchema>;
+
+/** An endpoint whose `externalIps` and `hostnames` are all known strings (after {@link resolveEndpoint}). */
+export type ResolvedEndpoint = Omit<Endpoint, "externalIps" | "hostnames"> & { externalIps: string[]; hostnames: string[] };
+
+/** The endpoint itself when every `externalIps` and `hostnames` entry is a plain string, else undefined. Pure. */
+export function plainEndpoint(e: Endpoint): ResolvedEndpoint | undefined {
+    const plain = (xs: readonly pulumi.Input<string>[]): xs is string[] => xs.every((x) => typeof x === "string");
+    return plain(e.externalIps) && plain(e.hostnames) ? (e as ResolvedEndpoint) : undefined;
+}
+
+/**
+ * Checks one deploy-time value when it resolves: the error names the field, the value and the rule,
+ * like a construction-time ValidationError. `path` is e.g. `endpoints[0].externalIps[1]`.
+ */
+export function checkResolved(value: string, path: string, kind: "ip" | "dnsName", subject = "HairpinBypass"): string {
+    const ok = kind === "ip" ? isIP(value) : isDnsName(value);
+    if (!ok) {
+        throw new Error(`${subject}: ${path}: ${JSON.stringify(value)} (a pulumi.Output resolved at deploy time) is invalid: ${kind === "ip" ? IP_RULE : DNS_NAME_RULE}`);
+    }
+    return value;
+}
+
+/** One externalIps entry as an Output, checked when it resolves (plain entries were checked at construction). */
+export function resolvedIp(ip: pulumi.Input<string>, path: string, subject = "HairpinBypass"): pulumi.Output<string> {
+    return pulumi.output(ip).apply((v) => checkResolved(v, path, "ip", subject));
+}
+
+/**
+ * The endpoint with every Input entry resolved and checked: use inside `apply` in renderers that
+ * need the values as text (Corefile, /etc/hosts, iptables rules). `index` is the endpoint's
+ * position, for error paths.
+ */
+export function resolveEndpoint(e: Endpoint, index: number, subject = "HairpinBypass"): pulumi.Output<ResolvedEndpoint> {
+    const at = (field: string, k: number) => joinPath("endpoints", index, field, k);
+    return pulumi
+        .all([pulumi.all(e.externalIps), pulumi.all(e.hostnames)])
+        .apply(([ips, names]) => ({
+            ...e,
+            externalIps: ips.map((v, k) => checkResolved(v, at("externalIps", k), "ip", subject)),
+            hostnames: names.map((v, k) => checkResolved(v, at("hostnames", k), "dnsName", subject)),
+        }));
+}
 
 /** The kind of a parsed backend. */
 export function backendKind(b: Backend): BackendKind {
