@@ -1,0 +1,299 @@
+/**
+ * EksCluster's pure half: the args schema and its validation, the launch template and node group
+ * specs, the IAM policy choices, and the exec-based kubeconfig. No resources here.
+ */
+import { stringify } from "yaml";
+import { z } from "zod";
+import { joinPath, parseOrThrow, type Problem } from "../../common/errors";
+import { cidrSchema, cidrsOverlap, dnsLabelSchema, isLabelKey, labelsSchema, parseCidr } from "../../common/net";
+import { CILIUM_CHART_VERSION } from "../../cilium/values";
+import { isPrivateIpv4Cidr } from "../vpc/plan";
+
+/** Tailscale hands out tailnet addresses from the CGNAT range; pod and Service CIDRs must stay out of it. */
+export const TAILSCALE_CGNAT = "100.64.0.0/10";
+export const DEFAULT_KUBERNETES_VERSION = "1.33";
+export const DEFAULT_POD_CIDR = "10.244.0.0/16";
+export const DEFAULT_SERVICE_CIDR = "172.20.0.0/16";
+/** The taint Cilium removes once its agent runs on a node, so no pod lands there before the CNI. */
+export const CILIUM_AGENT_NOT_READY_TAINT = { key: "node.cilium.io/agent-not-ready", value: "true", effect: "NO_EXECUTE" } as const;
+/** Root device of the EKS-optimized Amazon Linux 2023 AMIs. */
+export const AL2023_ROOT_DEVICE = "/dev/xvda";
+
+export const AMI_TYPES = ["AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD"] as const;
+export const LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"] as const;
+const TAINT_EFFECTS = { NoSchedule: "NO_SCHEDULE", NoExecute: "NO_EXECUTE", PreferNoSchedule: "PREFER_NO_SCHEDULE" } as const;
+
+/** `t4g.small`, `m7gd.large`, `c6gn.xlarge`: Graviton (ARM) families have a `g` after the generation digit. */
+export function isArmInstanceType(instanceType: string): boolean {
+    const family = instanceType.split(".")[0] ?? "";
+    const m = /^[a-z]+\d+([a-z-]*)$/.exec(family);
+    return !!m && m[1]!.split("-")[0]!.includes("g");
+}
+
+const INSTANCE_TYPE = /^[a-z][a-z0-9]*\d[a-z0-9-]*\.[a-z0-9]+$/;
+const PRINCIPAL_ARN = /^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:(role|user)\/[\w+=,.@\/-]+$/;
+
+const sizeSchema = (what: string, min: number) => z.number({ error: `must be the ${what} as a number` }).int({ error: "must be an integer" }).min(min, { error: `must be at least ${min}` });
+
+export const taintSchema = z.strictObject({
+    key: z.string({ error: "must be a taint key" }).refine(isLabelKey, { error: "must be a Kubernetes key: [prefix/]name, name at most 63 characters" }),
+    value: z.string().regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/, { error: "must be at most 63 letters, digits, '-', '_' or '.'" }).optional(),
+    effect: z.enum(Object.keys(TAINT_EFFECTS) as [keyof typeof TAINT_EFFECTS, ...(keyof typeof TAINT_EFFECTS)[]], { error: "must be NoSchedule, NoExecute or PreferNoSchedule" }),
+});
+
+export const nodeGroupSchema = z.strictObject({
+    /** Unique within the cluster; names the node group and its launch template. */
+    name: dnsLabelSchema.refine((v) => v.length <= 30, { error: "must be at most 30 characters" }),
+    /** One EC2 instance type, e.g. `t3.medium` or `t4g.medium`. */
+    instanceType: z.string({ error: "must be an EC2 instance type such as t3.medium" }).regex(INSTANCE_TYPE, { error: "must be an EC2 instance type such as t3.medium" }),
+    /** Defaults to the Amazon Linux 2023 AMI for the instance type's architecture. */
+    amiType: z.enum(AMI_TYPES, { error: `must be one of ${AMI_TYPES.join(", ")}` }).optional(),
+    capacityType: z.enum(["ON_DEMAND", "SPOT"], { error: "must be ON_DEMAND or SPOT" }).default("ON_DEMAND"),
+    minSize: sizeSchema("minimum size", 0).default(1),
+    maxSize: sizeSchema("maximum size", 1).max(450, { error: "must be at most 450 (EKS's limit per managed node group)" }).default(3),
+    desiredSize: sizeSchema("desired size", 0).default(2),
+    /** Root volume (gp3, encrypted) size in GiB; the AL2023 AMI needs at least 20. */
+    diskSizeGiB: z.number({ error: "must be a size in GiB" }).int({ error: "must be an integer" }).min(20, { error: "must be at least 20 GiB (the AMI's own size)" }).max(16384, { error: "must be at most 16384 GiB (gp3's limit)" }).default(20),
+    labels: labelsSchema.default({}),
+    taints: z.array(taintSchema).default([]),
+});
+
+export const eksClusterOptionsSchema = z.strictObject({
+    /** Kubernetes `major.minor`. */
+    version: z.string({ error: "must be a Kubernetes version such as \"1.33\"" }).regex(/^1\.\d{2}$/, { error: "must be a Kubernetes minor version such as \"1.33\"" }).default(DEFAULT_KUBERNETES_VERSION),
+    /** Who may reach the public API endpoint. Public IPv4 CIDRs; nodes use the private endpoint. */
+    publicAccessCidrs: z.array(cidrSchema).min(1, { error: "must list at least one CIDR (use 0.0.0.0/0 for anywhere)" }).default(["0.0.0.0/0"]),
+    /** IAM roles or users that get cluster-admin through an access entry. */
+    adminPrincipalArns: z.array(z.string({ error: "must be an IAM role or user ARN" }).regex(PRINCIPAL_ARN, { error: "must be an IAM role or user ARN such as arn:aws:iam::123456789012:role/admin" })).default([]),
+    /** Give whoever runs `pulumi up` cluster-admin (EKS's bootstrap access entry). Needed to install Cilium unless that identity is in `adminPrincipalArns`. */
+    bootstrapCreatorAdmin: z.boolean({ error: "must be true or false" }).default(true),
+    /** Control-plane log types sent to CloudWatch (billed per GB). */
+    logTypes: z.array(z.enum(LOG_TYPES, { error: `must be one of ${LOG_TYPES.join(", ")}` })).default([]),
+    /** Cilium's cluster-pool pod CIDR (the overlay): must overlap neither the VPC, the Service CIDR nor Tailscale's 100.64.0.0/10. */
+    podCidr: cidrSchema.default(DEFAULT_POD_CIDR),
+    /** The Service CIDR (EKS `serviceIpv4Cidr`), /12 to /24. */
+    serviceCidr: cidrSchema.default(DEFAULT_SERVICE_CIDR),
+    /** The VPC's CIDR, to check the pod and Service CIDRs against. */
+    vpcCidr: cidrSchema.optional(),
+    /** Dual-stack VPC: nodes also get an IPv6 address and IMDS answers over IPv6. */
+    ipv6: z.boolean({ error: "must be true or false" }).default(false),
+    nodeGroups: z.array(nodeGroupSchema).min(1, { error: "must declare at least one node group" }),
+    /** The Cilium chart version (see components/cilium/values.ts). */
+    ciliumChartVersion: z.string({ error: "must be a chart version such as 1.19.3" }).default(CILIUM_CHART_VERSION),
+    /** Cilium's VXLAN port: the same number the node security group opens (ClusterSecurity.settings.tunnelPort). */
+    tunnelPort: z.number({ error: "must be a port number" }).int().min(1).max(65535).default(8472),
+    /** Hubble on (its TCP 4244 must be open between nodes: ClusterSecurity `hubble`). */
+    hubble: z.boolean({ error: "must be true or false" }).default(true),
+    /** Extra Cilium values, merged under directpath's (see ciliumValues' `extraValues`). */
+    ciliumExtraValues: z.record(z.string(), z.unknown()).default({}),
+    /** Taint new nodes until the Cilium agent runs there (Cilium removes the taint). */
+    ciliumStartupTaint: z.boolean({ error: "must be true or false" }).default(true),
+    /** The CoreDNS add-on version; default: EKS's default for the Kubernetes version. */
+    coreDnsVersion: z.string().regex(/^v\d+\.\d+\.\d+-eksbuild\.\d+$/, { error: "must be an EKS add-on version such as v1.12.1-eksbuild.2" }).optional(),
+    /** `aws` CLI profile the kubeconfig's `aws eks get-token` uses (default: the ambient credentials). */
+    kubeconfigProfile: z.string().min(1).optional(),
+    tags: z.record(z.string(), z.string()).default({}),
+});
+
+export type EksClusterOptionsInput = z.input<typeof eksClusterOptionsSchema>;
+export type EksClusterOptions = z.output<typeof eksClusterOptionsSchema>;
+export type NodeGroupOptions = z.output<typeof nodeGroupSchema>;
+
+function crossChecks(raw: unknown): Problem[] {
+    if (typeof raw !== "object" || raw === null) return [];
+    const r = raw as Record<string, unknown>;
+    const problems: Problem[] = [];
+
+    if (Array.isArray(r.publicAccessCidrs)) {
+        r.publicAccessCidrs.forEach((c, i) => {
+            const p = typeof c === "string" ? parseCidr(c) : undefined;
+            if (!p) return;
+            if (p.family !== 4) problems.push({ path: `publicAccessCidrs[${i}]`, value: c, rule: "must be an IPv4 CIDR (EKS's public endpoint allow-list is IPv4)" });
+            else if (isPrivateIpv4Cidr(c as string)) problems.push({ path: `publicAccessCidrs[${i}]`, value: c, rule: "is a private range; the public endpoint only sees public source addresses (nodes use the private endpoint)" });
+        });
+    }
+
+    const pod = typeof r.podCidr === "string" ? r.podCidr : r.podCidr === undefined ? DEFAULT_POD_CIDR : undefined;
+    const svc = typeof r.serviceCidr === "string" ? r.serviceCidr : r.serviceCidr === undefined ? DEFAULT_SERVICE_CIDR : undefined;
+    const vpc = typeof r.vpcCidr === "string" ? r.vpcCidr : undefined;
+    const ranges: Array<[string, string | undefined]> = [["podCidr", pod], ["serviceCidr", svc]];
+    for (const [field, cidr] of ranges) {
+        const p = cidr ? parseCidr(cidr) : undefined;
+        if (!p) continue;
+        if (p.family !== 4) {
+            problems.push({ path: field, value: cidr, rule: "must be an IPv4 CIDR (the cluster is IPv4; the VPC may be dual stack)" });
+            continue;
+        }
+        if (cidrsOverlap(cidr!, TAILSCALE_CGNAT)) problems.push({ path: field, value: cidr, rule: `overlaps ${TAILSCALE_CGNAT}, where Tailscale puts tailnet addresses` });
+        if (vpc && parseCidr(vpc) && cidrsOverlap(cidr!, vpc)) problems.push({ path: field, value: cidr, rule: `overlaps the VPC CIDR ${vpc}` });
+    }
+    if (pod && svc && parseCidr(pod)?.family === 4 && parseCidr(svc)?.family === 4 && cidrsOverlap(pod, svc)) {
+        problems.push({ path: "podCidr", value: pod, rule: `overlaps serviceCidr ${svc}` });
+    }
+    const sp = svc ? parseCidr(svc) : undefined;
+    if (sp && sp.family === 4) {
+        if (sp.prefix < 12 || sp.prefix > 24) problems.push({ path: "serviceCidr", value: svc, rule: "must be a /12 to /24 (EKS's rule)" });
+        if (!isPrivateIpv4Cidr(svc!)) problems.push({ path: "serviceCidr", value: svc, rule: "must be inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (EKS's rule)" });
+    }
+    const pp = pod ? parseCidr(pod) : undefined;
+    if (pp && pp.family === 4 && (pp.prefix < 8 || pp.prefix > 24)) problems.push({ path: "podCidr", value: pod, rule: "must be a /8 to /24 (Cilium gives each node a /24 from it)" });
+
+    if (Array.isArray(r.nodeGroups)) {
+        const names = new Set<unknown>();
+        r.nodeGroups.forEach((g, i) => {
+            if (typeof g !== "object" || g === null) return;
+            const n = g as Record<string, unknown>;
+            const path = (k: string) => joinPath("nodeGroups", i, k);
+            if (names.has(n.name)) problems.push({ path: path("name"), value: n.name, rule: "is used by another node group" });
+            names.add(n.name);
+            const min = typeof n.minSize === "number" ? n.minSize : 1;
+            const max = typeof n.maxSize === "number" ? n.maxSize : 3;
+            const desired = typeof n.desiredSize === "number" ? n.desiredSize : 2;
+            if (min > max) problems.push({ path: path("minSize"), value: min, rule: `must be <= maxSize (${max})` });
+            if (desired < min || desired > max) problems.push({ path: path("desiredSize"), value: desired, rule: `must be between minSize (${min}) and maxSize (${max})` });
+            if (typeof n.instanceType === "string" && typeof n.amiType === "string") {
+                const arm = isArmInstanceType(n.instanceType);
+                if (arm !== n.amiType.includes("ARM")) {
+                    problems.push({ path: path("amiType"), value: n.amiType, rule: `doesn't match ${n.instanceType} (${arm ? "ARM/Graviton" : "x86_64"})` });
+                }
+            }
+            if (Array.isArray(n.taints)) {
+                const keys = new Set<string>();
+                n.taints.forEach((t, j) => {
+                    const tk = (t as { key?: unknown; effect?: unknown } | null);
+                    const id = `${String(tk?.key)}:${String(tk?.effect)}`;
+                    if (keys.has(id)) problems.push({ path: joinPath("nodeGroups", i, "taints", j), value: t, rule: "duplicates another taint's key and effect" });
+                    keys.add(id);
+                    if (tk?.key === CILIUM_AGENT_NOT_READY_TAINT.key) problems.push({ path: joinPath("nodeGroups", i, "taints", j, "key"), value: tk.key, rule: "is added by directpath itself (ciliumStartupTaint)" });
+                });
+            }
+        });
+    }
+    return problems;
+}
+
+/** Validates EksCluster's plain options, every problem at once. Pure. */
+export function validateEksClusterOptions(raw: EksClusterOptionsInput, subject = "EksCluster args", extra: { subnetCount?: number } = {}): EksClusterOptions {
+    const more: Problem[] = [];
+    if (extra.subnetCount !== undefined && extra.subnetCount < 2) {
+        more.push({ path: "subnetIds", value: `${extra.subnetCount} subnet(s)`, rule: "must list subnets in at least two availability zones (EKS's rule)" });
+    }
+    return parseOrThrow(subject, eksClusterOptionsSchema, raw, { crossChecks: (r) => [...crossChecks(r), ...more] });
+}
+
+// ---- IAM ----
+
+/**
+ * Managed policies of the node role. Deliberately without `AmazonEKS_CNI_Policy`: that policy lets
+ * the AWS VPC CNI (aws-node) create and attach ENIs and assign IPs; with Cilium in tunnel mode and
+ * cluster-pool IPAM, nothing on the node calls those EC2 APIs, and aws-node is never installed
+ * (`bootstrapSelfManagedAddons: false`). `AmazonEC2ContainerRegistryPullOnly` is the narrowest
+ * policy that lets the kubelet pull the CoreDNS add-on image from ECR.
+ */
+export const NODE_ROLE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly"] as const;
+/** Managed policies of the cluster role. */
+export const CLUSTER_ROLE_POLICIES = ["AmazonEKSClusterPolicy"] as const;
+
+export function managedPolicyArn(partition: string, policy: string): string {
+    return `arn:${partition}:iam::aws:policy/${policy}`;
+}
+
+/** Trust policy for a role that an AWS service assumes. */
+export function assumeRolePolicy(service: string, actions: string[] = ["sts:AssumeRole"]): string {
+    return JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: actions }],
+    });
+}
+
+/** What the cluster role may do with the secrets-encryption key (nothing else; scoped to the key). */
+export function clusterKmsPolicy(keyArn: string): string {
+    return JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Action: ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"], Resource: keyArn }],
+    });
+}
+
+// ---- node groups ----
+
+/** The AMI type of a node group (explicit, or from the instance type's architecture). */
+export function amiTypeFor(g: NodeGroupOptions): (typeof AMI_TYPES)[number] {
+    return g.amiType ?? (isArmInstanceType(g.instanceType) ? "AL2023_ARM_64_STANDARD" : "AL2023_x86_64_STANDARD");
+}
+
+/** A node group's taints in the EKS API's spelling, with Cilium's startup taint first when on. */
+export function nodeGroupTaints(g: NodeGroupOptions, ciliumStartupTaint: boolean): Array<{ key: string; value?: string; effect: string }> {
+    return [
+        ...(ciliumStartupTaint ? [{ ...CILIUM_AGENT_NOT_READY_TAINT }] : []),
+        ...g.taints.map((t) => ({ key: t.key, ...(t.value !== undefined ? { value: t.value } : {}), effect: TAINT_EFFECTS[t.effect] })),
+    ];
+}
+
+/**
+ * The launch template's settings for a node group, besides the security group (an Output). Pure:
+ * IMDSv2 only with a hop limit of 2 (pods on the host network and in containers can still reach
+ * IMDS through one extra hop), an encrypted gp3 root volume, and a public IP on the primary
+ * interface (nodes talk to the internet and to Tailscale peers straight from it).
+ */
+export function launchTemplateSpec(g: NodeGroupOptions, opts: { ipv6: boolean }) {
+    return {
+        metadataOptions: {
+            httpEndpoint: "enabled",
+            httpTokens: "required",
+            httpPutResponseHopLimit: 2,
+            ...(opts.ipv6 ? { httpProtocolIpv6: "enabled" } : {}),
+        },
+        blockDeviceMappings: [{
+            deviceName: AL2023_ROOT_DEVICE,
+            ebs: { volumeSize: g.diskSizeGiB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
+        }],
+        networkInterface: {
+            deviceIndex: 0,
+            associatePublicIpAddress: "true",
+            deleteOnTermination: "true",
+            ...(opts.ipv6 ? { ipv6AddressCount: 1 } : {}),
+        },
+    };
+}
+
+// ---- kubeconfig ----
+
+export interface KubeconfigInput {
+    clusterName: string;
+    endpoint: string;
+    certificateAuthorityData: string;
+    region: string;
+    profile?: string;
+}
+
+/**
+ * A kubeconfig whose user runs `aws eks get-token` (no long-lived token in it). The caller wraps
+ * it in `pulumi.secret`: it names the cluster's CA and endpoint.
+ */
+export function buildKubeconfig(k: KubeconfigInput): string {
+    const args = ["eks", "get-token", "--cluster-name", k.clusterName, "--region", k.region, "--output", "json"];
+    return stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: k.clusterName, cluster: { server: k.endpoint, "certificate-authority-data": k.certificateAuthorityData } }],
+        contexts: [{ name: k.clusterName, context: { cluster: k.clusterName, user: k.clusterName } }],
+        "current-context": k.clusterName,
+        users: [{
+            name: k.clusterName,
+            user: {
+                exec: {
+                    apiVersion: "client.authentication.k8s.io/v1beta1",
+                    command: "aws",
+                    args,
+                    ...(k.profile ? { env: [{ name: "AWS_PROFILE", value: k.profile }] } : {}),
+                    interactiveMode: "Never",
+                },
+            },
+        }],
+    }, { lineWidth: 0 });
+}
+
+/** `https://ABC.gr7.eu-central-1.eks.amazonaws.com` -> `ABC.gr7.eu-central-1.eks.amazonaws.com` (Cilium's k8sServiceHost). */
+export function endpointHost(endpoint: string): string {
+    return endpoint.replace(/^https?:\/\//, "").replace(/[:/].*$/, "");
+}

@@ -1,0 +1,10 @@
+/**
+ * directpath's AWS environment: a public-subnet VPC, the node and control-plane security groups,
+ * an EKS cluster with Cilium as its CNI and public-IP nodes, and an optional ingress NLB with
+ * Elastic IPs. Each component validates its whole input before registering anything.
+ */
+export * from "./vpc";
+export * from "./security";
+export * from "./security-group-rules";
+export * from "./eks";
+export * from "./nlb";

@@ -1,0 +1,42 @@
+/**
+ * SecurityGroupRules: attaches rules that components publish as {@link FirewallRule}s (for
+ * example `TailscaleDirect.firewallRules`: inbound UDP on its fixed port from 0.0.0.0/0 and ::/0)
+ * to an existing security group, one `aws.vpc.SecurityGroupIngressRule` / `EgressRule` each.
+ *
+ * It exists to break a cycle: the node security group must exist before the EKS cluster and its
+ * nodes, TailscaleDirect needs the cluster's Kubernetes provider, and the group must then open
+ * what TailscaleDirect asks for. So `ClusterSecurity` creates the groups with their fixed rules,
+ * and this component adds the consumed ones afterwards.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { FirewallRule } from "../../common/firewall";
+import { createRule } from "../security/rule-resource";
+import { firewallRuleSpecs, type SgRuleSpec } from "../security/rules";
+
+/** Arguments of {@link SecurityGroupRules}. */
+export interface SecurityGroupRulesArgs {
+    /** The group the rules belong to (normally `ClusterSecurity.nodeSecurityGroupId`). */
+    securityGroupId: pulumi.Input<string>;
+    /** The rules to open. A plain array: rule shapes decide resource names, so they must be known. */
+    rules: readonly FirewallRule[];
+    /** Whether the VPC has IPv6. Without it, rules with IPv6 peers (`::/0`) are dropped. */
+    ipv6: boolean;
+    /** The group that `controlPlane` peers mean (the cluster security group). */
+    controlPlaneSecurityGroupId?: pulumi.Input<string>;
+}
+
+export class SecurityGroupRules extends pulumi.ComponentResource {
+    /** The rules as registered (after dropping IPv6 peers without IPv6). */
+    readonly rules: readonly SgRuleSpec[];
+
+    constructor(name: string, args: SecurityGroupRulesArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        // Validates every rule (and refuses world-open TCP, SSH and NodePorts) before registering.
+        const specs = firewallRuleSpecs(args.rules, { ipv6: args.ipv6, controlPlaneKnown: args.controlPlaneSecurityGroupId !== undefined });
+        super("directpath:aws:SecurityGroupRules", name, {}, opts);
+        this.rules = specs;
+        // `self` peers are the group itself; `controlPlane` peers the cluster group.
+        const groups = { node: args.securityGroupId, cluster: args.controlPlaneSecurityGroupId };
+        for (const spec of specs) createRule(this, name, spec, groups);
+        this.registerOutputs({ rules: specs });
+    }
+}

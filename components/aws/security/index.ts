@@ -1,0 +1,60 @@
+/**
+ * ClusterSecurity: the node and cluster (control-plane) security groups of an EKS cluster, with
+ * every fixed rule as its own `aws.vpc.SecurityGroupIngressRule` / `EgressRule` (one peer per
+ * rule, each with a description). The groups never carry inline rules.
+ *
+ * Rules that in-cluster components publish later (TailscaleDirect's `firewallRules`) are attached
+ * by {@link SecurityGroupRules}: the groups must exist before the cluster and its nodes, while
+ * those components need the cluster first.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { createRule } from "./rule-resource";
+import { clusterSecurityRules, validateClusterSecurityOptions, type ClusterSecurityOptions, type ClusterSecurityOptionsInput } from "./rules";
+
+export * from "./rules";
+
+/** Arguments of {@link ClusterSecurity}. */
+export interface ClusterSecurityArgs extends ClusterSecurityOptionsInput {
+    /** The VPC the groups live in. */
+    vpcId: pulumi.Input<string>;
+}
+
+export class ClusterSecurity extends pulumi.ComponentResource {
+    /** Attached to every node (through the node groups' launch template). */
+    readonly nodeSecurityGroupId: pulumi.Output<string>;
+    /** Attached to the EKS control plane's network interfaces. */
+    readonly clusterSecurityGroupId: pulumi.Output<string>;
+    /** The parsed options, defaults applied (tunnel port, Hubble, webhook ports, IPv6). */
+    readonly settings: ClusterSecurityOptions;
+
+    constructor(name: string, args: ClusterSecurityArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        const { vpcId, ...plain } = args;
+        const settings = validateClusterSecurityOptions(plain);
+        const { tags, clusterName } = settings;
+        super("directpath:aws:ClusterSecurity", name, {}, opts);
+        this.settings = settings;
+        const baseTags = { ...tags, ...(clusterName ? { [`kubernetes.io/cluster/${clusterName}`]: "owned" } : {}) };
+
+        const node = new aws.ec2.SecurityGroup(`${name}-node`, {
+            vpcId,
+            description: "directpath EKS nodes: overlay, health, DNS between nodes; control plane to kubelet",
+            // Rules are separate resources; these groups never hold inline rules.
+            revokeRulesOnDelete: true,
+            tags: { ...baseTags, Name: `${name}-node` },
+        }, { parent: this });
+        const cluster = new aws.ec2.SecurityGroup(`${name}-cluster`, {
+            vpcId,
+            description: "directpath EKS control plane: Kubernetes API from the nodes",
+            revokeRulesOnDelete: true,
+            tags: { ...baseTags, Name: `${name}-cluster` },
+        }, { parent: this });
+        this.nodeSecurityGroupId = node.id;
+        this.clusterSecurityGroupId = cluster.id;
+
+        const groups = { node: node.id, cluster: cluster.id };
+        for (const spec of clusterSecurityRules(settings)) createRule(this, name, spec, groups);
+
+        this.registerOutputs({ nodeSecurityGroupId: node.id, clusterSecurityGroupId: cluster.id });
+    }
+}
