@@ -7,7 +7,7 @@ import { z } from "zod";
 import { joinPath, problemsFromZod, ValidationError, type Problem } from "../components/common/errors";
 import { clusterSectionSchema } from "./sections/cluster";
 import { hairpinSectionCrossChecks, hairpinSectionSchema } from "./sections/hairpin";
-import { tailscaleSectionSchema } from "./sections/tailscale";
+import { tailscaleSectionCrossChecks, tailscaleSectionSchema } from "./sections/tailscale";
 import { ciliumSectionSchema } from "./sections/cilium";
 import { awsSectionSchema } from "./sections/aws";
 
@@ -78,6 +78,7 @@ export function parseConfig(raw: Record<string, unknown>, secretKeys: ReadonlySe
         for (const p of problemsFromZod(result.error, plain)) problems.push({ ...p, path: prefixKey(p.path) });
     }
     for (const p of hairpinSectionCrossChecks(plain.hairpin)) problems.push({ ...p, path: key(joinPath("hairpin", p.path)) });
+    for (const p of tailscaleSectionCrossChecks(plain.tailscale, { apiKey: raw.tailscaleApiKey !== undefined })) problems.push({ ...p, path: key(joinPath("tailscale", p.path)) });
     for (const p of crossSectionChecks(plain, secretKeys, raw)) problems.push(p);
     if (problems.length > 0 || !result.success) throw new ValidationError("directpath stack config", problems);
     return result.data;

@@ -203,8 +203,13 @@ export function tailscaleCrossChecks(raw: unknown, keys?: KeyPresence): Problem[
             problems.push({ path: "authKey", value: undefined, rule: "give exactly one of authKey (an auth key) or apiKey (a Tailscale API key that mints a reusable, preauthorized, tagged key)" });
         }
     }
-    if (keys?.apiKey && !(Array.isArray(r.tags) && r.tags.length > 0)) {
-        problems.push({ path: "tags", value: r.tags, rule: "must list at least one tag (tag:<name>) when an apiKey mints the auth key: the minted key is tagged, so the devices are owned by the tags, not by a user" });
-    }
+    if (keys?.apiKey) problems.push(...apiKeyModeProblems(raw));
     return problems;
+}
+
+/** Rules for API-key mode (an API key mints the auth key): tags are required. */
+export function apiKeyModeProblems(raw: unknown): Problem[] {
+    const r = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
+    if (Array.isArray(r.tags) && r.tags.length > 0) return [];
+    return [{ path: "tags", value: r.tags, rule: "must list at least one tag (tag:<name>) when an apiKey mints the auth key: the minted key is tagged, so the devices are owned by the tags, not by a user" }];
 }

@@ -131,7 +131,6 @@ export interface EnvVar {
 /** The container's environment: everything containerboot and tailscaled read. */
 export function containerEnv(name: string, settings: TailscaleSettings): EnvVar[] {
     const names = tailscaleNames(name, settings);
-    const upArgs = settings.tags.length > 0 ? `--advertise-tags=${settings.tags.join(",")}` : "";
     const env: EnvVar[] = [
         // Must come first: TS_HOSTNAME expands $(NODE_NAME).
         { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
@@ -151,11 +150,12 @@ export function containerEnv(name: string, settings: TailscaleSettings): EnvVar[
         { name: "TS_ACCEPT_DNS", value: "false" },
         // Always set: an empty value withdraws routes advertised earlier.
         { name: "TS_ROUTES", value: settings.routes.join(",") },
-        { name: "TS_EXTRA_ARGS", value: upArgs },
         { name: "TS_TAILSCALED_EXTRA_ARGS", value: `--port=${settings.port}` },
         { name: "TS_ENABLE_HEALTH_CHECK", value: "true" },
         { name: "TS_LOCAL_ADDR_PORT", value: localAddrPort(settings) },
     ];
+    // Flags for `tailscale up` (containerboot passes TS_EXTRA_ARGS through).
+    if (settings.tags.length > 0) env.push({ name: "TS_EXTRA_ARGS", value: `--advertise-tags=${settings.tags.join(",")}` });
     if (!settings.userspace) {
         // Kernel mode edits the node's firewall (hostNetwork): let tailscaled pick iptables or
         // nftables to match what the node (kube-proxy, Cilium) uses, as Tailscale's k8s examples do.
