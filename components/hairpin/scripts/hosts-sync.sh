@@ -57,7 +57,12 @@ BEGIN_MARK="# BEGIN directpath $BLOCK_ID"
 BEGIN_MARK_NL="# BEGIN directpath $BLOCK_ID +newline"
 END_MARK="# END directpath $BLOCK_ID"
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/hosts-sync.XXXXXX") || { log "cannot create a temporary directory"; exit 3; }
+# Scratch space. A previous instance killed hard (SIGKILL, OOM) leaves its directory behind; in the
+# DaemonSet /tmp is an emptyDir that outlives container restarts, so those are removed first.
+for stale in "${TMPDIR:-/tmp}/hosts-sync.$BLOCK_ID".*; do
+  [ -d "$stale" ] && [ ! -L "$stale" ] && rm -rf "$stale"
+done
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/hosts-sync.$BLOCK_ID.XXXXXX") || { log "cannot create a temporary directory"; exit 3; }
 SLEEPER=""
 cleanup() { [ -n "$SLEEPER" ] && kill "$SLEEPER" 2>/dev/null; rm -rf "$WORK"; }
 
