@@ -26,6 +26,8 @@ export const LAN = {
     upstream: "192.168.10.54",
 };
 export const EXTERNAL = { node1: "169.233.100.10", node2: "169.233.100.11", net: "169.233.100.0/24" };
+/** The local stack's endpoint (seed 000 and Pulumi.local.yaml): the name clients use, and where it really lives. */
+export const REGISTRY = { hostname: "registry.example.com", external: "169.233.100.10", internal: "192.168.10.100" };
 /** The port the router exposes and node1 serves on (the local stack's registry endpoint: 443). */
 export const WEB_PORT = 443;
 export const CLIENT_TIMEOUT_MS = 2500;

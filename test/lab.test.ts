@@ -156,6 +156,19 @@ describe("DaemonSet -> local process", () => {
         expect(p.substitutions).toContain("hostPath /run/xtables.lock kept as is (at /run/xtables.lock)");
     });
 
+    it("rewrites each mount path once: a local dir under /tmp is not taken for a container mount at /tmp", () => {
+        const withTmp = structuredClone(ds);
+        const spec = withTmp.spec.template.spec;
+        spec.containers[0]!.env.push({ name: "TMPDIR", value: "/tmp" } as never);
+        spec.containers[0]!.volumeMounts.push({ name: "tmp", mountPath: "/tmp" });
+        spec.volumes.push({ name: "tmp", emptyDir: {} } as never);
+        const p = localizeDaemonSet(withTmp, { root: "/tmp/lab", fieldRefs: { "spec.nodeName": "node2" }, hostPaths: { "/run/xtables.lock": "/run/xtables.lock" }, configMaps });
+        expect(p.env.TMPDIR).toBe("/tmp/lab/emptydir-tmp");
+        expect(p.env.CONFIG_DIR).toBe("/tmp/lab/configmap-config");
+        expect(p.argv[1]).toBe("/tmp/lab/configmap-scripts/redirect.sh");
+        expect(p.dirs).toContain("/tmp/lab/emptydir-tmp");
+    });
+
     it("refuses what it can't reproduce instead of guessing", () => {
         expect(() => localizeDaemonSet(ds, { root: "/lab", fieldRefs: {}, hostPaths: { "/run/xtables.lock": "/run/xtables.lock" }, configMaps })).toThrow(/fieldRef spec.nodeName has no lab value/);
         expect(() => localizeDaemonSet(ds, { root: "/lab", fieldRefs: { "spec.nodeName": "n" }, configMaps })).toThrow(/hostPath \/run\/xtables.lock .* has no lab substitute/);

@@ -1,5 +1,6 @@
 /** Cases 4-6 (the fixes directpath renders) and the ports node1 must serve for them. */
 import type { Rendered } from "../lib/rendered";
+import { case6 } from "./hosts";
 import { pending } from "./pending";
 import type { CaseDef } from "./types";
 
@@ -8,7 +9,7 @@ export function labCases4to6(corednsProblem: string | undefined): CaseDef[] {
     return [
         pending("4", "directpath iptables redirect (local-iptables stack) on node2", "external IP:443 reaches node1's backend port; idempotent; gone after SIGTERM", "the iptables redirect (issue 4) has not landed yet"),
         pending("5", "directpath CoreDNS override (local stack) in a real CoreDNS", "override -> internal address; other names via upstream stub; client reaches backend", "the CoreDNS override (issue 5) has not landed yet"),
-        pending("6", "directpath node hosts script on a scratch hosts file", "entries added; second run byte-identical; removal restores the original", "the node hosts script (issue 5) has not landed yet"),
+        case6,
     ];
 }
 

@@ -132,13 +132,12 @@ export function localizeDaemonSet(ds: K8sObject, opts: LocalizeOptions): LocalPr
     }
     // Longest mount path first, so /etc/x/y wins over /etc/x.
     mounts.sort((a, b) => b.from.length - a.from.length);
-    const remap = (text: string): string => {
-        for (const { from, to } of mounts) {
-            const re = new RegExp(`(^|[^A-Za-z0-9_./-])${from.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?=$|[/\\s"':;])`, "g");
-            text = text.replace(re, (_m, lead: string) => lead + to);
-        }
-        return text;
-    };
+    // One pass over all mount paths at once, so a replacement is never rewritten again (a local
+    // dir under /tmp must not be taken for a container mount at /tmp).
+    const escaped = mounts.map(({ from }) => from.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+    const re = new RegExp(`(^|[^A-Za-z0-9_./-])(${escaped.join("|")})(?=$|[/\\s"':;])`, "g");
+    const remap = (text: string): string => (mounts.length === 0 ? text
+        : text.replace(re, (_m, lead: string, from: string) => lead + mounts.find((m) => m.from === from)!.to));
 
     const env: Record<string, string> = {};
     for (const ef of c.envFrom ?? []) {
