@@ -8,4 +8,5 @@ export * from "./common/errors";
 export * from "./common/firewall";
 export * from "./common/net";
 export * from "./hairpin";
+export * from "./cilium";
 export * from "./tailscale";

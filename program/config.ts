@@ -8,7 +8,7 @@ import { joinPath, problemsFromZod, ValidationError, type Problem } from "../com
 import { clusterSectionSchema } from "./sections/cluster";
 import { hairpinSectionCrossChecks, hairpinSectionSchema } from "./sections/hairpin";
 import { tailscaleSectionCrossChecks, tailscaleSectionSchema } from "./sections/tailscale";
-import { ciliumSectionSchema } from "./sections/cilium";
+import { ciliumCrossSectionChecks, ciliumSectionSchema } from "./sections/cilium";
 import { awsSectionSchema } from "./sections/aws";
 
 export const PROJECT = "directpath";
@@ -80,6 +80,7 @@ export function parseConfig(raw: Record<string, unknown>, secretKeys: ReadonlySe
     for (const p of hairpinSectionCrossChecks(plain.hairpin)) problems.push({ ...p, path: key(joinPath("hairpin", p.path)) });
     for (const p of tailscaleSectionCrossChecks(plain.tailscale, { apiKey: raw.tailscaleApiKey !== undefined })) problems.push({ ...p, path: key(joinPath("tailscale", p.path)) });
     for (const p of crossSectionChecks(plain, secretKeys, raw)) problems.push(p);
+    for (const p of ciliumCrossSectionChecks(plain)) problems.push(p);
     if (problems.length > 0 || !result.success) throw new ValidationError("directpath stack config", problems);
     return result.data;
 }

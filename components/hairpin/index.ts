@@ -13,6 +13,20 @@ import { deployRedirect, type RedirectOutputs } from "./redirect";
 
 export * from "./model";
 export { hairpinArgsSchema, type HairpinArgsInput, type ParsedHairpinArgs } from "./args";
+export {
+    DEFAULT_IPTABLES_IMAGE,
+    isCoveredByRedirect,
+    lrpCoversHost,
+    rawRedirectCoverage,
+    redirectCoverage,
+    redirectOptionsSchema,
+    type RedirectCoverage,
+    type RedirectOptions,
+} from "./redirect-args";
+export { renderLrps, lrpName, type LrpObject } from "./lrp";
+export { renderExternalIpsService, renderExternalIpsPatch } from "./external-ips";
+export { iptablesRules, renderRulesConf, renderIptablesDaemonSet, iptablesEnv, IPTABLES_CHAIN } from "./iptables";
+export { hairpinRedirectScript, type RedirectOutputs } from "./redirect";
 
 /** Arguments of {@link HairpinBypass}. Plain data, validated as a whole before anything is registered. */
 export type HairpinBypassArgs = HairpinArgsInput;
@@ -22,6 +36,22 @@ export function validateHairpinArgs(args: HairpinBypassArgs): ParsedHairpinArgs 
     return parseOrThrow("HairpinBypass args", hairpinArgsSchema, args, { crossChecks: hairpinCrossChecks });
 }
 
+/**
+ * Keeps hairpin traffic (pods, host-network pods and the kubelet reaching the cluster's own external
+ * IPs) inside the cluster. Construct it with the cluster's Kubernetes provider:
+ *
+ * @example
+ * new HairpinBypass("hairpin", {
+ *     endpoints: [{
+ *         name: "registry", hostnames: ["registry.example.com"], externalIps: ["169.233.100.10"],
+ *         ports: [{ port: 443, targetPort: 8443 }],
+ *         backend: { pods: { namespace: "ingress", selector: { app: "ingress-gateway" }, workload: "DaemonSet" } },
+ *     }],
+ * }, { provider: k8sProvider });
+ *
+ * Throws a ValidationError listing every problem, before registering anything, when the args are
+ * invalid. Entries of `externalIps`/`hostnames` that are Outputs are checked when they resolve.
+ */
 export class HairpinBypass extends pulumi.ComponentResource {
     /** Outputs of the redirect half. */
     readonly redirect: RedirectOutputs;
