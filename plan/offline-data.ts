@@ -10,6 +10,7 @@
  * |---|---|
  * | `aws.getAvailabilityZones` | `<region>a` .. `<region>f` (six zones; the program takes the first N), state `available`, region from the invoke or `aws:region` config |
  * | `aws.getRegion` | the `aws:region` config value |
+ * | `aws.getPartition` | derived from the region's name: `cn-*` -> `aws-cn`, `us-gov-*` -> `aws-us-gov`, else `aws` (EksCluster builds managed-policy ARNs from it) |
  */
 import * as pulumi from "@pulumi/pulumi";
 
@@ -33,6 +34,12 @@ export const OFFLINE_INVOKES: Readonly<Record<string, Invoke>> = {
             state: "available",
             groupNames: [region],
         };
+    },
+    "aws:index/getPartition:getPartition": (inputs) => {
+        const region = configuredRegion(inputs);
+        const partition = region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws";
+        const dnsSuffix = partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com";
+        return { id: partition, partition, dnsSuffix, reverseDnsPrefix: dnsSuffix.split(".").reverse().join(".") };
     },
     "aws:index/getRegion:getRegion": (inputs) => {
         const region = configuredRegion(inputs);

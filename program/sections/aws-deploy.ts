@@ -1,11 +1,71 @@
+/**
+ * The `aws` environment's deploy steps. `deployAwsCluster` runs first (VPC, security groups, EKS
+ * with Cilium and CoreDNS, node groups, the optional ingress NLB) and hands the cluster's
+ * Kubernetes provider to the in-cluster steps; `deployAwsFirewall` runs last and opens, in the
+ * node security group, what those steps asked for (`ctx.firewallRules`, e.g. Tailscale's UDP port).
+ */
+import { ClusterSecurity, EksCluster, IngressNlb, PublicVpc, SecurityGroupRules } from "../../components/aws";
 import type { ProgramContext } from "../context";
+import { awsEnvironment } from "./aws";
 
-/** Builds the AWS cluster (VPC, security groups, EKS) and sets `ctx.k8sProvider`. */
-export function deployAwsCluster(_ctx: ProgramContext): void {
-    throw new Error("directpath: the aws environment is not implemented yet");
+/** Builds the AWS cluster and sets `ctx.k8sProvider`, `ctx.ciliumRelease`, `ctx.externalEndpoints` and `ctx.aws`. */
+export function deployAwsCluster(ctx: ProgramContext): void {
+    // Every cross-field rule, by config key, before anything is registered.
+    const env = awsEnvironment(ctx.config);
+    const name = env.name;
+
+    const vpc = new PublicVpc(name, env.vpc);
+    const security = new ClusterSecurity(name, { ...env.security, vpcId: vpc.vpcId });
+    const eks = new EksCluster(name, {
+        ...env.eks,
+        subnetIds: vpc.publicSubnetIds,
+        clusterSecurityGroupId: security.clusterSecurityGroupId,
+        nodeSecurityGroupId: security.nodeSecurityGroupId,
+    }, {
+        // The nodes can only join once node -> control plane 443 is open.
+        dependsOn: [security],
+    });
+
+    ctx.k8sProvider = eks.provider;
+    // Cilium is installed here (CoreDNS waits for it): deployCilium must not install it again.
+    ctx.ciliumRelease = eks.cilium;
+    ctx.aws = { nodeSecurityGroupId: security.nodeSecurityGroupId, clusterSecurityGroupId: security.clusterSecurityGroupId, ipv6: vpc.ipv6 };
+
+    ctx.outputs.vpcId = vpc.vpcId;
+    ctx.outputs.publicSubnetIds = vpc.publicSubnetIds;
+    ctx.outputs.eksClusterName = eks.clusterName;
+    ctx.outputs.kubeconfig = eks.kubeconfig;
+    ctx.outputs.nodeSecurityGroupId = security.nodeSecurityGroupId;
+    ctx.outputs.clusterSecurityGroupId = security.clusterSecurityGroupId;
+    ctx.outputs.nodeRoleArn = eks.nodeRoleArn;
+
+    if (env.nlb) {
+        const nlb = new IngressNlb(`${name}-ingress`, {
+            ...env.nlb,
+            vpcId: vpc.vpcId,
+            subnetIds: vpc.publicSubnetIds,
+            nodeSecurityGroupId: security.nodeSecurityGroupId,
+            targetAutoscalingGroupNames: eks.autoscalingGroupNames,
+        });
+        ctx.externalEndpoints = {
+            source: "aws-ingress-nlb",
+            ips: nlb.addresses,
+            hostnames: [nlb.dnsName, ...nlb.addressHostnames],
+            listeners: nlb.settings.listeners.map((l) => ({ port: l.port, targetPort: l.targetPort ?? l.port, protocol: l.protocol })),
+        };
+        ctx.outputs.ingressAddresses = nlb.addresses;
+        ctx.outputs.ingressHostname = nlb.dnsName;
+    }
 }
 
 /** Opens the rules that in-cluster components asked for (`ctx.firewallRules`) in the node security group. */
-export function deployAwsFirewall(_ctx: ProgramContext): void {
-    // Filled in with the AWS components.
+export function deployAwsFirewall(ctx: ProgramContext): void {
+    if (!ctx.aws) throw new Error("directpath: deployAwsFirewall needs deployAwsCluster to run first");
+    if (ctx.firewallRules.length === 0) return;
+    new SecurityGroupRules(`${ctx.config.cluster.name}-firewall`, {
+        securityGroupId: ctx.aws.nodeSecurityGroupId,
+        controlPlaneSecurityGroupId: ctx.aws.clusterSecurityGroupId,
+        rules: ctx.firewallRules,
+        ipv6: ctx.aws.ipv6,
+    });
 }

@@ -1,7 +1,115 @@
-/** `directpath:aws`: the AWS environment (VPC, security groups, EKS). */
+/**
+ * `directpath:aws`: the AWS environment (VPC, security groups, EKS with Cilium, node groups, the
+ * optional ingress NLB). Every block reuses its component's own schema, so config and library
+ * validate identically. {@link awsEnvironment} turns the section (plus `directpath:cluster`) into
+ * the components' args and runs their cross-field rules, reporting problems by config key.
+ */
 import { z } from "zod";
+import { joinPath, ValidationError, type Problem } from "../../components/common/errors";
+import { CILIUM_CHART_VERSION } from "../../components/cilium/values";
+import {
+    clusterSecurityArgsSchema, clusterSecurityCrossChecks, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, eksClusterCrossChecks, eksClusterOptionsSchema,
+    ingressNlbCrossChecks, ingressNlbOptionsSchema, nodeGroupSchema, publicVpcArgsSchema, publicVpcCrossChecks,
+    type ClusterSecurityOptionsInput, type EksClusterOptionsInput, type IngressNlbOptionsInput, type PublicVpcArgsInput,
+} from "../../components/aws";
+import type { PlainConfig } from "../config";
 
-// Placeholder until the AWS components land.
-export const awsSectionSchema = z.strictObject({});
+const vpcBlock = publicVpcArgsSchema.omit({ tags: true, clusterName: true });
+const securityBlock = clusterSecurityArgsSchema.omit({ ipv6: true, clusterName: true, tags: true });
+const eksBlock = eksClusterOptionsSchema.omit({
+    nodeGroups: true, podCidr: true, serviceCidr: true, vpcCidr: true, ipv6: true, tunnelPort: true, hubble: true, tags: true,
+});
+const nlbBlock = ingressNlbOptionsSchema.omit({ ipv6: true, tags: true }).extend({
+    enabled: z.boolean({ error: "must be true or false" }).default(true),
+});
+
+export const awsSectionSchema = z.strictObject({
+    /** PublicVpc: `cidrBlock`, `availabilityZoneCount`, `subnetPrefixLength`, `ipv6`. */
+    vpc: vpcBlock.default(vpcBlock.parse({})),
+    /** ClusterSecurity: `tunnelPort` (Cilium VXLAN; the same number goes into the Cilium values), `hubble`, `webhookPorts`. */
+    security: securityBlock.default(securityBlock.parse({})),
+    /** EksCluster: `version`, `publicAccessCidrs`, `adminPrincipalArns`, `bootstrapCreatorAdmin`, `logTypes`, `ciliumChartVersion`, ... */
+    eks: eksBlock.default(eksBlock.parse({})),
+    /** Managed node groups, at least one. */
+    nodeGroups: z.array(nodeGroupSchema).min(1, { error: "must declare at least one node group" }),
+    /** The optional internet-facing NLB with one Elastic IP per public subnet. */
+    ingressNlb: nlbBlock.optional(),
+    /** Tags for every AWS resource. */
+    tags: z.record(z.string(), z.string()).default({}),
+});
 
 export type AwsSection = z.output<typeof awsSectionSchema>;
+
+/** The components' args for one stack, derived from `directpath:aws` and `directpath:cluster`. */
+export interface AwsEnvironment {
+    name: string;
+    vpc: PublicVpcArgsInput;
+    security: ClusterSecurityOptionsInput;
+    eks: EksClusterOptionsInput;
+    nlb?: IngressNlbOptionsInput;
+}
+
+const key = (path: string) => `directpath:${path}`;
+
+/**
+ * Builds the components' args and checks every cross-field rule (the per-field ones already ran
+ * when the config was parsed). Throws one ValidationError naming config keys. Pure.
+ */
+export function awsEnvironment(config: Pick<PlainConfig, "cluster" | "aws">): AwsEnvironment {
+    const aws = config.aws;
+    if (!aws) throw new ValidationError("directpath stack config", [{ path: key("aws"), value: undefined, rule: "required when environment is aws" }]);
+    const cluster = config.cluster;
+    const name = cluster.name;
+    const tags = { "directpath:stack-cluster": name, ...aws.tags };
+    const ipv6 = aws.vpc.ipv6;
+    const podCidr = cluster.podCidrs[0] ?? DEFAULT_POD_CIDR;
+    const serviceCidr = cluster.serviceCidr ?? DEFAULT_SERVICE_CIDR;
+
+    const env: AwsEnvironment = {
+        name,
+        vpc: { ...aws.vpc, clusterName: name, tags },
+        security: { ...aws.security, ipv6, clusterName: name, tags },
+        eks: {
+            ...aws.eks,
+            nodeGroups: aws.nodeGroups,
+            podCidr,
+            serviceCidr,
+            vpcCidr: aws.vpc.cidrBlock,
+            ipv6,
+            tunnelPort: aws.security.tunnelPort,
+            hubble: aws.security.hubble,
+            ciliumChartVersion: aws.eks.ciliumChartVersion ?? CILIUM_CHART_VERSION,
+            tags,
+        },
+        ...(aws.ingressNlb?.enabled ? { nlb: { ...withoutEnabled(aws.ingressNlb), ipv6, tags } } : {}),
+    };
+
+    const problems: Problem[] = [];
+    const under = (prefix: string, list: Problem[]) => list.forEach((p) => problems.push({ ...p, path: key(joinPath(prefix, p.path)) }));
+    if (cluster.cni !== "cilium") {
+        problems.push({ path: key("cluster.cni"), value: cluster.cni, rule: "must be cilium for the aws environment (EKS is created without a CNI and directpath installs Cilium)" });
+    }
+    if (aws.vpc.availabilityZoneCount < 2) {
+        problems.push({ path: key("aws.vpc.availabilityZoneCount"), value: aws.vpc.availabilityZoneCount, rule: "must be at least 2: EKS needs subnets in two availability zones" });
+    }
+    if (cluster.podCidrs.length > 1) {
+        problems.push({ path: key("cluster.podCidrs"), value: cluster.podCidrs, rule: "takes one CIDR in the aws environment (Cilium's cluster pool)" });
+    }
+    under("aws.vpc", publicVpcCrossChecks(env.vpc));
+    under("aws.security", clusterSecurityCrossChecks(env.security));
+    for (const p of eksClusterCrossChecks(env.eks)) {
+        const path = p.path === "podCidr" ? key("cluster.podCidrs[0]")
+            : p.path === "serviceCidr" ? key("cluster.serviceCidr")
+                : p.path.startsWith("nodeGroups") ? key(joinPath("aws", p.path))
+                    : key(joinPath("aws.eks", p.path));
+        problems.push({ ...p, path });
+    }
+    if (env.nlb) under("aws.ingressNlb", ingressNlbCrossChecks(env.nlb));
+    if (problems.length > 0) throw new ValidationError("directpath stack config", problems);
+    return env;
+}
+
+function withoutEnabled<T extends { enabled: boolean }>(o: T): Omit<T, "enabled"> {
+    const { enabled: _enabled, ...rest } = o;
+    return rest;
+}
