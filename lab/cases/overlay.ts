@@ -53,7 +53,7 @@ export const case7: CaseDef = {
         const c = vxlanCounters(t);
         const s = served(r);
         return {
-            observed: `${describe(r)}; firewall accepted ${c.accepted} VXLAN packet(s), dropped ${c.dropped}; ${fw.applied.length} rules from ${rows.length} SG rows (${fw.skipped.length} not applicable)`,
+            observed: `${describe(r)}; firewall accepted ${c.accepted} VXLAN packet(s), dropped ${c.dropped}; ${fw.applied.length} iptables rules (both nodes) from ${rows.length} SG rows, ${fw.skipped.length} rows not applicable to two nodes`,
             pass: s?.server === "podb" && s.remote === OVERLAY.nodeA.pod && c.accepted > 0 && c.dropped === 0,
             notes: [
                 `node group ${nodeGroup}; rules generated into ${path.join(ctx.work, "firewall-case7.rules")}:`,

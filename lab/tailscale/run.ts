@@ -357,7 +357,7 @@ async function link(nsA: string, ifA: string, nsB: string, ifB: string): Promise
 async function buildTopology(): Promise<void> {
     for (const ns of Object.values(NS)) {
         await must(["ip", "netns", "add", ns]);
-        await inNs(ns, [["ip", "link", "set", "lo", "up"], ["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]]);
+        await inNs(ns, [["ip", "link", "set", "lo", "up"]]);
     }
     await link(NS.inet, "to-svc", NS.svc, "wan0");
     await link(NS.inet, "to-home", NS.home, "wan0");
