@@ -12,6 +12,7 @@
 import { z } from "zod";
 import { joinPath, type Problem } from "../common/errors";
 import { dnsNameSchema, ipSchema, isDnsName, isIP, k8sNameSchema, labelsSchema } from "../common/net";
+import { stripRegions } from "./corefile";
 import { dnsTargetProblems } from "./dns-targets";
 
 /** CoreDNS delivery modes. See {@link corednsOptionsSchema}. */
@@ -241,7 +242,7 @@ export function dnsCrossChecks(raw: Raw): Problem[] {
             });
         }
         if (typeof nodeLocal.baseCorefile === "string") problems.push(...zoneClashes("dns.nodeLocalDns.baseCorefile", nodeLocal.baseCorefile, zoneNames));
-        const bind = arr(nodeLocal.bind);
+        const bind = nodeLocal.bind === undefined ? [KUBESPRAY_NODELOCAL_IP] : arr(nodeLocal.bind);
         if (typeof nodeLocal.corednsAddress === "string" && bind.includes(nodeLocal.corednsAddress)) {
             problems.push({
                 path: "dns.nodeLocalDns.corednsAddress",
@@ -254,7 +255,13 @@ export function dnsCrossChecks(raw: Raw): Problem[] {
 }
 
 function zoneClashes(path: string, corefile: string, names: string[]): Problem[] {
-    const served = new Set(corefileZones(corefile));
+    let own: string;
+    try {
+        own = stripRegions(corefile);
+    } catch (e) {
+        return [{ path, value: "(Corefile text)", rule: (e as Error).message.replace(/^directpath: /, "") }];
+    }
+    const served = new Set(corefileZones(own));
     return names
         .filter((n) => served.has(n))
         .map((n) => ({
