@@ -30,6 +30,7 @@ interface RegisterRequest {
     getObject(): unknown;
     getProperties?(): unknown;
     getPropertydependenciesMap?(): { forEach(cb: (value: { getUrnsList(): string[] }, key: string) => void): void };
+    getDependenciesList?(): string[];
 }
 
 export const SECRET = "[secret]";
@@ -47,6 +48,8 @@ export interface RecordedResource {
     rawInputs: Record<string, unknown>;
     /** For each input property, the URNs of the resources its value came from. */
     dependencies: Record<string, string[]>;
+    /** URNs of every resource this one waits for (explicit `dependsOn` included). */
+    dependsOn?: string[];
 }
 
 export interface MockOptions {
@@ -137,10 +140,11 @@ export function installMocks(options: MockOptions = {}): Recorder {
             req.getPropertydependenciesMap?.().forEach((v, k) => {
                 dependencies[k] = v.getUrnsList();
             });
+            const dependsOn = req.getDependenciesList?.() ?? [];
             await original(req, (err, res) => {
                 if (!err && res) {
                     const urn = (res as { getUrn?: () => string }).getUrn?.() ?? "";
-                    recorder.resources.push({ urn, type, name, parent, custom: custom ?? req.getCustom?.() ?? true, rawInputs, dependencies });
+                    recorder.resources.push({ urn, type, name, parent, custom: custom ?? req.getCustom?.() ?? true, rawInputs, dependencies, dependsOn });
                 }
                 callback(err, res);
             });
