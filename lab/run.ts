@@ -14,6 +14,7 @@ import { buildHairpin } from "./hairpin";
 import { case1, case2, case3 } from "./cases/hairpin-basic";
 import { case7, case8 } from "./cases/overlay";
 import { labCases4to6, backendPortsFor } from "./cases/index";
+import { MAPPED_PORT, PORTMAP_STACK, renderPortmapVariant } from "./cases/redirect";
 import { Skip, type CaseDef, type LabContext } from "./cases/types";
 import { DEFAULT_PREFIX, Netns, onCleanup, removeLeftovers, runCleanups, tempDir } from "./lib/netns";
 import { checkRootLinux, ensureCoreDNS, ensureSystemTools } from "./lib/prereqs";
@@ -119,6 +120,15 @@ async function main(): Promise<number> {
             }
             stacks[stack] = `plan failed for ${stack}`;
             renderFailures.push({ id: `plan:${stack}`, title: `render ${stack}`, expected: "plan succeeds", observed: msg.split("\n").slice(-1)[0] ?? msg, status: "FAIL", notes: msg.split("\n").slice(0, 20) });
+        }
+    }
+
+    if (typeof stacks["local-iptables"] === "object") {
+        try {
+            stacks[PORTMAP_STACK] = renderPortmapVariant(ROOT, work);
+            log(`${PORTMAP_STACK}: the local-iptables stack file with only the endpoint's targetPort set to ${MAPPED_PORT} (temp copy), rendered by npm run plan -- --stack-dir`);
+        } catch (e) {
+            stacks[PORTMAP_STACK] = `rendering the port-mapping variant failed: ${(e as Error).message.split("\n").slice(-1)[0]}`;
         }
     }
 

@@ -2,12 +2,12 @@
 import type { Rendered } from "../lib/rendered";
 import { case5 } from "./dns";
 import { case6 } from "./hosts";
-import { pending } from "./pending";
+import { case4, MAPPED_PORT, PORTMAP_STACK, redirectObjects } from "./redirect";
 import type { CaseDef } from "./types";
 
 export function labCases4to6(corednsProblem: string | undefined): CaseDef[] {
     return [
-        pending("4", "directpath iptables redirect (local-iptables stack) on node2", "external IP:443 reaches node1's backend port; idempotent; gone after SIGTERM", "the iptables redirect (issue 4) has not landed yet"),
+        case4,
         case5(corednsProblem),
         case6,
     ];
@@ -15,6 +15,10 @@ export function labCases4to6(corednsProblem: string | undefined): CaseDef[] {
 
 /** Every backend port node1 must serve on for the rendered stacks (besides 443). */
 export function backendPortsFor(stacks: Record<string, Rendered | string>): number[] {
-    void stacks;
-    return [];
+    const ports = new Set<number>([MAPPED_PORT]);
+    for (const stack of ["local-iptables", PORTMAP_STACK]) {
+        const r = stacks[stack];
+        if (typeof r === "object") for (const rule of redirectObjects(r)?.rules ?? []) ports.add(rule.targetPort);
+    }
+    return [...ports];
 }

@@ -22,9 +22,12 @@ export interface Rendered {
     plan: { resources: Array<{ type: string; name: string; inputs: Record<string, unknown> }>; outputs: Record<string, unknown> } & Record<string, unknown>;
 }
 
-/** `npm run plan -- --stack <stack> --out <dir> --quiet`; throws with plan's own message on failure. */
-export function renderStack(stack: string, dir: string): Rendered {
-    run(["npm", "run", "--silent", "plan", "--", "--stack", stack, "--out", dir, "--quiet"], { timeoutMs: 180_000 });
+/**
+ * `npm run plan -- --stack <stack> --out <dir> --quiet [--stack-dir <stackDir>]`; throws with plan's
+ * own message on failure.
+ */
+export function renderStack(stack: string, dir: string, stackDir?: string): Rendered {
+    run(["npm", "run", "--silent", "plan", "--", "--stack", stack, "--out", dir, "--quiet", ...(stackDir ? ["--stack-dir", stackDir] : [])], { timeoutMs: 180_000 });
     return readRendered(stack, dir);
 }
 
