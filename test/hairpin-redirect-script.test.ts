@@ -1,0 +1,252 @@
+/**
+ * The iptables node script (components/hairpin/scripts/hairpin-redirect.sh), run for real: `sh -n`,
+ * then in network namespaces this test creates (root; skipped with a message otherwise), asserting
+ * the exact nat rule set after one run, after a crash (SIGKILL) and restart, after the nat table is
+ * flushed, after a Service name resolves to a new address, and after SIGTERM. The rules file is the
+ * one the component renders for the local-iptables stack.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { iptablesRules, renderRulesConf } from "../components/hairpin/iptables";
+import { validateHairpinArgs, type HairpinBypassArgs, type ResolvedEndpoint } from "../components/hairpin";
+import { netnsUnavailableReason, ROOT } from "./harness";
+
+const SCRIPT = path.join(ROOT, "components", "hairpin", "scripts", "hairpin-redirect.sh");
+
+describe("hairpin-redirect.sh: static checks", () => {
+    it("parses as POSIX sh (sh -n)", () => {
+        const res = spawnSync("sh", ["-n", SCRIPT], { encoding: "utf8" });
+        expect(res.stderr).toBe("");
+        expect(res.status).toBe(0);
+    });
+
+    it("has no bashisms that dash rejects, and documents its env contract at the top", () => {
+        const dash = ["/bin/dash", "/usr/bin/dash"].find((p) => fs.existsSync(p));
+        if (dash) expect(spawnSync(dash, ["-n", SCRIPT]).status).toBe(0);
+        const head = fs.readFileSync(SCRIPT, "utf8").split("\n").slice(0, 40).join("\n");
+        for (const v of ["DIRECTPATH_CONFIG", "DIRECTPATH_INTERVAL", "DIRECTPATH_IPTABLES", "DIRECTPATH_ONCE", "SIGNALS", "TERM", "once", "cleanup"]) expect(head).toContain(v);
+        const text = fs.readFileSync(SCRIPT, "utf8");
+        for (const bashism of [/\[\[ /, /^\s*function\s/m, /^\s*local\s/m, /\[ [^\]\n]*==/, /\$\{[A-Za-z_]+\/\//, /<<</]) expect(text).not.toMatch(bashism);
+    });
+});
+
+// ---- real runs in network namespaces ----
+
+function iptablesMissing(): string | undefined {
+    for (const tool of ["iptables-nft", "iptables-legacy", "iptables-nft-restore", "iptables-legacy-restore"]) {
+        if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) return `${tool} is not installed (apt-get install iptables)`;
+    }
+    return undefined;
+}
+const skipReason = netnsUnavailableReason() ?? (process.platform === "linux" ? iptablesMissing() : undefined);
+if (skipReason) console.warn(`skipping the network-namespace runs of hairpin-redirect.sh: ${skipReason}`);
+
+let seq = 0;
+const namespaces: string[] = [];
+const children: ChildProcess[] = [];
+const tmpDirs: string[] = [];
+
+function run(cmd: string, args: string[]) {
+    const res = spawnSync(cmd, args, { encoding: "utf8" });
+    if (res.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${res.stderr}`);
+    return res.stdout;
+}
+
+/** A fresh network namespace with its own /etc/hosts (ip netns exec bind-mounts /etc/netns/<ns>/hosts). */
+function newNamespace(hosts: string): string {
+    const ns = `dphr-${process.pid}-${++seq}`;
+    run("ip", ["netns", "add", ns]);
+    namespaces.push(ns);
+    fs.mkdirSync(`/etc/netns/${ns}`, { recursive: true });
+    fs.writeFileSync(`/etc/netns/${ns}/hosts`, hosts);
+    return ns;
+}
+
+function nat(ns: string, flavour: "nft" | "legacy" = "nft"): string[] {
+    return run("ip", ["netns", "exec", ns, `iptables-${flavour}`, "-w", "-t", "nat", "-S"]).trim().split("\n");
+}
+
+const POLICIES = ["-P PREROUTING ACCEPT", "-P INPUT ACCEPT", "-P OUTPUT ACCEPT", "-P POSTROUTING ACCEPT"];
+const JUMPS = [
+    "-A PREROUTING -m comment --comment directpath-hairpin -j DIRECTPATH-HAIRPIN",
+    "-A OUTPUT -m comment --comment directpath-hairpin -j DIRECTPATH-HAIRPIN",
+];
+const REGISTRY_RULE = '-A DIRECTPATH-HAIRPIN -d 169.233.100.10/32 -p tcp -m tcp --dport 443 -m comment --comment "directpath:registry-https-0" -j DNAT --to-destination 192.168.10.100:443';
+const svcRule = (ip: string) => `-A DIRECTPATH-HAIRPIN -d 169.233.100.12/32 -p udp -m udp --dport 53 -m comment --comment "directpath:api-dns-0" -j DNAT --to-destination ${ip}:5353`;
+const expected = (svcIp = "10.233.0.50") => [...POLICIES, "-N DIRECTPATH-HAIRPIN", ...JUMPS, REGISTRY_RULE, svcRule(svcIp)];
+
+/** The rules file the component renders: the local-iptables registry endpoint plus a Service backend. */
+function rulesFile(): string {
+    const args = validateHairpinArgs({
+        defaultMode: "iptables",
+        endpoints: [
+            { name: "registry", externalIps: ["169.233.100.10"], ports: [{ port: 443, name: "https" }], backend: { address: { ip: "192.168.10.100" } } },
+            { name: "api", externalIps: ["169.233.100.12"], ports: [{ port: 53, name: "dns", protocol: "UDP", targetPort: 5353 }], backend: { service: { namespace: "apps", name: "api" } } },
+        ],
+    } as HairpinBypassArgs);
+    const conf = renderRulesConf(args.endpoints.flatMap((e) => iptablesRules(e as ResolvedEndpoint, "cluster.local")));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dphr-"));
+    tmpDirs.push(dir);
+    const file = path.join(dir, "rules.conf");
+    fs.writeFileSync(file, conf);
+    return file;
+}
+
+const HOSTS = "127.0.0.1 localhost\n10.233.0.50 api.apps.svc.cluster.local\n";
+
+interface Started { child: ChildProcess; log: () => string; exited: Promise<number | null> }
+
+function start(ns: string, env: Record<string, string>, args: string[] = []): Started {
+    let log = "";
+    const child = spawn("ip", ["netns", "exec", ns, "sh", SCRIPT, ...args], { env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    children.push(child);
+    child.stdout!.on("data", (d) => (log += String(d)));
+    child.stderr!.on("data", (d) => (log += String(d)));
+    const exited = new Promise<number | null>((res) => child.on("exit", (code) => res(code)));
+    return { child, log: () => log, exited };
+}
+
+function runOnce(ns: string, env: Record<string, string>): { status: number | null; log: string } {
+    const res = spawnSync("ip", ["netns", "exec", ns, "sh", SCRIPT, "once"], { encoding: "utf8", env: { PATH: process.env.PATH ?? "", ...env } });
+    return { status: res.status, log: res.stderr + res.stdout };
+}
+
+async function waitFor(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+        if (check()) return;
+        await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`timed out waiting for: ${what}`);
+}
+
+const same = (a: string[], b: string[]) => JSON.stringify(a) === JSON.stringify(b);
+
+describe.skipIf(!!skipReason)("hairpin-redirect.sh in a network namespace (root)", () => {
+    beforeAll(() => {
+        expect(fs.existsSync(SCRIPT)).toBe(true);
+    });
+
+    afterEach(async () => {
+        for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+        for (const ns of namespaces.splice(0)) {
+            spawnSync("ip", ["netns", "del", ns]);
+            fs.rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
+        }
+        for (const d of tmpDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+    });
+
+    it("one run installs exactly the rule set; a second run changes nothing", () => {
+        const ns = newNamespace(HOSTS);
+        const env = { DIRECTPATH_CONFIG: rulesFile() };
+        const first = runOnce(ns, env);
+        expect(first.status, first.log).toBe(0);
+        expect(first.log).toContain("using iptables-nft (rules: nft=0 legacy=0)");
+        expect(nat(ns)).toEqual(expected());
+        const second = runOnce(ns, env);
+        expect(second.status, second.log).toBe(0);
+        expect(nat(ns)).toEqual(expected());
+    });
+
+    it("crash (SIGKILL) and restart: exactly the same rule set; a flushed nat table heals; SIGTERM removes it all", async () => {
+        const ns = newNamespace(HOSTS);
+        const env = { DIRECTPATH_CONFIG: rulesFile(), DIRECTPATH_INTERVAL: "1" };
+        const a = start(ns, env);
+        await waitFor(() => same(nat(ns), expected()), "the first rule set");
+
+        a.child.kill("SIGKILL");
+        expect(await a.exited).toBe(null);
+        expect(nat(ns)).toEqual(expected()); // a crash leaves the rules in place
+        // A jump duplicated by someone else is cut back to one on restart.
+        run("ip", ["netns", "exec", ns, "iptables-nft", "-w", "-t", "nat", "-A", "OUTPUT", "-m", "comment", "--comment", "directpath-hairpin", "-j", "DIRECTPATH-HAIRPIN"]);
+        const b = start(ns, env);
+        await waitFor(() => /reconciled: 2 rule/.test(b.log()), "the restarted script's first reconcile");
+        expect(nat(ns)).toEqual(expected());
+
+        run("ip", ["netns", "exec", ns, "iptables-nft", "-w", "-t", "nat", "-F"]);
+        expect(nat(ns)).toEqual([...POLICIES, "-N DIRECTPATH-HAIRPIN"]);
+        await waitFor(() => same(nat(ns), expected()), "the flushed table to heal");
+
+        // The Service name moves to a new ClusterIP: re-resolved on the next reconcile.
+        fs.writeFileSync(`/etc/netns/${ns}/hosts`, HOSTS.replace("10.233.0.50", "10.233.0.77"));
+        await waitFor(() => same(nat(ns), expected("10.233.0.77")), "the new ClusterIP");
+        expect(b.log()).toContain("api.apps.svc.cluster.local resolves to 10.233.0.77 (was 10.233.0.50)");
+
+        b.child.kill("SIGTERM");
+        expect(await b.exited).toBe(0);
+        expect(nat(ns)).toEqual(POLICIES);
+        expect(b.log()).toContain("removed DIRECTPATH-HAIRPIN and its jumps");
+    });
+
+    it("picks iptables-legacy where the kubelet marked it (KUBE-KUBELET-CANARY), and nft stays untouched", () => {
+        const ns = newNamespace(HOSTS);
+        run("ip", ["netns", "exec", ns, "iptables-legacy", "-w", "-t", "mangle", "-N", "KUBE-KUBELET-CANARY"]);
+        const res = runOnce(ns, { DIRECTPATH_CONFIG: rulesFile() });
+        expect(res.status, res.log).toBe(0);
+        expect(res.log).toContain("using iptables-legacy (kube hint chain in legacy)");
+        expect(nat(ns, "legacy")).toEqual(expected());
+        expect(nat(ns, "nft")).toEqual(POLICIES);
+        const cleanup = spawnSync("ip", ["netns", "exec", ns, "sh", SCRIPT, "cleanup"], { encoding: "utf8" });
+        expect(cleanup.status, cleanup.stderr).toBe(0);
+        expect(nat(ns, "legacy")).toEqual(POLICIES);
+    });
+
+    it("without a hint, the flavour with more rules wins; DIRECTPATH_IPTABLES forces one", () => {
+        const ns = newNamespace(HOSTS);
+        for (const c of ["A", "B"]) run("ip", ["netns", "exec", ns, "iptables-legacy", "-w", "-t", "filter", "-A", "INPUT", "-s", `10.9.9.${c === "A" ? 1 : 2}/32`, "-j", "ACCEPT"]);
+        const auto = runOnce(ns, { DIRECTPATH_CONFIG: rulesFile() });
+        expect(auto.log).toContain("using iptables-legacy (rules: nft=0 legacy=2)");
+        expect(nat(ns, "legacy")).toEqual(expected());
+
+        const ns2 = newNamespace(HOSTS);
+        const forced = runOnce(ns2, { DIRECTPATH_CONFIG: rulesFile(), DIRECTPATH_IPTABLES: "legacy" });
+        expect(forced.status, forced.log).toBe(0);
+        expect(forced.log).toContain("using iptables-legacy (DIRECTPATH_IPTABLES=legacy)");
+        expect(nat(ns2, "legacy")).toEqual(expected());
+    });
+
+    it("a name that never resolves: the other rules go in, once exits 1; bad lines and bad env are reported", () => {
+        const ns = newNamespace("127.0.0.1 localhost\n");
+        const file = rulesFile();
+        fs.appendFileSync(file, "broken tcp 169.233.100.300 443 10.0.0.1 443\nshort tcp 169.233.100.13\n");
+        const res = runOnce(ns, { DIRECTPATH_CONFIG: file });
+        expect(res.status).toBe(1);
+        expect(res.log).toMatch(/api\.apps\.svc\.cluster\.local does not resolve \(yet\); rule api-dns-0 waits for the next round/);
+        expect(res.log).toMatch(/rules\.conf:5: bad external IPv4 '169\.233\.100\.300'/);
+        expect(res.log).toMatch(/rules\.conf:6: want 6 fields .* got 3/);
+        expect(nat(ns)).toEqual([...POLICIES, "-N DIRECTPATH-HAIRPIN", ...JUMPS, REGISTRY_RULE]);
+
+        const bad = runOnce(ns, { DIRECTPATH_CONFIG: file, DIRECTPATH_INTERVAL: "soon" });
+        expect(bad.status).toBe(2);
+        expect(bad.log).toContain("DIRECTPATH_INTERVAL must be a number of seconds, not 'soon'");
+        const missing = runOnce(ns, { DIRECTPATH_CONFIG: "/nonexistent/rules.conf" });
+        expect(missing.status).toBe(1);
+        expect(missing.log).toContain("cannot read /nonexistent/rules.conf; rules left as they are");
+    });
+
+    it("the DNAT works: a host process connecting to the external IP reaches the internal address", async () => {
+        const ns = newNamespace(HOSTS);
+        // Inside the namespace only: the node's internal address on a dummy link, and a route to the external one.
+        run("ip", ["-n", ns, "link", "set", "lo", "up"]);
+        run("ip", ["-n", ns, "link", "add", "node0", "type", "veth", "peer", "name", "node0p"]);
+        run("ip", ["-n", ns, "link", "set", "node0p", "up"]);
+        run("ip", ["-n", ns, "addr", "add", "192.168.10.100/24", "dev", "node0"]);
+        run("ip", ["-n", ns, "link", "set", "node0", "up"]);
+        run("ip", ["-n", ns, "route", "add", "169.233.100.0/24", "dev", "node0"]);
+        const res = runOnce(ns, { DIRECTPATH_CONFIG: rulesFile() });
+        expect(res.status, res.log).toBe(0);
+        const probe = `
+            const net = require("node:net");
+            const srv = net.createServer((s) => s.end("registry\\n")).listen(443, "192.168.10.100", () => {
+                const c = net.connect(443, "169.233.100.10");
+                let got = ""; c.on("data", (d) => got += d);
+                c.on("end", () => { console.log(got.trim() + " from " + c.remoteAddress); srv.close(); });
+                c.on("error", (e) => { console.log("error " + e.code); process.exit(1); });
+            });`;
+        const out = spawnSync("ip", ["netns", "exec", ns, process.execPath, "-e", probe], { encoding: "utf8", timeout: 20_000 });
+        expect(out.stdout.trim()).toBe("registry from 169.233.100.10");
+    });
+});
