@@ -5,7 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ipv6SubnetCidr, planSubnets, validatePublicVpcArgs, type ParsedPublicVpcArgs, type PublicVpcArgsInput } from "./plan";
+import { ipv6SubnetCidr, pickZones, planSubnets, validatePublicVpcArgs, type ParsedPublicVpcArgs, type PublicVpcArgsInput } from "./plan";
 
 export * from "./plan";
 
@@ -69,12 +69,7 @@ export class PublicVpc extends pulumi.ComponentResource {
         const zones = aws.getAvailabilityZonesOutput({
             state: "available",
             filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }],
-        }, child).names.apply((names) => {
-            if (names.length < parsed.availabilityZoneCount) {
-                throw new Error(`PublicVpc ${name}: availabilityZoneCount is ${parsed.availabilityZoneCount}, but the region has only ${names.length} available zones (${names.join(", ")})`);
-            }
-            return names;
-        });
+        }, child).names.apply((names) => pickZones(names, parsed.availabilityZoneCount, name));
 
         const subnets = planSubnets(parsed).map((plan) => {
             const az = zones.apply((names) => names[plan.index]!);

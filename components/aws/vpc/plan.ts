@@ -49,7 +49,8 @@ export function defaultSubnetPrefix(vpcPrefix: number, azCount: number): number 
     return Math.min(MAX_SUBNET_PREFIX, vpcPrefix + bits);
 }
 
-function crossChecks(raw: unknown): Problem[] {
+/** PublicVpc's cross-field rules (tolerant of malformed input; paths relative to the args). */
+export function publicVpcCrossChecks(raw: unknown): Problem[] {
     if (typeof raw !== "object" || raw === null) return [];
     const r = raw as Record<string, unknown>;
     const problems: Problem[] = [];
@@ -92,7 +93,7 @@ function crossChecks(raw: unknown): Problem[] {
 
 /** Validates PublicVpc args, every problem at once. Pure. */
 export function validatePublicVpcArgs(raw: PublicVpcArgsInput): ParsedPublicVpcArgs {
-    return parseOrThrow("PublicVpc args", publicVpcArgsSchema, raw, { crossChecks });
+    return parseOrThrow("PublicVpc args", publicVpcArgsSchema, raw, { crossChecks: publicVpcCrossChecks });
 }
 
 /** The IPv4 CIDR of subnet `index` when `vpcCidr` is cut into blocks of `/prefix`. */
@@ -132,4 +133,12 @@ export function planSubnets(args: ParsedPublicVpcArgs): SubnetPlan[] {
     const vpcPrefix = parseCidr(args.cidrBlock)!.prefix;
     const prefix = args.subnetPrefixLength ?? defaultSubnetPrefix(vpcPrefix, args.availabilityZoneCount);
     return Array.from({ length: args.availabilityZoneCount }, (_, index) => ({ index, cidrBlock: ipv4SubnetCidr(args.cidrBlock, prefix, index) }));
+}
+
+/** The first `count` zone names, or a clear error when the region has fewer. Pure. */
+export function pickZones(names: readonly string[], count: number, vpcName: string): string[] {
+    if (names.length < count) {
+        throw new Error(`PublicVpc ${vpcName}: availabilityZoneCount is ${count}, but the region has only ${names.length} available zones (${names.join(", ")})`);
+    }
+    return names.slice(0, count);
 }
