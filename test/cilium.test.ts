@@ -161,7 +161,7 @@ describe("default program: directpath:cilium", () => {
         ],
     };
 
-    it("install: true registers the release (HairpinBypass then depends on it); outputs the values and the firewall rules", async () => {
+    it("install: true registers the release; outputs the values and the firewall rules", async () => {
         const { r, value } = await capture(() => runDefaultProgram(), { config: stack({ install: true, k8sServiceHost: "192.168.10.100" }, hairpin) });
         const out = value as Record<string, any>;
         const rel = r.get("kubernetes:helm.sh/v3:Release", "lab-cilium");
