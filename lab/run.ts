@@ -81,6 +81,11 @@ async function main(): Promise<number> {
     }
     takeLock();
     const removed = removeLeftovers(DEFAULT_PREFIX);
+    // Temp dirs of killed runs (this run holds the lock, so none of them is in use).
+    for (const d of fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("dpl-lab-"))) {
+        fs.rmSync(path.join(os.tmpdir(), d), { recursive: true, force: true });
+        removed.push(path.join(os.tmpdir(), d));
+    }
     if (removed.length > 0) log(`removed leftovers of an earlier run: ${removed.join(", ")}`);
     const work = tempDir(path.join(os.tmpdir(), "dpl-lab-"));
     const logDir = path.join(work, "logs");

@@ -87,8 +87,12 @@ export function case5(corednsProblem: string | undefined): CaseDef {
             fs.writeFileSync(corefile, labCorefile(customDir, `the node resolver is the lab's stub at ${LAN.upstream}`));
             // The node's resolver, seen by processes started with `ip netns exec <dns ns>`.
             const etcDir = path.join("/etc/netns", ns.dns);
+            const hadNetnsDir = fs.existsSync("/etc/netns");
             fs.mkdirSync(etcDir, { recursive: true });
-            onCleanup(() => fs.rmSync(etcDir, { recursive: true, force: true }));
+            onCleanup(() => {
+                fs.rmSync(etcDir, { recursive: true, force: true });
+                if (!hadNetnsDir && fs.readdirSync("/etc/netns").length === 0) fs.rmdirSync("/etc/netns");
+            });
             fs.writeFileSync(path.join(etcDir, "resolv.conf"), `nameserver ${LAN.upstream}\n`);
 
             const stub = await startDnsStub(ns.upstream, LAN.upstream, 53, UPSTREAM_ENTRIES, path.join(ctx.logDir, "stub-dns.log"));

@@ -38,6 +38,12 @@ export function removeLeftovers(prefix: string = DEFAULT_PREFIX): string[] {
         destroyNamespace(ns);
         removed.push(`netns ${ns}`);
     }
+    // Per-namespace /etc files (`ip netns exec` bind-mounts /etc/netns/<ns>/*).
+    for (const dir of fs.existsSync("/etc/netns") ? fs.readdirSync("/etc/netns") : []) {
+        if (!dir.startsWith(prefix)) continue;
+        fs.rmSync(`/etc/netns/${dir}`, { recursive: true, force: true });
+        removed.push(`/etc/netns/${dir}`);
+    }
     const links = run(["ip", "-o", "link", "show"], { allowFail: true }).stdout;
     for (const line of links.split("\n")) {
         const name = /^\d+:\s+([^:@\s]+)/.exec(line)?.[1];
