@@ -10,7 +10,8 @@ import { decodeMessage, encodeQuery, encodeResponse, RCODE, TYPE } from "../lab/
 import { localizeDaemonSet, LocalizeError } from "../lab/lib/k8s-local";
 import { formatCase, summary } from "../lab/lib/report";
 import { generateFirewall, isOverlayRule, protocolMatch, SgRuleError, type LabNode, type SgRow } from "../lab/lib/sg-firewall";
-import { ROOT } from "./harness";
+import { nodeGroupOf } from "../lab/cases/overlay";
+import { ROOT, runPlanCli } from "./harness";
 
 const rows = JSON.parse(fs.readFileSync(path.join(ROOT, "test", "fixtures", "lab", "dev-security-group-rules.json"), "utf8")) as SgRow[];
 const nodes: LabNode[] = [
@@ -45,9 +46,9 @@ describe("security groups -> firewall iptables rules", () => {
         const fw = generateFirewall(rows, nodes);
         const skipped = fw.skipped.map((s) => `${s.row.target} ${s.row.ports} ${s.row.peer}: ${s.reason}`);
         expect(skipped).toEqual([
-            "sg:dev-node 10250 sg:dev-cluster: peer sg:dev-cluster has no other member in the lab",
+            "sg:dev-node 10250 sg:dev-cluster: peer sg:dev-cluster: no such host in the lab (it models the nodes only)",
             "sg:dev-node 41641 ::/0: IPv6 peer (the lab's underlay is IPv4)",
-            "sg:dev-cluster 443 sg:dev-node: sg:dev-cluster has no member in the lab",
+            "sg:dev-cluster 443 sg:dev-node: sg:dev-cluster belongs to no host in the lab (it models the nodes only)",
         ]);
         expect(fw.applied.filter((a) => a.node === "a")).toHaveLength(6);
     });
@@ -190,5 +191,30 @@ describe("result lines", () => {
         expect(formatCase(r[2]!)).toBe("case 7  t | expected: e | observed: o | SKIPPED");
         expect(summary(r)).toBe("1 passed, 1 failed, 1 skipped");
         expect(summary(r.slice(0, 2))).toBe("1 passed, 1 failed");
+    });
+});
+
+describe("plan.json -> the lab's firewall (the contract between plan and lab)", () => {
+    it("the dev stack's plan.json carries the SG table with group names, and the generator opens VXLAN from the other node only", () => {
+        const run = runPlanCli(["--stack", "dev", "--quiet"]);
+        expect(run.status, run.stderr).toBe(0);
+        const plan = JSON.parse(fs.readFileSync(path.join(run.outDir, "plan.json"), "utf8")) as { securityGroupRules: SgRow[] };
+        const sg = plan.securityGroupRules;
+        const nodeGroup = nodeGroupOf(sg);
+        expect(nodeGroup).toMatch(/^sg:.*node/);
+        expect(sg.filter((r) => isOverlayRule(r, nodeGroup, 8472))).toEqual([
+            expect.objectContaining({ target: nodeGroup, direction: "ingress", protocol: "udp", ports: "8472", peer: nodeGroup }),
+        ]);
+        const fw = generateFirewall(sg, [
+            { name: "a", address: "10.0.1.10", fwInterface: "fw-a", groups: [nodeGroup] },
+            { name: "b", address: "10.0.2.10", fwInterface: "fw-b", groups: [nodeGroup] },
+        ]);
+        const vxlan = fw.restore.split("\n").filter((l) => l.includes("--dport 8472"));
+        expect(vxlan.map((l) => l.split(" -m comment")[0])).toEqual([
+            "-A DPL-SG-IN-0 -s 10.0.2.10/32 -p udp --dport 8472",
+            "-A DPL-SG-IN-1 -s 10.0.1.10/32 -p udp --dport 8472",
+        ]);
+        // Nothing in the generated set is [computed]: every row was readable.
+        expect(fw.restore).not.toContain("[computed]");
     });
 });

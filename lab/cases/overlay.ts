@@ -56,7 +56,7 @@ export const case7: CaseDef = {
             observed: `${describe(r)}; firewall accepted ${c.accepted} VXLAN packet(s), dropped ${c.dropped}; ${fw.applied.length} iptables rules (both nodes) from ${rows.length} SG rows, ${fw.skipped.length} rows not applicable to two nodes`,
             pass: s?.server === "podb" && s.remote === OVERLAY.nodeA.pod && c.accepted > 0 && c.dropped === 0,
             notes: [
-                `node group ${nodeGroup}; rules generated into ${path.join(ctx.work, "firewall-case7.rules")}:`,
+                `node group ${nodeGroup}; generated ${path.join(ctx.work, "firewall-case7.rules")}; the rules for node b (node a's mirror them):`,
                 ...fw.applied.filter((a) => a.node === "nodeb").map((a) => `  ${a.rule}`),
                 ...fw.skipped.map((s2) => `  not applicable: ${s2.row.target} ${s2.row.direction} ${s2.row.protocol} ${s2.row.ports} from ${s2.row.peer} (${s2.reason})`),
             ],

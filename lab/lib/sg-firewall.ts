@@ -75,7 +75,7 @@ export function protocolMatch(row: Pick<SgRow, "protocol" | "ports">): string[] 
 function peerSources(peer: string, self: LabNode, nodes: readonly LabNode[]): string[] | string {
     if (peer.startsWith("sg:")) {
         const members = nodes.filter((n) => n !== self && n.groups.includes(peer)).map((n) => `${n.address}/32`);
-        return members.length > 0 ? members : `peer ${peer} has no other member in the lab`;
+        return members.length > 0 ? members : `peer ${peer}: no such host in the lab (it models the nodes only)`;
     }
     if (isIPv6Cidr(peer)) return "IPv6 peer (the lab's underlay is IPv4)";
     if (isIPv4Cidr(peer)) return [peer.includes("/") ? peer : `${peer}/32`];
@@ -119,7 +119,7 @@ export function generateFirewall(rows: readonly SgRow[], nodes: readonly LabNode
         // Egress not allowed by any rule of the node's groups: dropped before ingress is looked at.
         body.push(`-A ${chainName("OUT", i)} -j DROP`);
     });
-    for (const row of rows) if (!seen.has(row)) skipped.push({ row, reason: `${row.target} has no member in the lab` });
+    for (const row of rows) if (!seen.has(row)) skipped.push({ row, reason: `${row.target} belongs to no host in the lab (it models the nodes only)` });
     lines.push(...body, "COMMIT", "");
     return { restore: lines.join("\n"), applied, skipped };
 }
