@@ -162,7 +162,8 @@ export class TailscaleDirect extends pulumi.ComponentResource {
             preauthorized: true,
             ephemeral: false,
             tags: settings.tags,
-            description: `directpath ${name}`.slice(0, 50),
+            // The API takes up to 50 characters of letters, digits and spaces.
+            description: `directpath ${name.replace(/[^A-Za-z0-9]+/g, " ")}`.slice(0, 50).trim(),
         }, { parent: this, provider, additionalSecretOutputs: ["key"] });
         return pulumi.secret(key.key);
     }
