@@ -1,0 +1,192 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { ValidationError } from "../components/common/errors";
+import { parseConfig } from "../program/config";
+import { awsEnvironment } from "../program/sections/aws";
+import type { PlanDocument, PlanResource } from "../plan/render";
+import { runPlanCli } from "./aws-helpers";
+import type { PlanRun } from "./harness";
+
+type Row = { target: string; direction: string; protocol: string; ports: string; peer: string; description: string };
+
+function sgRows(doc: PlanDocument & { securityGroupRules?: Row[] }): string[] {
+    return (doc.securityGroupRules ?? []).map((r) => `${r.target} ${r.direction} ${r.protocol} ${r.ports} ${r.peer}`).sort();
+}
+
+/** The rules of both stacks, besides the ones that only prod has. */
+function commonRows(s: string): string[] {
+    return [
+        `sg:${s}-node ingress udp 8472 sg:${s}-node`,
+        `sg:${s}-node ingress tcp 4240 sg:${s}-node`,
+        `sg:${s}-node ingress tcp 4244 sg:${s}-node`,
+        `sg:${s}-node ingress icmp type 8 code 0 sg:${s}-node`,
+        `sg:${s}-node ingress tcp 53 sg:${s}-node`,
+        `sg:${s}-node ingress udp 53 sg:${s}-node`,
+        `sg:${s}-node ingress tcp 10250 sg:${s}-cluster`,
+        `sg:${s}-node ingress tcp 443 sg:${s}-cluster`,
+        `sg:${s}-cluster ingress tcp 443 sg:${s}-node`,
+        `sg:${s}-cluster egress tcp 10250 sg:${s}-node`,
+        `sg:${s}-cluster egress tcp 443 sg:${s}-node`,
+        `sg:${s}-node egress all all 0.0.0.0/0`,
+        // TailscaleDirect's firewallRules, opened by deployAwsFirewall.
+        `sg:${s}-node ingress udp 41641 0.0.0.0/0`,
+        // The ingress NLB: world on its own group only; the nodes take 8443 from that group.
+        `sg:${s}-ingress-lb ingress tcp 443 0.0.0.0/0`,
+        `sg:${s}-ingress-lb egress tcp 8443 sg:${s}-node`,
+        `sg:${s}-node ingress tcp 8443 sg:${s}-ingress-lb`,
+    ];
+}
+
+function readPlan(outDir: string): PlanDocument & { securityGroupRules?: Row[] } {
+    return JSON.parse(fs.readFileSync(path.join(outDir, "plan.json"), "utf8"));
+}
+
+const byType = (doc: PlanDocument, type: string): PlanResource[] => doc.resources.filter((r) => r.type === type);
+
+describe("npm run plan -- --stack dev / prod (AWS)", () => {
+    // One run of the CLI for the dev checks (each run takes seconds on 2 cores).
+    let devRun: PlanRun | undefined;
+    const dev = () => (devRun ??= runPlanCli(["--stack", "dev"]));
+
+    it("dev: renders offline with exactly the expected security-group rules", () => {
+        const run = dev();
+        expect(run.stderr).not.toMatch(/plan failed/);
+        expect(run.status).toBe(0);
+        expect(run.stdout).toContain("Firewall and security-group rules this stack creates:");
+        expect(run.stdout).toMatch(/sg:dev-node\s+ingress\s+udp\s+8472\s+sg:dev-node\s+Cilium VXLAN overlay between nodes \(UDP 8472\)/);
+        const doc = readPlan(run.outDir);
+        expect(sgRows(doc)).toEqual(commonRows("dev").sort());
+
+        // Every rule resource describes itself: protocol, ports, a peer and a description.
+        const rules = [...byType(doc, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"), ...byType(doc, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")];
+        expect(rules).toHaveLength(commonRows("dev").length);
+        for (const r of rules) {
+            expect(r.inputs.description, r.name).toMatch(/\w/);
+            expect(r.inputs.ipProtocol, r.name).toMatch(/^(tcp|udp|icmp|-1)$/);
+            if (r.inputs.ipProtocol !== "-1") expect(typeof r.inputs.fromPort, r.name).toBe("number");
+            expect([r.inputs.cidrIpv4, r.inputs.cidrIpv6, r.inputs.referencedSecurityGroupId].filter((x) => x !== undefined), r.name).toHaveLength(1);
+        }
+        // No security group carries inline rules.
+        for (const sg of byType(doc, "aws:ec2/securityGroup:SecurityGroup")) {
+            expect(sg.inputs.ingress, sg.name).toBeUndefined();
+            expect(sg.inputs.egress, sg.name).toBeUndefined();
+        }
+    });
+
+    it("dev: public subnets, no NAT, EKS without self-managed add-ons, one Cilium release with the SG's tunnel port, computed EIPs", () => {
+        const run = dev();
+        expect(run.status).toBe(0);
+        const doc = readPlan(run.outDir);
+        const subnets = byType(doc, "aws:ec2/subnet:Subnet");
+        expect(subnets.map((s) => [s.inputs.cidrBlock, s.inputs.availabilityZone, s.inputs.mapPublicIpOnLaunch])).toEqual([
+            ["10.10.0.0/18", "eu-central-1a", true],
+            ["10.10.64.0/18", "eu-central-1b", true],
+        ]);
+        expect(doc.resources.some((r) => /natGateway/i.test(r.type))).toBe(false);
+        const cluster = byType(doc, "aws:eks/cluster:Cluster")[0]!;
+        expect(cluster.inputs.bootstrapSelfManagedAddons).toBe(false);
+        const groups = byType(doc, "aws:eks/nodeGroup:NodeGroup");
+        expect(groups.map((g) => [g.name, g.inputs.instanceTypes, g.inputs.scalingConfig])).toEqual([["dev-general", ["t3.small"], { minSize: 2, maxSize: 3, desiredSize: 2 }]]);
+
+        const releases = byType(doc, "kubernetes:helm.sh/v3:Release").filter((r) => r.inputs.chart === "cilium");
+        expect(releases).toHaveLength(1);
+        const helmFile = fs.readdirSync(path.join(run.outDir, "helm")).find((f) => f.includes("cilium"))!;
+        const helm = parse(fs.readFileSync(path.join(run.outDir, "helm", helmFile), "utf8"));
+        expect(helm.values).toMatchObject({ k8sServiceHost: "[computed]", k8sServicePort: 443, tunnelPort: 8472, kubeProxyReplacement: true });
+
+        expect(doc.outputs.ingressAddresses).toEqual(["[computed]", "[computed]"]);
+        expect(doc.outputs.ingressHostname).toBe("[computed]");
+        expect(doc.outputs.kubeconfig).toBe("[secret]");
+        for (const eip of byType(doc, "aws:ec2/eip:Eip")) expect(eip.inputs.address).toBeUndefined();
+        const lb = byType(doc, "aws:lb/loadBalancer:LoadBalancer")[0]!;
+        expect(lb.inputs.subnetMappings).toEqual([{ subnetId: "[computed]", allocationId: "[computed]" }, { subnetId: "[computed]", allocationId: "[computed]" }]);
+    });
+
+    it("prod: 3 zones, 2 node groups, IPv6 rules and routes", () => {
+        const run = runPlanCli(["--stack", "prod"]);
+        expect(run.stderr).not.toMatch(/plan failed/);
+        expect(run.status).toBe(0);
+        const doc = readPlan(run.outDir);
+        expect(sgRows(doc)).toEqual([
+            ...commonRows("prod"),
+            "sg:prod-node egress all all ::/0",
+            "sg:prod-node ingress udp 41641 ::/0",
+            "sg:prod-ingress-lb ingress tcp 443 ::/0",
+            "sg:prod-node ingress tcp 9443 sg:prod-cluster",
+            "sg:prod-cluster egress tcp 9443 sg:prod-node",
+        ].sort());
+        // Nothing but UDP (Tailscale) reaches the nodes from the internet.
+        for (const row of doc.securityGroupRules ?? []) {
+            if (row.direction === "ingress" && (row.peer === "0.0.0.0/0" || row.peer === "::/0") && row.target === "sg:prod-node") expect(row.protocol).toBe("udp");
+        }
+        const subnets = byType(doc, "aws:ec2/subnet:Subnet");
+        expect(subnets).toHaveLength(3);
+        for (const s of subnets) expect(s.inputs).toMatchObject({ mapPublicIpOnLaunch: true, assignIpv6AddressOnCreation: true, ipv6CidrBlock: "[computed]" });
+        expect(byType(doc, "aws:ec2/route:Route").map((r) => r.inputs.destinationCidrBlock ?? r.inputs.destinationIpv6CidrBlock).sort()).toEqual(["0.0.0.0/0", "::/0"]);
+        expect(byType(doc, "aws:eks/nodeGroup:NodeGroup").map((g) => g.name)).toEqual(["prod-system", "prod-workload"]);
+        expect(byType(doc, "aws:ec2/eip:Eip")).toHaveLength(3);
+        expect(byType(doc, "aws:lb/loadBalancer:LoadBalancer")[0]!.inputs.ipAddressType).toBe("dualstack");
+    });
+
+    it("rejects an invalid aws section: exit 2, every problem named by its config key", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "directpath-aws-"));
+        fs.writeFileSync(path.join(dir, "Pulumi.bad.yaml"), [
+            "config:",
+            "  aws:region: eu-central-1",
+            "  directpath:environment: aws",
+            "  directpath:cluster:",
+            "    name: bad",
+            "    podCidrs: [10.10.0.0/16]",
+            "  directpath:aws:",
+            "    vpc: { cidrBlock: 10.10.0.0/16, availabilityZoneCount: 1 }",
+            "    security: { webhookPorts: [22] }",
+            "    eks: { publicAccessCidrs: [192.168.0.0/16] }",
+            "    nodeGroups:",
+            "      - { name: a, instanceType: t3.small, minSize: 3, maxSize: 2 }",
+            "    ingressNlb: { listeners: [{ port: 443, targetPort: 10250 }] }",
+        ].join("\n"));
+        const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "directpath-out-")), "plan");
+        const run = runPlanCli(["--stack", "bad", "--stack-dir", dir], out);
+        expect(run.status).toBe(2);
+        for (const text of [
+            "directpath:aws.vpc.availabilityZoneCount: 1 is invalid: must be at least 2",
+            "directpath:cluster.podCidrs[0]: \"10.10.0.0/16\" is invalid: overlaps the VPC CIDR 10.10.0.0/16",
+            "directpath:aws.security.webhookPorts[0]: 22 is invalid: SSH is never opened by directpath",
+            "directpath:aws.eks.publicAccessCidrs[0]: \"192.168.0.0/16\" is invalid: is a private range",
+            "directpath:aws.nodeGroups[0].minSize: 3 is invalid: must be <= maxSize (2)",
+            "directpath:aws.ingressNlb.listeners[0].targetPort: 10250 is invalid",
+        ]) expect(run.stderr).toContain(text);
+        expect(fs.existsSync(out)).toBe(false);
+    });
+});
+
+describe("awsEnvironment (pure)", () => {
+    const raw = (aws: unknown, cluster: unknown = { name: "t" }) => parseConfig({ environment: "aws", cluster, aws });
+
+    it("derives the components' args from the section and directpath:cluster", () => {
+        const env = awsEnvironment(raw({ vpc: { availabilityZoneCount: 2, ipv6: true }, security: { tunnelPort: 8473 }, nodeGroups: [{ name: "g", instanceType: "t3.small" }], ingressNlb: { listeners: [{ port: 443 }] } },
+            { name: "t", podCidrs: ["10.200.0.0/16"], serviceCidr: "172.21.0.0/16" }));
+        expect(env.vpc).toMatchObject({ cidrBlock: "10.0.0.0/16", availabilityZoneCount: 2, ipv6: true, clusterName: "t" });
+        expect(env.security).toMatchObject({ tunnelPort: 8473, ipv6: true, hubble: true });
+        // The tunnel port the SG opens is the one the Cilium values get.
+        expect(env.eks).toMatchObject({ tunnelPort: 8473, hubble: true, podCidr: "10.200.0.0/16", serviceCidr: "172.21.0.0/16", vpcCidr: "10.0.0.0/16", ipv6: true });
+        expect(env.nlb).toMatchObject({ listeners: [{ port: 443, protocol: "TCP" }], ipv6: true });
+        expect(env.nlb).not.toHaveProperty("enabled");
+        expect(awsEnvironment(raw({ nodeGroups: [{ name: "g", instanceType: "t3.small" }], ingressNlb: { enabled: false, listeners: [{ port: 443 }] } })).nlb).toBeUndefined();
+    });
+
+    it("requires Cilium, one pod CIDR and node groups", () => {
+        let error: unknown;
+        try {
+            awsEnvironment(raw({ nodeGroups: [{ name: "g", instanceType: "t3.small" }] }, { name: "t", cni: "other", podCidrs: ["10.200.0.0/16", "10.201.0.0/16"] }));
+        } catch (e) {
+            error = e;
+        }
+        expect(error).toBeInstanceOf(ValidationError);
+        expect((error as ValidationError).problems.map((p) => p.path)).toEqual(["directpath:cluster.cni", "directpath:cluster.podCidrs"]);
+        expect(() => raw({})).toThrow(/directpath:aws.nodeGroups: .* is invalid/);
+    });
+});
