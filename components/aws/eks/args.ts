@@ -99,7 +99,8 @@ export type EksClusterOptionsInput = z.input<typeof eksClusterOptionsSchema>;
 export type EksClusterOptions = z.output<typeof eksClusterOptionsSchema>;
 export type NodeGroupOptions = z.output<typeof nodeGroupSchema>;
 
-function crossChecks(raw: unknown): Problem[] {
+/** EksCluster's cross-field rules (tolerant; paths relative to the args). */
+export function eksClusterCrossChecks(raw: unknown): Problem[] {
     if (typeof raw !== "object" || raw === null) return [];
     const r = raw as Record<string, unknown>;
     const problems: Problem[] = [];
@@ -178,7 +179,7 @@ export function validateEksClusterOptions(raw: EksClusterOptionsInput, subject =
     if (extra.subnetCount !== undefined && extra.subnetCount < 2) {
         more.push({ path: "subnetIds", value: `${extra.subnetCount} subnet(s)`, rule: "must list subnets in at least two availability zones (EKS's rule)" });
     }
-    return parseOrThrow(subject, eksClusterOptionsSchema, raw, { crossChecks: (r) => [...crossChecks(r), ...more] });
+    return parseOrThrow(subject, eksClusterOptionsSchema, raw, { crossChecks: (r) => [...eksClusterCrossChecks(r), ...more] });
 }
 
 // ---- IAM ----

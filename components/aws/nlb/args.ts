@@ -38,7 +38,8 @@ export type IngressNlbOptionsInput = z.input<typeof ingressNlbOptionsSchema>;
 export type IngressNlbOptions = z.output<typeof ingressNlbOptionsSchema>;
 export type NlbListener = z.output<typeof nlbListenerSchema>;
 
-function crossChecks(raw: unknown): Problem[] {
+/** IngressNlb's cross-field rules (tolerant; paths relative to the args). */
+export function ingressNlbCrossChecks(raw: unknown): Problem[] {
     if (typeof raw !== "object" || raw === null) return [];
     const r = raw as Record<string, unknown>;
     const problems: Problem[] = [];
@@ -72,7 +73,7 @@ function crossChecks(raw: unknown): Problem[] {
 export function validateIngressNlbOptions(raw: IngressNlbOptionsInput, subject = "IngressNlb args", extra: { subnetCount?: number } = {}): IngressNlbOptions {
     const more: Problem[] = [];
     if (extra.subnetCount !== undefined && extra.subnetCount < 1) more.push({ path: "subnetIds", value: extra.subnetCount, rule: "must list at least one public subnet" });
-    return parseOrThrow(subject, ingressNlbOptionsSchema, raw, { crossChecks: (x) => [...crossChecks(x), ...more] });
+    return parseOrThrow(subject, ingressNlbOptionsSchema, raw, { crossChecks: (x) => [...ingressNlbCrossChecks(x), ...more] });
 }
 
 /** The transport protocols a listener carries (`TCP_UDP` is both). */

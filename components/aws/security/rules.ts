@@ -63,7 +63,8 @@ export const clusterSecurityArgsSchema = z.strictObject({
 export type ClusterSecurityOptionsInput = z.input<typeof clusterSecurityArgsSchema>;
 export type ClusterSecurityOptions = z.output<typeof clusterSecurityArgsSchema>;
 
-function securityCrossChecks(raw: unknown): Problem[] {
+/** ClusterSecurity's cross-field rules (tolerant; paths relative to the args). */
+export function clusterSecurityCrossChecks(raw: unknown): Problem[] {
     if (typeof raw !== "object" || raw === null) return [];
     const r = raw as Record<string, unknown>;
     const problems: Problem[] = [];
@@ -92,7 +93,7 @@ function securityCrossChecks(raw: unknown): Problem[] {
 
 /** Validates ClusterSecurity's plain options, every problem at once. Pure. */
 export function validateClusterSecurityOptions(raw: ClusterSecurityOptionsInput, subject = "ClusterSecurity args"): ClusterSecurityOptions {
-    return parseOrThrow(subject, clusterSecurityArgsSchema, raw, { crossChecks: securityCrossChecks });
+    return parseOrThrow(subject, clusterSecurityArgsSchema, raw, { crossChecks: clusterSecurityCrossChecks });
 }
 
 /** The fixed rules of the node and cluster (control-plane) security groups. Pure. */
