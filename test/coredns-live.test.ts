@@ -10,7 +10,10 @@
  *   directpath's block in that directory under its ConfigMap key name;
  * - `corefile` delivery: the merged Corefile exactly as the ConfigMapPatch would write it;
  * - NodeLocal DNSCache: a second CoreDNS with kubespray's node-local shape plus directpath's blocks,
- *   forwarding to the first.
+ *   forwarding to the first;
+ * - a Service backend: the rewrite block with its `kubernetes` plugin, pointed (the one edit to the
+ *   rendered text) at a fake API server in this process, answering the Service's ClusterIP and
+ *   following it when the Service is re-created with a new one.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -21,6 +24,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mergeCorefile, renderOverrideServerBlock } from "../components/hairpin/corefile";
 import { renderNodeLocalBlocks } from "../components/hairpin/nodelocaldns";
+import { startFakeKubeApi, type FakeKubeApi } from "./coredns-fake-api";
 import { query, startStubUpstream, TYPE, type StubUpstream } from "./coredns-wire";
 import { ROOT } from "./harness";
 
@@ -204,5 +208,48 @@ describe.skipIf(!COREDNS)("real CoreDNS runs the rendered config", () => {
         expect(stub.asked.slice(before).filter((q) => q.startsWith("registry.example.com/"))).toEqual([]);
         const other = await query({ address: nlAddr, port: nlPort }, "elsewhere.example.org", TYPE.A);
         expect(other.answers.map((r) => r.data)).toEqual([STUB_A]);
+    });
+
+    it("Service backend: rewritten to the cluster name, answered with the ClusterIP, and a new ClusterIP is followed", async () => {
+        const api: FakeKubeApi = await startFakeKubeApi(LO, [{ namespace: "git", name: "gitea", clusterIP: "10.233.7.7", port: 443 }]);
+        try {
+            const dir = scratch();
+            const port = await freePort(LO);
+            const block = renderOverrideServerBlock({
+                addresses: [],
+                services: [{ hostname: "git.example.com", target: "gitea.git.svc.cluster.local" }],
+                upstream: [`${LO}:${stub.port}`],
+                ttl: 5,
+                clusterDomain: "cluster.local",
+                port,
+                bind: [LO],
+            });
+            const anchor = "    kubernetes cluster.local {\n";
+            expect(block).toContain(anchor);
+            const pointed = block.replace(anchor, `${anchor}        endpoint ${api.url}\n`);
+            fs.writeFileSync(path.join(dir, "Corefile"), mergeCorefile(clusterBlock(port), "hairpin-test", pointed));
+            await startCoredns(dir, { address: LO, port }, "probe.example.net");
+            const server = { address: LO, port };
+
+            const a = await query(server, "git.example.com", TYPE.A);
+            expect(a.rcode).toBe(0);
+            // The answer carries the asked name (exact rewrites are mapped back), not the cluster name.
+            expect(a.answers).toEqual([{ name: "git.example.com", type: TYPE.A, ttl: expect.any(Number), data: "10.233.7.7" }]);
+
+            api.recreateService({ namespace: "git", name: "gitea", clusterIP: "10.233.9.9", port: 443 });
+            const deadline = Date.now() + 5000;
+            let now = a;
+            while (now.answers[0]?.data !== "10.233.9.9" && Date.now() < deadline) {
+                await new Promise((r) => setTimeout(r, 100));
+                now = await query(server, "git.example.com", TYPE.A);
+            }
+            expect(now.answers.map((r) => r.data)).toEqual(["10.233.9.9"]);
+
+            // Below the name: upstream, as before.
+            const sub = await query(server, "v2.git.example.com", TYPE.A);
+            expect(sub.answers.map((r) => r.data)).toEqual([STUB_A]);
+        } finally {
+            await api.close();
+        }
     });
 });
