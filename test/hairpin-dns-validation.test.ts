@@ -117,6 +117,22 @@ describe("DNS half validation", () => {
         ]);
     });
 
+    it("NodeLocal DNSCache without the CoreDNS override has nothing to forward to; CoreDNS's upstream must not be CoreDNS itself", async () => {
+        await rejects({ endpoints: [registry()], dns: { coredns: { enabled: false, upstream: ["10.233.0.3"] }, nodeLocalDns: { enabled: true, delivery: "inventory", corednsAddress: "10.233.0.3" } } }, [
+            { path: "dns.nodeLocalDns.enabled", value: true, rule: /answers them only with dns.coredns enabled/ },
+        ]);
+        await rejects({ endpoints: [registry()], dns: { coredns: { upstream: ["10.0.0.53", "10.233.0.3:53"] }, nodeLocalDns: { enabled: true, delivery: "inventory", corednsAddress: "10.233.0.3" } } }, [
+            { path: "dns.coredns.upstream[1]", value: "10.233.0.3:53", rule: /forward to itself \(a loop\)/ },
+        ]);
+    });
+
+    it("a hostname that resolves (an Output) into the cluster domain is rejected when it resolves", async () => {
+        const { planDns } = await import("../components/hairpin/dns-plan");
+        const { validateHairpinArgs } = await import("../components/hairpin");
+        const args = validateHairpinArgs({ endpoints: [registry()] } as HairpinBypassArgs);
+        expect(() => planDns("t", args, [{ ...args.endpoints[0]!, hostnames: ["x.svc.cluster.local"], externalIps: ["169.233.100.10"] }])).toThrow(/endpoints\[0\]\.hostnames\[0\]: "x\.svc\.cluster\.local" is invalid: is inside the cluster domain/);
+    });
+
     it("schema errors: upstream, ttl, delivery, bind, interval, image, hostPath, unknown keys", async () => {
         await rejects({
             endpoints: [registry()],

@@ -280,13 +280,13 @@ describe("HairpinBypass DNS resources", () => {
         expect(value.dns.nodeLocalDnsInventory).toBeUndefined();
     });
 
-    it("NodeLocal DNSCache, inventory delivery: deploys nothing, outputs the inventory snippet", async () => {
+    it("NodeLocal DNSCache, inventory delivery: deploys nothing for node-local-dns, outputs the inventory snippet", async () => {
         const { r, value } = await capture(() => new HairpinBypass("t", {
             endpoints: [registry()],
-            dns: { coredns: { enabled: false }, nodeLocalDns: { enabled: true, delivery: "inventory", corednsAddress: "10.233.0.3" } },
+            dns: { nodeLocalDns: { enabled: true, delivery: "inventory", corednsAddress: "10.233.0.3" } },
         } as Args));
-        expect(r.ofType(CM_PATCH)).toEqual([]);
-        expect(r.ofType(DEP_PATCH)).toEqual([]);
+        // Only the CoreDNS override is deployed; kubespray writes its own nodelocaldns ConfigMap.
+        expect(r.ofType(CM_PATCH).map((p) => p.name)).toEqual(["t-coredns-custom"]);
         expect(await resolve(value.dns.nodeLocalDnsInventory)).toBe(kubesprayExternalZonesYaml({ hostnames: ["registry.example.com"], corednsAddress: "10.233.0.3", cache: 30 }));
     });
 

@@ -242,6 +242,19 @@ export function dnsCrossChecks(raw: Raw): Problem[] {
             });
         }
         if (typeof nodeLocal.baseCorefile === "string") problems.push(...zoneClashes("dns.nodeLocalDns.baseCorefile", nodeLocal.baseCorefile, zoneNames));
+        if (!features.coredns) {
+            problems.push({
+                path: "dns.nodeLocalDns.enabled",
+                value: true,
+                rule: "node-local-dns only forwards the overridden names to CoreDNS, which answers them only with dns.coredns enabled; turn dns.coredns on (or use kubespray's own zones)",
+            });
+        }
+        const upstream = isObj(dns.coredns) && Array.isArray(dns.coredns.upstream) ? dns.coredns.upstream : [];
+        upstream.forEach((u, k) => {
+            if (typeof u === "string" && typeof nodeLocal.corednsAddress === "string" && (u === nodeLocal.corednsAddress || u.startsWith(`${nodeLocal.corednsAddress}:`))) {
+                problems.push({ path: joinPath("dns.coredns.upstream", k), value: u, rule: "is CoreDNS's own Service address (dns.nodeLocalDns.corednsAddress): the override block would forward to itself (a loop); use the upstream of your .:53 block" });
+            }
+        });
         const bind = nodeLocal.bind === undefined ? [KUBESPRAY_NODELOCAL_IP] : arr(nodeLocal.bind);
         if (typeof nodeLocal.corednsAddress === "string" && bind.includes(nodeLocal.corednsAddress)) {
             problems.push({

@@ -67,6 +67,11 @@ export function planDns(componentName: string, args: ParsedHairpinArgs, endpoint
         const cluster = clusterOn ? dnsAnswerFor(e, i, "cluster", args.defaultMode, ctx, dns.clusterDomain) : undefined;
         const hosts = dns.hosts.enabled ? dnsAnswerFor(e, i, "hosts", args.defaultMode, ctx, dns.clusterDomain) : undefined;
         for (const v of [cluster, hosts]) if (v && !v.ok) problems.push(v.problem);
+        e.hostnames.forEach((h, k) => {
+            if (h === dns.clusterDomain || h.endsWith(`.${dns.clusterDomain}`)) {
+                problems.push({ path: `endpoints[${i}].hostnames[${k}]`, value: h, rule: `is inside the cluster domain ${dns.clusterDomain}, which CoreDNS already serves; DNS overrides are for external names` });
+            }
+        });
         for (const hostname of e.hostnames) {
             answers.push({
                 endpoint: e.name,
