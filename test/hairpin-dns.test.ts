@@ -212,6 +212,10 @@ describe("hosts renderers", () => {
         expect(Object.fromEntries(c.env.map((e) => [e.name, e.value]))).toEqual({ HOSTS_FILE: "/host/etc/hosts", ENTRIES_FILE: "/etc/directpath-hosts/entries", BLOCK_ID: "hairpin-x", INTERVAL: "60", TMPDIR: "/tmp" });
         expect(c.command).toEqual(["/bin/sh", "/etc/directpath-hosts/hosts-sync.sh"]);
         expect(ds.spec.template.metadata.annotations["directpath.dev/script-sha256"]).toBe(sha256(SCRIPT));
+        expect(pod.priorityClassName).toBe("system-node-critical");
+        // Outside kube-system the critical priority class would be refused by admission.
+        const elsewhere = hostsDaemonSet({ name: "x-hosts", namespace: "ops", labels: {}, image: "busybox:1.37.0", intervalSeconds: 60, hostPath: "/etc/hosts", blockId: "hairpin-x", script: SCRIPT, entries: "" });
+        expect(elsewhere.spec.template.spec).not.toHaveProperty("priorityClassName");
     });
 });
 

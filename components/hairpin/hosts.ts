@@ -86,7 +86,8 @@ export function hostsDaemonSet(input: HostsWorkloadInput) {
                     // Every node runs a kubelet that may pull from the overridden names.
                     tolerations: [{ operator: "Exists" }],
                     nodeSelector: { "kubernetes.io/os": "linux", ...(input.nodeSelector ?? {}) },
-                    priorityClassName: "system-node-critical",
+                    // The critical priority classes are admitted only in kube-system by default.
+                    ...(input.namespace === "kube-system" ? { priorityClassName: "system-node-critical" } : {}),
                     automountServiceAccountToken: false,
                     enableServiceLinks: false,
                     // Time to remove the block on SIGTERM.
