@@ -1,5 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import type { SgRuleSpec } from "../components/aws/security/rules";
 import type { FirewallRule } from "../components/common/firewall";
 import type { StackConfig } from "./config";
 
@@ -30,6 +31,8 @@ export interface ProgramContext {
         clusterSecurityGroupId: pulumi.Output<string>;
         /** Whether the VPC is dual stack (rules with IPv6 peers are dropped otherwise). */
         ipv6: boolean;
+        /** The rules ClusterSecurity already opens; consumed rules that repeat one are skipped. */
+        fixedRules: readonly SgRuleSpec[];
     };
 }
 

@@ -178,6 +178,22 @@ describe("awsEnvironment (pure)", () => {
         expect(awsEnvironment(raw({ nodeGroups: [{ name: "g", instanceType: "t3.small" }], ingressNlb: { enabled: false, listeners: [{ port: 443 }] } })).nlb).toBeUndefined();
     });
 
+    it("derives Cilium's hairpin options from the hairpin section, and refuses directpath:cilium", () => {
+        const hairpin = {
+            enabled: true,
+            endpoints: [
+                { name: "registry", externalIps: ["203.0.113.10"], ports: [{ port: 443 }], backend: { pods: { namespace: "ingress", selector: { app: "gw" } } } },
+                { name: "api", externalIps: ["203.0.113.11"], ports: [{ port: 443 }], mode: "service-external-ips", backend: { service: { namespace: "api", name: "api" } } },
+            ],
+        };
+        const config = parseConfig({ environment: "aws", cluster: { name: "t" }, aws: { nodeGroups: [{ name: "g", instanceType: "t3.small" }] }, hairpin });
+        expect(awsEnvironment(config).cilium).toEqual({ localRedirectPolicies: true, lrpAddressMatcherIps: ["203.0.113.10"], allowServiceExternalIps: true });
+        const plain = parseConfig({ environment: "aws", cluster: { name: "t" }, aws: { nodeGroups: [{ name: "g", instanceType: "t3.small" }] } });
+        expect(awsEnvironment(plain).cilium).toEqual({ localRedirectPolicies: true, lrpAddressMatcherIps: undefined, allowServiceExternalIps: false });
+        const withCilium = parseConfig({ environment: "aws", cluster: { name: "t" }, aws: { nodeGroups: [{ name: "g", instanceType: "t3.small" }] }, cilium: { k8sServiceHost: "x" } });
+        expect(() => awsEnvironment(withCilium)).toThrow(/directpath:cilium: "\(set\)" is invalid: is for existing clusters; the aws environment installs Cilium itself/);
+    });
+
     it("requires Cilium, one pod CIDR and node groups", () => {
         let error: unknown;
         try {

@@ -110,6 +110,18 @@ describe("SecurityGroupRules (consumed FirewallRule[])", () => {
         expect(v6.r.ofType(INGRESS).map((x) => x.name).sort()).toEqual(["fw-in-udp-41641-world-v4", "fw-in-udp-41641-world-v6"]);
     });
 
+    it("skips consumed rules that ClusterSecurity already opens (AWS refuses duplicates)", async () => {
+        const fixed = clusterSecurityRules(validateClusterSecurityOptions({}));
+        const consumed: FirewallRule[] = [
+            { direction: "ingress", protocol: "udp", fromPort: 8472, toPort: 8472, peer: "self", description: "Cilium VXLAN overlay between nodes" },
+            { direction: "ingress", protocol: "tcp", fromPort: 4240, toPort: 4240, peer: "self", description: "Cilium health checks between nodes" },
+            ...TAILSCALE,
+        ];
+        const { r, value } = await capture(() => new SecurityGroupRules("fw", { securityGroupId: "dev-node-id", rules: consumed, ipv6: false, existingRules: fixed }));
+        expect(ruleTable(r)).toEqual(["sg:dev-node in udp 41641-41641 0.0.0.0/0 | Tailscale direct connections (IPv4)"]);
+        expect(value.rules.map((x) => x.key)).toEqual(["in-udp-41641-world-v4"]);
+    });
+
     it("maps self and controlPlane peers to the groups, and cleans descriptions AWS would refuse", () => {
         const specs = firewallRuleSpecs([
             { direction: "ingress", protocol: "tcp", fromPort: 9100, toPort: 9100, peer: "self", description: "node-exporter <metrics> between nodes" },

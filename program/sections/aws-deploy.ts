@@ -18,6 +18,7 @@ export function deployAwsCluster(ctx: ProgramContext): void {
     const security = new ClusterSecurity(name, { ...env.security, vpcId: vpc.vpcId });
     const eks = new EksCluster(name, {
         ...env.eks,
+        cilium: env.cilium,
         subnetIds: vpc.publicSubnetIds,
         clusterSecurityGroupId: security.clusterSecurityGroupId,
         nodeSecurityGroupId: security.nodeSecurityGroupId,
@@ -29,7 +30,7 @@ export function deployAwsCluster(ctx: ProgramContext): void {
     ctx.k8sProvider = eks.provider;
     // Cilium is installed here (CoreDNS waits for it): deployCilium must not install it again.
     ctx.ciliumRelease = eks.cilium;
-    ctx.aws = { nodeSecurityGroupId: security.nodeSecurityGroupId, clusterSecurityGroupId: security.clusterSecurityGroupId, ipv6: vpc.ipv6 };
+    ctx.aws = { nodeSecurityGroupId: security.nodeSecurityGroupId, clusterSecurityGroupId: security.clusterSecurityGroupId, ipv6: vpc.ipv6, fixedRules: security.rules };
 
     ctx.outputs.vpcId = vpc.vpcId;
     ctx.outputs.publicSubnetIds = vpc.publicSubnetIds;
@@ -67,5 +68,6 @@ export function deployAwsFirewall(ctx: ProgramContext): void {
         controlPlaneSecurityGroupId: ctx.aws.clusterSecurityGroupId,
         rules: ctx.firewallRules,
         ipv6: ctx.aws.ipv6,
+        existingRules: ctx.aws.fixedRules,
     });
 }

@@ -12,7 +12,9 @@ import {
     ingressNlbCrossChecks, ingressNlbOptionsSchema, nodeGroupSchema, publicVpcArgsSchema, publicVpcCrossChecks,
     type ClusterSecurityOptionsInput, type EksClusterOptionsInput, type IngressNlbOptionsInput, type PublicVpcArgsInput,
 } from "../../components/aws";
+import type { EksCiliumOptions } from "../../components/aws";
 import type { PlainConfig } from "../config";
+import { ciliumSectionSchema, ciliumValueOptions } from "./cilium";
 
 const vpcBlock = publicVpcArgsSchema.omit({ tags: true, clusterName: true });
 const securityBlock = clusterSecurityArgsSchema.omit({ ipv6: true, clusterName: true, tags: true });
@@ -46,6 +48,8 @@ export interface AwsEnvironment {
     vpc: PublicVpcArgsInput;
     security: ClusterSecurityOptionsInput;
     eks: EksClusterOptionsInput;
+    /** Cilium options that follow from the hairpin section (LRP address allow-list, Service externalIPs). */
+    cilium: EksCiliumOptions;
     nlb?: IngressNlbOptionsInput;
 }
 
@@ -55,7 +59,7 @@ const key = (path: string) => `directpath:${path}`;
  * Builds the components' args and checks every cross-field rule (the per-field ones already ran
  * when the config was parsed). Throws one ValidationError naming config keys. Pure.
  */
-export function awsEnvironment(config: Pick<PlainConfig, "cluster" | "aws">): AwsEnvironment {
+export function awsEnvironment(config: Pick<PlainConfig, "cluster" | "aws" | "hairpin" | "cilium">): AwsEnvironment {
     const aws = config.aws;
     if (!aws) throw new ValidationError("directpath stack config", [{ path: key("aws"), value: undefined, rule: "required when environment is aws" }]);
     const cluster = config.cluster;
@@ -81,11 +85,19 @@ export function awsEnvironment(config: Pick<PlainConfig, "cluster" | "aws">): Aw
             ciliumChartVersion: aws.eks.ciliumChartVersion ?? CILIUM_CHART_VERSION,
             tags,
         },
+        cilium: hairpinCiliumOptions(config, aws.eks.ciliumChartVersion ?? CILIUM_CHART_VERSION),
         ...(aws.ingressNlb?.enabled ? { nlb: { ...withoutEnabled(aws.ingressNlb), ipv6, tags } } : {}),
     };
 
     const problems: Problem[] = [];
     const under = (prefix: string, list: Problem[]) => list.forEach((p) => problems.push({ ...p, path: key(joinPath(prefix, p.path)) }));
+    if (config.cilium !== undefined) {
+        problems.push({
+            path: key("cilium"),
+            value: "(set)",
+            rule: "is for existing clusters; the aws environment installs Cilium itself: set its chart version in directpath:aws.eks.ciliumChartVersion and its tunnel port and Hubble in directpath:aws.security",
+        });
+    }
     if (cluster.cni !== "cilium") {
         problems.push({ path: key("cluster.cni"), value: cluster.cni, rule: "must be cilium for the aws environment (EKS is created without a CNI and directpath installs Cilium)" });
     }
@@ -107,6 +119,20 @@ export function awsEnvironment(config: Pick<PlainConfig, "cluster" | "aws">): Aw
     if (env.nlb) under("aws.ingressNlb", ingressNlbCrossChecks(env.nlb));
     if (problems.length > 0) throw new ValidationError("directpath stack config", problems);
     return env;
+}
+
+/**
+ * What the hairpin section implies for Cilium (the same rules as an existing cluster's
+ * `directpath:cilium` section: LRP addresses limited to the cilium-lrp endpoints' IPs on 1.18+,
+ * `bpf.disableExternalIPMitigation` exactly when an endpoint uses service-external-ips).
+ */
+function hairpinCiliumOptions(config: Pick<PlainConfig, "hairpin">, chartVersion: string): EksCiliumOptions {
+    // The API server fields are placeholders: EksCluster sets the real endpoint.
+    const section = ciliumSectionSchema.safeParse({ chartVersion, k8sServiceHost: "eks-endpoint" });
+    // A bad chart version is reported by the aws.eks schema; nothing to derive then.
+    if (!section.success) return {};
+    const o = ciliumValueOptions({ cilium: section.data, hairpin: config.hairpin });
+    return { localRedirectPolicies: o.localRedirectPolicies, lrpAddressMatcherIps: o.lrpAddressMatcherIps, allowServiceExternalIps: o.allowServiceExternalIps };
 }
 
 function withoutEnabled<T extends { enabled: boolean }>(o: T): Omit<T, "enabled"> {

@@ -6,7 +6,7 @@ import { stringify } from "yaml";
 import { z } from "zod";
 import { joinPath, parseOrThrow, type Problem } from "../../common/errors";
 import { cidrSchema, cidrsOverlap, dnsLabelSchema, isLabelKey, labelsSchema, parseCidr } from "../../common/net";
-import { CILIUM_CHART_VERSION } from "../../cilium/values";
+import { CILIUM_CHART_VERSION, CILIUM_MIN_CHART_LINE, parseChartVersion } from "../../cilium/values";
 import { isPrivateIpv4Cidr } from "../vpc/plan";
 
 /** Tailscale hands out tailnet addresses from the CGNAT range; pod and Service CIDRs must stay out of it. */
@@ -79,7 +79,10 @@ export const eksClusterOptionsSchema = z.strictObject({
     ipv6: z.boolean({ error: "must be true or false" }).default(false),
     nodeGroups: z.array(nodeGroupSchema).min(1, { error: "must declare at least one node group" }),
     /** The Cilium chart version (see components/cilium/values.ts). */
-    ciliumChartVersion: z.string({ error: "must be a chart version such as 1.19.3" }).default(CILIUM_CHART_VERSION),
+    ciliumChartVersion: z.string({ error: "must be a chart version such as 1.19.3" }).refine((v) => {
+        const p = parseChartVersion(v);
+        return p !== undefined && (p.major > CILIUM_MIN_CHART_LINE.major || (p.major === CILIUM_MIN_CHART_LINE.major && p.minor >= CILIUM_MIN_CHART_LINE.minor));
+    }, { error: `must be a Cilium chart version X.Y.Z, ${CILIUM_MIN_CHART_LINE.major}.${CILIUM_MIN_CHART_LINE.minor}.0 or later` }).default(CILIUM_CHART_VERSION),
     /** Cilium's VXLAN port: the same number the node security group opens (ClusterSecurity.settings.tunnelPort). */
     tunnelPort: z.number({ error: "must be a port number" }).int().min(1).max(65535).default(8472),
     /** Hubble on (its TCP 4244 must be open between nodes: ClusterSecurity `hubble`). */

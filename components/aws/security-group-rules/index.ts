@@ -11,7 +11,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { FirewallRule } from "../../common/firewall";
 import { createRule } from "../security/rule-resource";
-import { firewallRuleSpecs, type SgRuleSpec } from "../security/rules";
+import { firewallRuleSpecs, sameOpening, type SgRuleSpec } from "../security/rules";
 
 /** Arguments of {@link SecurityGroupRules}. */
 export interface SecurityGroupRulesArgs {
@@ -23,15 +23,22 @@ export interface SecurityGroupRulesArgs {
     ipv6: boolean;
     /** The group that `controlPlane` peers mean (the cluster security group). */
     controlPlaneSecurityGroupId?: pulumi.Input<string>;
+    /**
+     * Rules the groups already have (`ClusterSecurity.rules`). A consumed rule that opens the same
+     * thing is skipped: AWS refuses duplicate rules, and the fixed one already covers it.
+     */
+    existingRules?: readonly SgRuleSpec[];
 }
 
 export class SecurityGroupRules extends pulumi.ComponentResource {
-    /** The rules as registered (after dropping IPv6 peers without IPv6). */
+    /** The rules as registered (after dropping IPv6 peers without IPv6, and rules already in place). */
     readonly rules: readonly SgRuleSpec[];
 
     constructor(name: string, args: SecurityGroupRulesArgs, opts: pulumi.ComponentResourceOptions = {}) {
         // Validates every rule (and refuses world-open TCP, SSH and NodePorts) before registering.
-        const specs = firewallRuleSpecs(args.rules, { ipv6: args.ipv6, controlPlaneKnown: args.controlPlaneSecurityGroupId !== undefined });
+        const existing = args.existingRules ?? [];
+        const specs = firewallRuleSpecs(args.rules, { ipv6: args.ipv6, controlPlaneKnown: args.controlPlaneSecurityGroupId !== undefined })
+            .filter((spec) => !existing.some((e) => sameOpening(e, spec)));
         super("directpath:aws:SecurityGroupRules", name, {}, opts);
         this.rules = specs;
         // `self` peers are the group itself; `controlPlane` peers the cluster group.

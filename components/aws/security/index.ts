@@ -10,7 +10,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createRule } from "./rule-resource";
-import { clusterSecurityRules, validateClusterSecurityOptions, type ClusterSecurityOptions, type ClusterSecurityOptionsInput } from "./rules";
+import { clusterSecurityRules, validateClusterSecurityOptions, type ClusterSecurityOptions, type ClusterSecurityOptionsInput, type SgRuleSpec } from "./rules";
 
 export * from "./rules";
 
@@ -27,6 +27,8 @@ export class ClusterSecurity extends pulumi.ComponentResource {
     readonly clusterSecurityGroupId: pulumi.Output<string>;
     /** The parsed options, defaults applied (tunnel port, Hubble, webhook ports, IPv6). */
     readonly settings: ClusterSecurityOptions;
+    /** The fixed rules, as registered. */
+    readonly rules: readonly SgRuleSpec[];
 
     constructor(name: string, args: ClusterSecurityArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const { vpcId, ...plain } = args;
@@ -53,7 +55,8 @@ export class ClusterSecurity extends pulumi.ComponentResource {
         this.clusterSecurityGroupId = cluster.id;
 
         const groups = { node: node.id, cluster: cluster.id };
-        for (const spec of clusterSecurityRules(settings)) createRule(this, name, spec, groups);
+        this.rules = clusterSecurityRules(settings);
+        for (const spec of this.rules) createRule(this, name, spec, groups);
 
         this.registerOutputs({ nodeSecurityGroupId: node.id, clusterSecurityGroupId: cluster.id });
     }

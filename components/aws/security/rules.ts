@@ -213,3 +213,10 @@ function cidrSlug(cidr: string): string {
     if (cidr === "::/0") return "world-v6";
     return cidr.toLowerCase().replace(/[^0-9a-f]+/g, "-").replace(/^-+|-+$/g, "");
 }
+
+/** Whether two rules open the same thing (same group, direction, protocol, ports and peer). */
+export function sameOpening(a: SgRuleSpec, b: SgRuleSpec): boolean {
+    const peer = (r: SgRuleSpec) => ("cidr" in r.peer ? `cidr:${r.peer.cidr}` : `group:${r.peer.group}`);
+    return a.group === b.group && a.direction === b.direction && a.protocol === b.protocol &&
+        a.fromPort === b.fromPort && a.toPort === b.toPort && peer(a) === peer(b);
+}
