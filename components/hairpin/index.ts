@@ -27,6 +27,13 @@ export { renderLrps, lrpName, type LrpObject } from "./lrp";
 export { renderExternalIpsService, renderExternalIpsPatch } from "./external-ips";
 export { iptablesRules, renderRulesConf, renderIptablesDaemonSet, iptablesEnv, IPTABLES_CHAIN } from "./iptables";
 export { hairpinRedirectScript, type RedirectOutputs } from "./redirect";
+// The DNS half's pure renderers (requested by its author, /work/notes/hairpin-dns-requests.md).
+export { renderOverrideServerBlock, mergeCorefile, stripRegions } from "./corefile";
+export { renderNodeLocalBlocks, kubesprayExternalZonesYaml } from "./nodelocaldns";
+export { renderHostsEntries, hostsDaemonSet, hostsConfigMap } from "./hosts";
+export { planDns, type DnsPlan, type HostnameAnswer } from "./dns-plan";
+export { dnsOptionsSchema, type DnsOptions } from "./dns-args";
+export { type DnsOutputs } from "./dns";
 
 /** Arguments of {@link HairpinBypass}. Plain data, validated as a whole before anything is registered. */
 export type HairpinBypassArgs = HairpinArgsInput;

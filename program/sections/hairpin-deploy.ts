@@ -1,10 +1,13 @@
 import { HairpinBypass } from "../../components/hairpin";
 import type { ProgramContext } from "../context";
 
+const DEFAULT_CLUSTER_DOMAIN = "cluster.local";
+
 /**
- * Deploys HairpinBypass when `hairpin.enabled` is true, with the cluster's Kubernetes provider. The
- * iptables mode inherits `cluster.clusterDomain` unless `hairpin.redirect.iptables.clusterDomain`
- * says otherwise; Local Redirect Policies wait for Cilium when this stack installs it.
+ * Deploys HairpinBypass when `hairpin.enabled` is true, with the cluster's Kubernetes provider.
+ * Both halves inherit `cluster.clusterDomain`: the iptables mode unless
+ * `hairpin.redirect.iptables.clusterDomain` is set, the DNS half while `hairpin.dns.clusterDomain`
+ * is left at its default. Local Redirect Policies wait for Cilium when this stack installs it.
  */
 export function deployHairpin(ctx: ProgramContext): void {
     const section = ctx.config.hairpin;
@@ -14,7 +17,10 @@ export function deployHairpin(ctx: ProgramContext): void {
         ...args.redirect,
         iptables: { ...args.redirect.iptables, clusterDomain: args.redirect.iptables.clusterDomain ?? ctx.config.cluster.clusterDomain },
     };
-    const hairpin = new HairpinBypass(`${ctx.config.cluster.name}-hairpin`, { ...args, redirect }, {
+    const clusterDomain = ctx.config.cluster.clusterDomain;
+    // The parsed value always holds a domain; its default stands for "not set" here.
+    const dns = args.dns.clusterDomain === DEFAULT_CLUSTER_DOMAIN ? { ...args.dns, clusterDomain } : args.dns;
+    const hairpin = new HairpinBypass(`${ctx.config.cluster.name}-hairpin`, { ...args, redirect, dns }, {
         provider: ctx.k8sProvider,
         dependsOn: ctx.ciliumRelease ? [ctx.ciliumRelease] : [],
     });
@@ -22,4 +28,5 @@ export function deployHairpin(ctx: ProgramContext): void {
     ctx.outputs.hairpinLocalRedirectPolicies = hairpin.redirect.localRedirectPolicies;
     ctx.outputs.hairpinExternalIpServices = hairpin.redirect.externalIpServices;
     if (hairpin.redirect.iptables) ctx.outputs.hairpinIptables = hairpin.redirect.iptables;
+    ctx.outputs.hairpinDns = hairpin.dns;
 }
