@@ -10,7 +10,8 @@ import { DaemonSet } from "kubernetes-models/apps/v1";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { PlanDocument } from "../plan/render";
-import { ROOT, runPlanCli, SHARED } from "./harness";
+import { runDefaultProgram } from "../program/main";
+import { capture, resolve, ROOT, runPlanCli, SHARED } from "./harness";
 
 const manifests = (dir: string) =>
     Object.fromEntries(fs.readdirSync(path.join(dir, "manifests")).map((f) => [f, parse(fs.readFileSync(path.join(dir, "manifests", f), "utf8")) as any]));
@@ -70,5 +71,25 @@ describe("npm run plan: redirect half", () => {
         ]);
         expect(pod.volumes[0]).toEqual({ name: "config", configMap: { name: cm.metadata.name, defaultMode: 0o555 } });
         expect(Object.values(all).filter((m) => m.kind === "CiliumLocalRedirectPolicy")).toEqual([]);
+    });
+
+    it("the default program: HairpinBypass with the cluster's domain for Service backends, and its outputs", async () => {
+        const { r, value } = await capture(() => runDefaultProgram(), {
+            config: {
+                "directpath:environment": "local",
+                "directpath:cluster": JSON.stringify({ name: "corp", cni: "other", clusterDomain: "corp.internal" }),
+                "directpath:hairpin": JSON.stringify({
+                    enabled: true,
+                    defaultMode: "iptables",
+                    endpoints: [{ name: "api", externalIps: ["169.233.100.12"], ports: [{ port: 443, targetPort: 8443 }], backend: { service: { namespace: "apps", name: "api" } } }],
+                }),
+            },
+        });
+        const out = value as Record<string, any>;
+        const cm = r.inputs(r.get("kubernetes:core/v1:ConfigMap", "corp-hairpin-iptables")) as any;
+        expect(cm.data["rules.conf"]).toContain("\napi-443-0 tcp 169.233.100.12 443 api.apps.svc.corp.internal 8443\n");
+        expect(out.hairpinModes).toEqual({ api: "iptables" });
+        expect(await resolve(out.hairpinIptables)).toMatchObject({ daemonSet: "kube-system/corp-hairpin-iptables", configMap: "kube-system/corp-hairpin-iptables" });
+        expect(out.hairpinDns).toBeDefined();
     });
 });
