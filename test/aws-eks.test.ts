@@ -97,6 +97,13 @@ describe("EksCluster", () => {
         expect(lt.metadataOptions).toEqual({ httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2 });
         expect(lt.blockDeviceMappings).toEqual([{ deviceName: "/dev/xvda", ebs: { volumeSize: 20, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }]);
         expect(lt.networkInterfaces).toEqual([{ deviceIndex: 0, associatePublicIpAddress: "true", deleteOnTermination: "true", securityGroups: ["sg-node"] }]);
+        // nodeadm user data lifts the ENI-derived pod limit (11 on a t3.small) that only the VPC CNI needs.
+        const userData = Buffer.from(String(lt.userData), "base64").toString("utf8");
+        expect(userData).toMatch(/^MIME-Version: 1.0\nContent-Type: multipart\/mixed; boundary="DIRECTPATH-NODEADM"\n/);
+        const part = userData.split("--DIRECTPATH-NODEADM")[1]!;
+        expect(part).toContain("Content-Type: application/node.eks.aws");
+        expect(parse(part.split("---\n")[1]!)).toEqual({ apiVersion: "node.eks.aws/v1alpha1", kind: "NodeConfig", spec: { kubelet: { config: { maxPods: 110 } } } });
+        expect(userData.trimEnd().endsWith("--DIRECTPATH-NODEADM--")).toBe(true);
         // Security groups live on the interface; a template with both is rejected by EC2.
         expect(lt.vpcSecurityGroupIds).toBeUndefined();
         expect(lt.imageId).toBeUndefined();
@@ -125,7 +132,7 @@ describe("EksCluster", () => {
             ipv6: true,
             ciliumStartupTaint: false,
             nodeGroups: [
-                { name: "system", instanceType: "t3.large", minSize: 2, desiredSize: 3, maxSize: 4, diskSizeGiB: 40, labels: { "directpath.io/pool": "system" } },
+                { name: "system", instanceType: "t3.large", minSize: 2, desiredSize: 3, maxSize: 4, diskSizeGiB: 40, maxPods: 64, labels: { "directpath.io/pool": "system" } },
                 { name: "arm", instanceType: "m7g.large", capacityType: "SPOT", taints: [{ key: "directpath.io/arm", value: "true", effect: "NoSchedule" }] },
             ],
         }), mocks);
@@ -133,6 +140,7 @@ describe("EksCluster", () => {
         expect(lt.metadataOptions).toMatchObject({ httpTokens: "required", httpPutResponseHopLimit: 2, httpProtocolIpv6: "enabled" });
         expect((lt.networkInterfaces as unknown[])[0]).toMatchObject({ associatePublicIpAddress: "true", ipv6AddressCount: 1 });
         expect((lt.blockDeviceMappings as Array<{ ebs: unknown }>)[0]!.ebs).toMatchObject({ volumeSize: 40, encrypted: "true", volumeType: "gp3" });
+        expect(Buffer.from(String(lt.userData), "base64").toString("utf8")).toContain("maxPods: 64");
         expect(r.inputs(r.get("aws:eks/nodeGroup:NodeGroup", "prod-system"))).toMatchObject({ labels: { "directpath.io/pool": "system" }, taints: [] });
         expect(r.inputs(r.get("aws:eks/nodeGroup:NodeGroup", "prod-arm"))).toMatchObject({
             amiType: "AL2023_ARM_64_STANDARD",
@@ -216,7 +224,7 @@ describe("EksCluster", () => {
             nodeGroups: [
                 { name: "a", instanceType: "t3.small", minSize: 3, maxSize: 2, desiredSize: 5 },
                 { name: "a", instanceType: "m7g.large", amiType: "AL2023_x86_64_STANDARD", diskSizeGiB: 8, taints: [{ key: "node.cilium.io/agent-not-ready", effect: "NoExecute" }, { key: "k", effect: "Sometimes" as never }] },
-                { name: "Bad_Name", instanceType: "big" },
+                { name: "Bad_Name", instanceType: "big", maxPods: 300 },
             ],
         }), [
             { path: "subnetIds", rule: /two availability zones/ },
@@ -237,6 +245,7 @@ describe("EksCluster", () => {
             { path: "nodeGroups[1].taints[1].effect", rule: /NoSchedule, NoExecute or PreferNoSchedule/ },
             { path: "nodeGroups[2].name", rule: /DNS label/ },
             { path: "nodeGroups[2].instanceType", rule: /instance type/ },
+            { path: "nodeGroups[2].maxPods", rule: /at most 250/ },
         ], r);
         expectProblems(() => new EksCluster("x", { ...base, nodeGroups: [], podCidr: "10.96.0.0/16", serviceCidr: "10.96.0.0/25" }), [
             { path: "nodeGroups", rule: /at least one node group/ },

@@ -56,6 +56,12 @@ export const nodeGroupSchema = z.strictObject({
     diskSizeGiB: z.number({ error: "must be a size in GiB" }).int({ error: "must be an integer" }).min(20, { error: "must be at least 20 GiB (the AMI's own size)" }).max(16384, { error: "must be at most 16384 GiB (gp3's limit)" }).default(20),
     labels: labelsSchema.default({}),
     taints: z.array(taintSchema).default([]),
+    /**
+     * The kubelet's pod limit. The EKS AMI otherwise derives it from the instance type's ENI
+     * limits (11 on a t3.small), which only the AWS VPC CNI needs; Cilium gives each node a /24
+     * from the pod CIDR, so up to 250 fit.
+     */
+    maxPods: z.number({ error: "must be a number of pods" }).int({ error: "must be an integer" }).min(8, { error: "must be at least 8 (the node's own DaemonSets need room)" }).max(250, { error: "must be at most 250 (Cilium gives each node a /24)" }).default(110),
 });
 
 export const eksClusterOptionsSchema = z.strictObject({
@@ -241,6 +247,7 @@ export function nodeGroupTaints(g: NodeGroupOptions, ciliumStartupTaint: boolean
  */
 export function launchTemplateSpec(g: NodeGroupOptions, opts: { ipv6: boolean }) {
     return {
+        userData: Buffer.from(nodeadmUserData(g), "utf8").toString("base64"),
         metadataOptions: {
             httpEndpoint: "enabled",
             httpTokens: "required",
@@ -258,6 +265,33 @@ export function launchTemplateSpec(g: NodeGroupOptions, opts: { ipv6: boolean })
             ...(opts.ipv6 ? { ipv6AddressCount: 1 } : {}),
         },
     };
+}
+
+/**
+ * The launch template's user data: a MIME multi-part document with one nodeadm `NodeConfig` part
+ * (Amazon Linux 2023) that sets the kubelet's `maxPods`. EKS merges it with its own part, which
+ * carries the cluster's endpoint and CA. Returned as plain text; the template wants it base64.
+ */
+export function nodeadmUserData(g: Pick<NodeGroupOptions, "maxPods">): string {
+    const boundary = "DIRECTPATH-NODEADM";
+    const nodeConfig = stringify({
+        apiVersion: "node.eks.aws/v1alpha1",
+        kind: "NodeConfig",
+        spec: { kubelet: { config: { maxPods: g.maxPods } } },
+    });
+    return [
+        "MIME-Version: 1.0",
+        `Content-Type: multipart/mixed; boundary="${boundary}"`,
+        "",
+        `--${boundary}`,
+        "Content-Type: application/node.eks.aws",
+        "",
+        "---",
+        nodeConfig.trimEnd(),
+        "",
+        `--${boundary}--`,
+        "",
+    ].join("\n");
 }
 
 // ---- kubeconfig ----

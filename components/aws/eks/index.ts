@@ -164,6 +164,7 @@ export class EksCluster extends pulumi.ComponentResource {
             const spec = launchTemplateSpec(g, { ipv6: o.ipv6 });
             const lt = new aws.ec2.LaunchTemplate(`${name}-${g.name}`, {
                 description: `directpath EKS ${name} node group ${g.name}`,
+                userData: spec.userData,
                 metadataOptions: spec.metadataOptions,
                 blockDeviceMappings: spec.blockDeviceMappings,
                 // With a network interface in the template, its security groups must be on it.
