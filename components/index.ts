@@ -10,3 +10,4 @@ export * from "./common/net";
 export * from "./hairpin";
 export * from "./cilium";
 export * from "./tailscale";
+export * from "./aws";
