@@ -33,6 +33,33 @@ describe("hairpin-redirect.sh: static checks", () => {
     });
 });
 
+describe("hairpin-redirect.sh: its functions, sourced with DIRECTPATH_LIB=1", () => {
+    const shells = [["sh"], ...(fs.existsSync("/usr/bin/busybox") || fs.existsSync("/bin/busybox") ? [["busybox", "sh"]] : [])];
+    const lib = (body: string, shell: string[]) => {
+        const res = spawnSync(shell[0]!, [...shell.slice(1), "-c", `DIRECTPATH_LIB=1 . '${SCRIPT}'\n${body}`], { encoding: "utf8" });
+        expect(res.stderr).toBe("");
+        return res.stdout.trim().split("\n");
+    };
+    it.each(shells)("is_ipv4 and is_port accept exactly dotted quads and 1-65535 (%s)", (...shell) => {
+        const ips = ["1.2.3.4", "0.0.0.0", "255.255.255.255", "01.2.3.4", "1.2.3", "256.1.1.1", "1.2.3.4.5", "a.b.c.d", "", "1..2.3", "1.2.3.4/32"];
+        expect(lib(ips.map((x) => `is_ipv4 '${x}' && echo yes || echo no`).join("\n"), shell)).toEqual(["yes", "yes", "yes", "no", "no", "no", "no", "no", "no", "no", "no"]);
+        const ports = ["1", "443", "65535", "65536", "0", "08", "abc", "", "-1"];
+        expect(lib(ports.map((x) => `is_port '${x}' && echo yes || echo no`).join("\n"), shell)).toEqual(["yes", "yes", "yes", "no", "no", "no", "no", "no", "no"]);
+    });
+    it.each(shells)("lookup falls back to nslookup and reads both busybox output formats (%s)", (...shell) => {
+        const out = lib([
+            "getent() { return 2; }",
+            "nslookup() { printf 'Server:\\t10.96.0.10\\nAddress:\\t10.96.0.10:53\\n\\nName:\\tapi.apps.svc.cluster.local\\nAddress: 10.96.0.77\\n'; }",
+            "echo \"$(lookup api.apps.svc.cluster.local)\"",
+            "nslookup() { printf 'Server:    10.96.0.10\\nAddress 1: 10.96.0.10 kube-dns\\n\\nName:      api\\nAddress 1: 10.96.0.78 api.apps.svc.cluster.local\\n'; }",
+            "echo \"$(lookup api)\"",
+            "nslookup() { printf 'Server: 10.96.0.10\\nAddress: 10.96.0.10#53\\n\\n** server cannot find nope: NXDOMAIN\\n'; }",
+            "echo \"[$(lookup nope)]\"",
+        ].join("\n"), shell);
+        expect(out).toEqual(["10.96.0.77", "10.96.0.78", "[]"]);
+    });
+});
+
 // ---- real runs in network namespaces ----
 
 function iptablesMissing(): string | undefined {
@@ -99,9 +126,11 @@ const HOSTS = "127.0.0.1 localhost\n10.233.0.50 api.apps.svc.cluster.local\n";
 
 interface Started { child: ChildProcess; log: () => string; exited: Promise<number | null> }
 
+let SHELL = ["sh"];
+
 function start(ns: string, env: Record<string, string>, args: string[] = []): Started {
     let log = "";
-    const child = spawn("ip", ["netns", "exec", ns, "sh", SCRIPT, ...args], { env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("ip", ["netns", "exec", ns, ...SHELL, SCRIPT, ...args], { env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...env }, stdio: ["ignore", "pipe", "pipe"] });
     children.push(child);
     child.stdout!.on("data", (d) => (log += String(d)));
     child.stderr!.on("data", (d) => (log += String(d)));
@@ -110,7 +139,7 @@ function start(ns: string, env: Record<string, string>, args: string[] = []): St
 }
 
 function runOnce(ns: string, env: Record<string, string>): { status: number | null; log: string } {
-    const res = spawnSync("ip", ["netns", "exec", ns, "sh", SCRIPT, "once"], { encoding: "utf8", env: { PATH: process.env.PATH ?? "", ...env } });
+    const res = spawnSync("ip", ["netns", "exec", ns, ...SHELL, SCRIPT, "once"], { encoding: "utf8", env: { PATH: process.env.PATH ?? "", ...env } });
     return { status: res.status, log: res.stderr + res.stdout };
 }
 
@@ -125,9 +154,13 @@ async function waitFor(check: () => boolean, what: string, timeoutMs = 15_000): 
 
 const same = (a: string[], b: string[]) => JSON.stringify(a) === JSON.stringify(b);
 
-describe.skipIf(!!skipReason)("hairpin-redirect.sh in a network namespace (root)", () => {
+// dash (Debian's sh) and busybox ash (the DaemonSet image's sh).
+const NETNS_SHELLS = [["sh"], ...(fs.existsSync("/usr/bin/busybox") || fs.existsSync("/bin/busybox") ? [["busybox", "sh"]] : [])];
+
+describe.skipIf(!!skipReason).each(NETNS_SHELLS)("hairpin-redirect.sh in a network namespace (root) under %s", (...shell: string[]) => {
     beforeAll(() => {
         expect(fs.existsSync(SCRIPT)).toBe(true);
+        SHELL = shell;
     });
 
     afterEach(async () => {
@@ -189,7 +222,7 @@ describe.skipIf(!!skipReason)("hairpin-redirect.sh in a network namespace (root)
         expect(res.log).toContain("using iptables-legacy (kube hint chain in legacy)");
         expect(nat(ns, "legacy")).toEqual(expected());
         expect(nat(ns, "nft")).toEqual(POLICIES);
-        const cleanup = spawnSync("ip", ["netns", "exec", ns, "sh", SCRIPT, "cleanup"], { encoding: "utf8" });
+        const cleanup = spawnSync("ip", ["netns", "exec", ns, ...SHELL, SCRIPT, "cleanup"], { encoding: "utf8" });
         expect(cleanup.status, cleanup.stderr).toBe(0);
         expect(nat(ns, "legacy")).toEqual(POLICIES);
     });

@@ -133,7 +133,9 @@ lookup() {
             while read -r key val rest; do
                 case $key in
                     Name:) seen=1 ;;
-                    Address*) a=${rest:-$val}; a=${a#*: }
+                    # "Address: 10.0.0.1" (busybox, bind) or "Address 1: 10.0.0.1 name" (old busybox)
+                    Address*) a=$val
+                        case $a in *:) a=${rest%% *} ;; esac
                         if [ -n "$seen" ] && is_ipv4 "$a"; then echo "$a"; break; fi ;;
                 esac
             done
@@ -262,6 +264,9 @@ on_term() {
 }
 
 # ---- main ----
+
+# The unit tests source this file with DIRECTPATH_LIB=1 to call the functions above directly.
+if [ "${DIRECTPATH_LIB:-0}" = 1 ]; then return 0; fi
 
 case ${1:-run} in
     run) ;;
