@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DaemonSet } from "kubernetes-models/apps/v1";
 import { ConfigMap } from "kubernetes-models/v1";
@@ -330,6 +331,17 @@ describe("HairpinBypass DNS resources", () => {
             }],
         } as Args));
         expect(r.inputs(r.get(CM_PATCH, "t-coredns-custom")).data).toEqual({ "directpath-hairpin-t.server": EXPECTED_BLOCK });
+    });
+
+    it("in preview, an unknown hostname: the same resources are planned, their text is [computed]", async () => {
+        const { r } = await capture(() => {
+            const name = new k8s.core.v1.ConfigMap("dns-name", {}).id; // unknown in preview
+            return new HairpinBypass("t", { endpoints: [{ ...registry(), hostnames: [name] }], dns: { hosts: { enabled: true } } } as unknown as Args);
+        }, { preview: true });
+        expect(r.inputs(r.get(CM_PATCH, "t-coredns-custom")).data).toEqual({ "directpath-hairpin-t.server": "[computed]" });
+        expect((r.inputs(r.get("kubernetes:core/v1:ConfigMap", "t-hosts")).data as Record<string, string>).entries).toBe("[computed]");
+        expect((r.inputs(r.get("kubernetes:core/v1:ConfigMap", "t-hosts")).data as Record<string, string>)["hosts-sync.sh"]).toBe(SCRIPT);
+        expect(r.ofType("kubernetes:apps/v1:DaemonSet").map((d) => d.name)).toContain("t-hosts");
     });
 
     it("no hostnames: the DNS half registers nothing", async () => {
