@@ -10,7 +10,11 @@ import { decodeMessage, encodeQuery, encodeResponse, RCODE, TYPE } from "../lab/
 import { localizeDaemonSet, LocalizeError } from "../lab/lib/k8s-local";
 import { formatCase, summary } from "../lab/lib/report";
 import { generateFirewall, isOverlayRule, protocolMatch, SgRuleError, type LabNode, type SgRow } from "../lab/lib/sg-firewall";
+import { renderedServerBlocks } from "../lab/cases/dns";
+import { hostsDaemonSet, nodeFieldRefs } from "../lab/cases/hosts";
 import { nodeGroupOf } from "../lab/cases/overlay";
+import { redirectObjects } from "../lab/cases/redirect";
+import { readRendered } from "../lab/lib/rendered";
 import { ROOT, runPlanCli } from "./harness";
 
 const rows = JSON.parse(fs.readFileSync(path.join(ROOT, "test", "fixtures", "lab", "dev-security-group-rules.json"), "utf8")) as SgRow[];
@@ -216,5 +220,36 @@ describe("plan.json -> the lab's firewall (the contract between plan and lab)", 
         ]);
         // Nothing in the generated set is [computed]: every row was readable.
         expect(fw.restore).not.toContain("[computed]");
+    });
+});
+
+describe("the rendered objects the lab runs (so a renamed object fails here, not as a lab skip)", () => {
+    it("local: the CoreDNS override block and the hosts DaemonSet, runnable outside Kubernetes", () => {
+        const run = runPlanCli(["--stack", "local", "--quiet"]);
+        expect(run.status, run.stderr).toBe(0);
+        const r = readRendered("local", run.outDir);
+        const blocks = renderedServerBlocks(r);
+        expect(blocks).toBeDefined();
+        const text = Object.values(blocks!.files).join("\n");
+        expect(text).toMatch(/^registry\.example\.com:53 \{/m);
+        expect(text).toContain("192.168.10.100");
+        expect(text).not.toContain("# BEGIN directpath");
+        const hosts = hostsDaemonSet(r);
+        expect(hosts?.hostPath).toBe("/etc/hosts");
+        const configMaps = r.objects.filter((o) => o.object.kind === "ConfigMap").map((o) => o.object);
+        const p = localizeDaemonSet(hosts!.ds, { root: "/lab", fieldRefs: nodeFieldRefs("node2", "192.168.10.101", hosts!.ds), hostPaths: { "/etc/hosts": "/lab/hosts" }, configMaps });
+        expect(p.argv[0]).toBe("/bin/sh");
+        expect(p.argv[1]).toMatch(/^\/lab\/configmap-[a-z-]+\/hosts-sync\.sh$/);
+        expect(Object.values(p.env)).toContain("/lab/hosts");
+        expect(p.files.map((f) => f.content).join("")).toContain("192.168.10.100 registry.example.com");
+    });
+
+    it("local-iptables: the redirect DaemonSet and its rules file", () => {
+        const run = runPlanCli(["--stack", "local-iptables", "--quiet"]);
+        expect(run.status, run.stderr).toBe(0);
+        const o = redirectObjects(readRendered("local-iptables", run.outDir));
+        expect(o?.rules).toEqual([{ name: expect.any(String), protocol: "tcp", externalIp: "169.233.100.10", externalPort: 443, target: "192.168.10.100", targetPort: 443 }]);
+        const p = localizeDaemonSet(o!.ds, { root: "/lab", fieldRefs: nodeFieldRefs("node2", "192.168.10.101", o!.ds), hostPaths: { "/run/xtables.lock": "/run/xtables.lock" }, configMaps: o!.configMaps });
+        expect(p.argv.join(" ")).toMatch(/^\/bin\/sh \/lab\/configmap-[a-z-]+\/[a-z-]+\.sh$/);
     });
 });

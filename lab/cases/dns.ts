@@ -15,7 +15,7 @@ import { onCleanup } from "../lib/netns";
 import { LabError, waitFor } from "../lib/proc";
 import type { Rendered } from "../lib/rendered";
 import { CLIENT_TIMEOUT_MS, EXTERNAL, LAN, REGISTRY, WEB_PORT } from "../hairpin";
-import { Skip, stackOrSkip, type CaseDef, type LabContext } from "./types";
+import { stackOrSkip, type CaseDef, type LabContext } from "./types";
 
 /** The public answer the upstream gives for the registry, and a name only the upstream knows. */
 const UPSTREAM_ENTRIES: Record<string, string> = { [REGISTRY.hostname]: REGISTRY.external, "node2.example.net": EXTERNAL.node2 };
@@ -76,7 +76,7 @@ export function case5(corednsProblem: string | undefined): CaseDef {
         run: async (ctx: LabContext) => {
             const r = stackOrSkip(ctx, "local");
             const blocks = renderedServerBlocks(r);
-            if (!blocks) throw new Skip("the local stack renders no CoreDNS override (issue 5's CoreDNS half has not landed)");
+            if (!blocks) throw new LabError("the local stack renders no CoreDNS override (no coredns-custom *.server key, no directpath region in a coredns Corefile)");
             if (corednsProblem) throw new LabError(`CoreDNS is not available: ${corednsProblem}`);
             const ns = ctx.hairpin.ns;
             const dir = path.join(ctx.work, "case5");

@@ -20,7 +20,11 @@ export interface Outcome {
     notes?: string[];
 }
 
-/** Thrown (or returned) when a case's input has not landed yet: the case is reported SKIPPED. */
+/**
+ * Thrown when a case's input has not landed yet (its stack file doesn't exist, or the program says
+ * that environment is not implemented): the case is reported SKIPPED. Once a stack renders, a
+ * missing object is a failure, so a renamed or dropped object can't hide behind a skip.
+ */
 export class Skip extends Error {}
 
 export interface CaseDef {
