@@ -124,6 +124,9 @@ describe("DNS half validation", () => {
         await rejects({ endpoints: [registry()], dns: { coredns: { upstream: ["10.0.0.53", "10.233.0.3:53"] }, nodeLocalDns: { enabled: true, delivery: "inventory", corednsAddress: "10.233.0.3" } } }, [
             { path: "dns.coredns.upstream[1]", value: "10.233.0.3:53", rule: /forward to itself \(a loop\)/ },
         ]);
+        await rejects({ endpoints: [registry()], dns: { coredns: { upstream: ["169.254.25.10"] }, nodeLocalDns: { enabled: true, delivery: "inventory", corednsAddress: "10.233.0.3" } } }, [
+            { path: "dns.coredns.upstream[0]", value: "169.254.25.10", rule: /node-local-dns address.*forwards back to CoreDNS/ },
+        ]);
     });
 
     it("a hostname that resolves (an Output) into the cluster domain is rejected when it resolves", async () => {

@@ -249,13 +249,18 @@ export function dnsCrossChecks(raw: Raw): Problem[] {
                 rule: "node-local-dns only forwards the overridden names to CoreDNS, which answers them only with dns.coredns enabled; turn dns.coredns on (or use kubespray's own zones)",
             });
         }
+        const bind = nodeLocal.bind === undefined ? [KUBESPRAY_NODELOCAL_IP] : arr(nodeLocal.bind);
         const upstream = isObj(dns.coredns) && Array.isArray(dns.coredns.upstream) ? dns.coredns.upstream : [];
+        const hostOf = (u: string) => (u.startsWith("[") ? u.slice(1, u.indexOf("]")) : isIP(u) ? u : u.replace(/:\d+$/, ""));
         upstream.forEach((u, k) => {
-            if (typeof u === "string" && typeof nodeLocal.corednsAddress === "string" && (u === nodeLocal.corednsAddress || u.startsWith(`${nodeLocal.corednsAddress}:`))) {
+            if (typeof u !== "string") return;
+            const host = hostOf(u);
+            if (typeof nodeLocal.corednsAddress === "string" && host === nodeLocal.corednsAddress) {
                 problems.push({ path: joinPath("dns.coredns.upstream", k), value: u, rule: "is CoreDNS's own Service address (dns.nodeLocalDns.corednsAddress): the override block would forward to itself (a loop); use the upstream of your .:53 block" });
+            } else if (bind.includes(host)) {
+                problems.push({ path: joinPath("dns.coredns.upstream", k), value: u, rule: "is a node-local-dns address (dns.nodeLocalDns.bind), whose block for the overridden names forwards back to CoreDNS (a loop for names below them); use the real upstream resolvers (kubespray: upstream_dns_servers)" });
             }
         });
-        const bind = nodeLocal.bind === undefined ? [KUBESPRAY_NODELOCAL_IP] : arr(nodeLocal.bind);
         if (typeof nodeLocal.corednsAddress === "string" && bind.includes(nodeLocal.corednsAddress)) {
             problems.push({
                 path: "dns.nodeLocalDns.corednsAddress",
