@@ -16,6 +16,8 @@
  *                                          2.5 ms  '-- dpt-podb 10.244.1.10 tailscaled  (default)
  *
  * Usage: npm run lab:tailscale [-- --plan-dir <dir>] [--keep]
+ *   (runs under `node --import tsx`, not the tsx CLI, which SIGKILLs a busy child on Ctrl-C before
+ *   its cleanup has run)
  *   --plan-dir  use an already rendered plan (its manifests/ and plan.json) instead of rendering
  *               the local stack into a temp dir
  *   --keep      leave the namespaces and daemons running after the checks (for poking around);
@@ -31,6 +33,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { FirewallRule } from "../../components/common/firewall";
+import { cidrContains } from "../../components/common/net";
 import {
     checkPairs, classifyPeer, fixedPortFromDaemonSet, iptablesFromFirewallRules, ManifestError, markdownTable, median, parsePingOutput,
     peerFromStatus, percentile, round1, setupOf, type CheckLine, type Expectation, type FixedPort, type PairResult, type PathKind,
@@ -65,7 +68,7 @@ const LIMITS = { installMs: 45 * 60_000, labMs: 8 * 60_000, stepMs: 90_000, cmdM
 /** Lab addressing and one-way delays (ms) per site, applied by the WAN emulator in dpt-inet. */
 const NET = {
     svc: { cidr: "203.0.113.0/24", gw: "203.0.113.1", derp1: "203.0.113.10", derp2: "203.0.113.11", headscale: "203.0.113.20", delayMs: 17.5 },
-    home: { cidr: "198.51.100.0/24", gw: "198.51.100.1", wan: "198.51.100.2", lan: "192.168.1.1", laptop: "192.168.1.10", delayMs: 2.5 },
+    home: { cidr: "198.51.100.0/24", gw: "198.51.100.1", wan: "198.51.100.2", lan: "192.168.1.1", lanCidr: "192.168.1.0/24", laptop: "192.168.1.10", delayMs: 2.5 },
     nodea: { cidr: "192.0.2.0/24", gw: "192.0.2.1", wan: "192.0.2.10", delayMs: 2.5 },
     nodeb: { cidr: "198.18.0.0/24", gw: "198.18.0.1", wan: "198.18.0.10", podGw: "10.244.1.1", pod: "10.244.1.10", podCidr: "10.244.1.0/24", clusterPodCidr: "10.244.0.0/16", delayMs: 2.5 },
 } as const;
@@ -114,6 +117,8 @@ function info(msg: string): void {
 class StepError extends Error {}
 
 const children = new Set<ChildProcess>();
+/** Temp dirs to remove on exit (the rendered plan). */
+const tempDirs: string[] = [];
 let cleanedUp = false;
 
 // ---------------------------------------------------------------------------------------------
@@ -206,6 +211,7 @@ function cleanup(): void {
             /* already gone */
         }
     }
+    for (const d of tempDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
     for (const ns of labNamespaces()) {
         const pids = (spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).stdout ?? "").split(/\s+/).filter(Boolean);
         for (const pid of pids) {
@@ -315,6 +321,7 @@ async function readPlan(planDirArg: string | undefined): Promise<PlanFacts | und
     let planDir = planDirArg;
     if (!planDir) {
         planDir = fs.mkdtempSync(path.join(os.tmpdir(), "dpt-plan-"));
+        tempDirs.push(planDir);
         const r = await exec(["npm", "run", "--silent", "plan", "--", "--stack", "local", "--out", planDir, "--quiet"], { timeoutMs: 180_000 });
         if (!check("npm run plan -- --stack local", r.code === 0, r.code === 0 ? `rendered into ${planDir}` : (r.stderr || r.stdout).trim().split("\n").slice(-3).join(" | "))) return undefined;
     } else info(`using the rendered plan in ${planDir}`);
@@ -377,6 +384,8 @@ async function buildTopology(): Promise<void> {
         // Nothing may leave the lab: the router has no default route, and this counts what tried.
         ["iptables", "-t", "raw", "-N", "DPT-EDGE"],
         ...[NET.svc.cidr, NET.home.cidr, NET.nodea.cidr, NET.nodeb.cidr].map((c) => ["iptables", "-t", "raw", "-A", "DPT-EDGE", "-d", c, "-j", "RETURN"]),
+        // xt_recent keeps the destinations that tried, for the report (/proc/net/xt_recent/dpt-edge).
+        ["iptables", "-t", "raw", "-A", "DPT-EDGE", "-m", "recent", "--name", "dpt-edge", "--rdest", "--set"],
         ["iptables", "-t", "raw", "-A", "DPT-EDGE", "-j", "DROP"],
         ["iptables", "-t", "raw", "-A", "PREROUTING", "-j", "DPT-EDGE"],
     ]);
@@ -511,34 +520,31 @@ async function startDerpers(): Promise<string[]> {
     return certNames;
 }
 
-/** The DERP map headscale hands out: one region, the relay node plus a second STUN-only address. */
+/**
+ * The DERP map headscale hands out: two regions, one derper each, on two addresses of the DERP site.
+ * netcheck calls a NAT hard (MappingVariesByDestIP) when two STUN replies report different mapped
+ * ip:ports, but the probes to the nodes of one region form one set and the first reply cancels the
+ * rest (net/netcheck runProbe: cancelSet), so two STUN addresses in ONE region only get compared
+ * when the region is slower than the 100 ms retransmit delay. Two regions always are compared.
+ */
 function derpMapYaml(certNames: string[]): string {
     // headscale reads this file with gopkg.in/yaml.v3 into tailcfg.DERPMap: keys are the lower-cased Go field names.
-    return [
-        "regions:",
-        "  900:",
-        "    regionid: 900",
-        "    regioncode: lab",
-        "    regionname: directpath lab",
+    const region = (id: number, code: string, ip: string, certName: string) => [
+        `  ${id}:`,
+        `    regionid: ${id}`,
+        `    regioncode: ${code}`,
+        `    regionname: directpath lab ${code}`,
         "    nodes:",
-        "      - name: 900a",
-        "        regionid: 900",
-        `        hostname: "${NET.svc.derp1}"`,
-        `        certname: "${certNames[0]}"`,
-        `        ipv4: "${NET.svc.derp1}"`,
+        `      - name: ${id}a`,
+        `        regionid: ${id}`,
+        `        hostname: "${ip}"`,
+        `        certname: "${certName}"`,
+        `        ipv4: "${ip}"`,
         "        ipv6: none",
         `        stunport: ${STUN_PORT}`,
         `        derpport: ${DERP_PORT}`,
-        "      - name: 900b",
-        "        regionid: 900",
-        `        hostname: "${NET.svc.derp2}"`,
-        `        certname: "${certNames[1]}"`,
-        `        ipv4: "${NET.svc.derp2}"`,
-        "        ipv6: none",
-        `        stunport: ${STUN_PORT}`,
-        "        stunonly: true",
-        "",
-    ].join("\n");
+    ];
+    return ["regions:", ...region(900, "lab-a", NET.svc.derp1, certNames[0]!), ...region(901, "lab-b", NET.svc.derp2, certNames[1]!), ""].join("\n");
 }
 
 function headscaleConfig(dir: string): string {
@@ -657,19 +663,19 @@ interface PairMeasurement {
 }
 
 async function measurePair(from: Device, to: Device, directpathNode: string, base: Baseline): Promise<PairMeasurement> {
-    // 1) First contact: ping until direct (at most 15 pings) while polling status for CurAddr.
+    // 1) First contact: ping until direct (at most 15 pings) while polling status for CurAddr,
+    //    and for 3 s more after the ping stops (it stops at its first direct pong).
     const t0 = Date.now();
     let timeToDirectMs: number | null = null;
-    let pinging = true;
-    const ping = ts(from, ["ping", "-c", "15", "--timeout=2s", to.ip!], 60_000).finally(() => (pinging = false));
-    while (pinging || timeToDirectMs === null) {
+    let pingDoneAt: number | undefined;
+    const ping = ts(from, ["ping", "-c", "15", "--timeout=2s", to.ip!], 60_000).finally(() => (pingDoneAt = Date.now()));
+    while (pingDoneAt === undefined || Date.now() - pingDoneAt < 3000) {
         const st = await statusOf(from);
         const peer = st ? peerFromStatus(st, { ip: to.ip }) : undefined;
         if (peer && classifyPeer(peer) === "direct") {
             timeToDirectMs = Date.now() - t0;
             break;
         }
-        if (!pinging) break;
         await sleep(100);
     }
     await ping;
@@ -742,9 +748,9 @@ async function lab(args: { planDir?: string; keep: boolean }): Promise<void> {
 
     await step("firewalls", () => applyFirewalls(plan), 20_000);
     const certNames = await step("derpers", startDerpers, 60_000);
-    check("derper runs with STUN on two lab addresses", certNames.length === 2, `${NET.svc.derp1}:${STUN_PORT} (DERP on :${DERP_PORT}, self-signed, pinned by CertName) and ${NET.svc.derp2}:${STUN_PORT}`);
+    info(`two derpers (DERP + STUN): regions 900 and 901: ${NET.svc.derp1} and ${NET.svc.derp2}, DERP on :${DERP_PORT} (self-signed, pinned by CertName), STUN on :${STUN_PORT}`);
     const { authKeyFile } = await step("headscale", () => startHeadscale(certNames), 60_000);
-    check("headscale serves plain HTTP on a lab address and issued a preauth key", true, `${HEADSCALE_URL}, DERP map from file, embedded DERP off, update checks off`);
+    info(`headscale on ${HEADSCALE_URL}: DERP map from a file, embedded DERP off, no DERP URLs, update checks off; one reusable preauth key`);
 
     // Kernel TUN when namespaces can have TUN devices (the WAN emulator already proved they can).
     const probe = await exec(["ip", "tuntap", "add", "mode", "tun", "dev", "dpt-probe"], { ns: NS.laptop });
@@ -765,7 +771,18 @@ async function lab(args: { planDir?: string; keep: boolean }): Promise<void> {
     check("three devices joined the lab tailnet", Object.values(devices).every((d) => /^100\./.test(d.ip ?? "")),
         Object.values(devices).map((d) => `${d.name} ${d.ip}`).join(", "));
 
-    const portsA = await tailscaledUdpPorts(NS.nodea);
+    // headscale's own DERP and Tailscale's public DERP map must be off: clients know only the lab's relays.
+    const maps = await Promise.all(Object.values(devices).map(async (d) => {
+        const r = await ts(d, ["debug", "derp-map"]);
+        try {
+            return Object.keys((JSON.parse(r.stdout) as { Regions?: Record<string, unknown> }).Regions ?? {}).sort().join(",");
+        } catch {
+            return `unreadable (${r.stderr.trim().split("\n").pop()})`;
+        }
+    }));
+    check("every client got only the lab's DERP map from headscale", maps.every((m) => m === "900,901"), `regions per client: ${maps.join(" | ")}`);
+
+    const portsA = [...new Set(await tailscaledUdpPorts(NS.nodea))];
     check(`node A's tailscaled listens on the fixed port ${plan.port.port} from the DaemonSet`, portsA.includes(plan.port.port), `tailscaled UDP ports in node A: ${portsA.join(", ") || "none"}`);
 
     // Everyone sees everyone before measuring.
@@ -814,7 +831,13 @@ async function lab(args: { planDir?: string; keep: boolean }): Promise<void> {
     for (const l of lines) check(l.name, l.ok, l.detail);
 
     const edge = (await exec(["iptables", "-t", "raw", "-L", "DPT-EDGE", "-nvx"], { ns: NS.inet })).stdout.split("\n").find((l) => /\bDROP\b/.test(l));
-    info(`packets towards addresses outside the lab, dropped at the lab's edge: ${edge?.trim().split(/\s+/)[0] ?? "?"} (the router has no route out)`);
+    const edgeDests = (await exec(["cat", "/proc/net/xt_recent/dpt-edge"], { ns: NS.inet })).stdout.split("\n").map((l) => /src=(\S+)/.exec(l)?.[1]).filter((x): x is string => !!x);
+    // Peers try each other's private candidate endpoints (the laptop's LAN address, the pod IP);
+    // the "internet" can't route those. Anything else would be traffic trying to leave the lab.
+    const privateLab = [NET.home.lanCidr, NET.nodeb.clusterPodCidr];
+    const foreign = edgeDests.filter((a) => !privateLab.some((c) => cidrContains(c, a)));
+    check("nothing tried to leave the lab", foreign.length === 0,
+        `unroutable at the router: ${edge?.trim().split(/\s+/)[0] ?? "?"} packet(s), to ${edgeDests.join(", ") || "nobody"}${foreign.length ? `; NOT lab addresses: ${foreign.join(", ")}` : " (peers' private candidate endpoints)"}`);
 
     const results = measured.map((m) => m.result);
     fs.mkdirSync(RESULTS, { recursive: true });
@@ -878,6 +901,8 @@ async function main(): Promise<void> {
     process.on("exit", () => {
         if (!cleanedUp && !keepRunning) cleanup();
     });
+    const staleTemp = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("dpt-plan-")).map((f) => path.join(os.tmpdir(), f));
+    for (const d of staleTemp) fs.rmSync(d, { recursive: true, force: true });
     const leftovers = labNamespaces();
     if (leftovers.length > 0) {
         info(`removing leftovers of an earlier run: ${leftovers.join(" ")}`);
