@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { IngressNlb, ingressNlbRules, validateIngressNlbOptions } from "../components/aws";
+import { IngressNlb, ingressNlbRules, LoadBalancerTargets, validateIngressNlbOptions } from "../components/aws";
 import { capture, expectProblems, installMocksForValidation, resolve } from "./aws-helpers";
 
 const eipState = {
@@ -53,6 +53,20 @@ describe("IngressNlb", () => {
             ["asg-system", "arn:tg/dev-ingress-tcp-443"],
             ["asg-workload", "arn:tg/dev-ingress-tcp-443"],
         ]);
+    });
+
+    it("LoadBalancerTargets attaches every Auto Scaling group to every target group (NLB created before the cluster)", async () => {
+        const { r } = await capture(() => new LoadBalancerTargets("t", { targetGroupArns: ["tg-443", "tg-80"], autoscalingGroupNames: ["asg-a", "asg-b"] }));
+        expect(r.ofType("aws:autoscaling/attachment:Attachment").map((a) => [a.name, r.inputs(a).lbTargetGroupArn, r.inputs(a).autoscalingGroupName])).toEqual([
+            ["t-0-0", "tg-443", "asg-a"], ["t-0-1", "tg-443", "asg-b"], ["t-1-0", "tg-80", "asg-a"], ["t-1-1", "tg-80", "asg-b"],
+        ]);
+        const none = await capture(() => new IngressNlb("x", { ...args, targetAutoscalingGroupNames: undefined }), eipState);
+        expect(none.r.ofType("aws:autoscaling/attachment:Attachment")).toEqual([]);
+        const v = installMocksForValidation();
+        expectProblems(() => new LoadBalancerTargets("t", { targetGroupArns: [], autoscalingGroupNames: [] }), [
+            { path: "targetGroupArns", rule: /at least one target group/ },
+            { path: "autoscalingGroupNames", rule: /at least one Auto Scaling group/ },
+        ], v);
     });
 
     it("opens the world only on the load balancer's group; the nodes accept the target port from that group alone", async () => {

@@ -96,6 +96,8 @@ describe("npm run plan -- --stack dev / prod (AWS)", () => {
         const helmFile = fs.readdirSync(path.join(run.outDir, "helm")).find((f) => f.includes("cilium"))!;
         const helm = parse(fs.readFileSync(path.join(run.outDir, "helm", helmFile), "utf8"));
         expect(helm.values).toMatchObject({ k8sServiceHost: "[computed]", k8sServicePort: 443, tunnelPort: 8472, kubeProxyReplacement: true });
+        // LRP frontends are limited to the NLB's Elastic IPs (known only after deploy).
+        expect(helm.values.localRedirectPolicies).toEqual({ enabled: true, addressMatcherCIDRs: ["[computed]", "[computed]"] });
 
         expect(doc.outputs.ingressAddresses).toEqual(["[computed]", "[computed]"]);
         expect(doc.outputs.ingressHostname).toBe("[computed]");
@@ -128,6 +130,8 @@ describe("npm run plan -- --stack dev / prod (AWS)", () => {
         expect(byType(doc, "aws:ec2/route:Route").map((r) => r.inputs.destinationCidrBlock ?? r.inputs.destinationIpv6CidrBlock).sort()).toEqual(["0.0.0.0/0", "::/0"]);
         expect(byType(doc, "aws:eks/nodeGroup:NodeGroup").map((g) => g.name)).toEqual(["prod-system", "prod-workload"]);
         expect(byType(doc, "aws:ec2/eip:Eip")).toHaveLength(3);
+        // Both node groups' Auto Scaling groups are NLB targets.
+        expect(byType(doc, "aws:autoscaling/attachment:Attachment").map((a) => a.name)).toEqual(["prod-ingress-targets-0-0", "prod-ingress-targets-0-1"]);
         expect(byType(doc, "aws:lb/loadBalancer:LoadBalancer")[0]!.inputs.ipAddressType).toBe("dualstack");
     });
 
@@ -175,6 +179,8 @@ describe("awsEnvironment (pure)", () => {
         expect(env.eks).toMatchObject({ tunnelPort: 8473, hubble: true, podCidr: "10.200.0.0/16", serviceCidr: "172.21.0.0/16", vpcCidr: "10.0.0.0/16", ipv6: true });
         expect(env.nlb).toMatchObject({ listeners: [{ port: 443, protocol: "TCP" }], ipv6: true });
         expect(env.nlb).not.toHaveProperty("enabled");
+        expect(env.lrpAllowList).toBe(true);
+        expect(awsEnvironment(raw({ eks: { ciliumChartVersion: "1.17.6" }, nodeGroups: [{ name: "g", instanceType: "t3.small" }] })).lrpAllowList).toBe(false);
         expect(awsEnvironment(raw({ nodeGroups: [{ name: "g", instanceType: "t3.small" }], ingressNlb: { enabled: false, listeners: [{ port: 443 }] } })).nlb).toBeUndefined();
     });
 

@@ -8,3 +8,4 @@ export * from "./security";
 export * from "./security-group-rules";
 export * from "./eks";
 export * from "./nlb";
+export * from "./nlb-targets";

@@ -4,7 +4,7 @@
  * Kubernetes provider to the in-cluster steps; `deployAwsFirewall` runs last and opens, in the
  * node security group, what those steps asked for (`ctx.firewallRules`, e.g. Tailscale's UDP port).
  */
-import { ClusterSecurity, EksCluster, IngressNlb, PublicVpc, SecurityGroupRules } from "../../components/aws";
+import { ClusterSecurity, EksCluster, IngressNlb, LoadBalancerTargets, PublicVpc, SecurityGroupRules } from "../../components/aws";
 import type { ProgramContext } from "../context";
 import { awsEnvironment } from "./aws";
 
@@ -16,9 +16,19 @@ export function deployAwsCluster(ctx: ProgramContext): void {
 
     const vpc = new PublicVpc(name, env.vpc);
     const security = new ClusterSecurity(name, { ...env.security, vpcId: vpc.vpcId });
+
+    // The ingress NLB comes before the cluster, so its Elastic IPs can go into the Cilium values
+    // (the LRP allow-list); its targets (the node groups) are attached once they exist.
+    const nlb = env.nlb
+        ? new IngressNlb(`${name}-ingress`, { ...env.nlb, vpcId: vpc.vpcId, subnetIds: vpc.publicSubnetIds, nodeSecurityGroupId: security.nodeSecurityGroupId })
+        : undefined;
+    const lrpAddressMatcherIps = nlb && env.lrpAllowList
+        ? [...(env.cilium.lrpAddressMatcherIps ?? []), ...nlb.addresses]
+        : env.cilium.lrpAddressMatcherIps;
+
     const eks = new EksCluster(name, {
         ...env.eks,
-        cilium: env.cilium,
+        cilium: { ...env.cilium, lrpAddressMatcherIps },
         subnetIds: vpc.publicSubnetIds,
         clusterSecurityGroupId: security.clusterSecurityGroupId,
         nodeSecurityGroupId: security.nodeSecurityGroupId,
@@ -40,14 +50,8 @@ export function deployAwsCluster(ctx: ProgramContext): void {
     ctx.outputs.clusterSecurityGroupId = security.clusterSecurityGroupId;
     ctx.outputs.nodeRoleArn = eks.nodeRoleArn;
 
-    if (env.nlb) {
-        const nlb = new IngressNlb(`${name}-ingress`, {
-            ...env.nlb,
-            vpcId: vpc.vpcId,
-            subnetIds: vpc.publicSubnetIds,
-            nodeSecurityGroupId: security.nodeSecurityGroupId,
-            targetAutoscalingGroupNames: eks.autoscalingGroupNames,
-        });
+    if (nlb) {
+        new LoadBalancerTargets(`${name}-ingress-targets`, { targetGroupArns: nlb.targetGroupArns, autoscalingGroupNames: eks.autoscalingGroupNames });
         ctx.externalEndpoints = {
             source: "aws-ingress-nlb",
             ips: nlb.addresses,

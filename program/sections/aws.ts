@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { joinPath, ValidationError, type Problem } from "../../components/common/errors";
-import { CILIUM_CHART_VERSION } from "../../components/cilium/values";
+import { CILIUM_CHART_VERSION, parseChartVersion } from "../../components/cilium/values";
 import {
     clusterSecurityArgsSchema, clusterSecurityCrossChecks, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, eksClusterCrossChecks, eksClusterOptionsSchema,
     ingressNlbCrossChecks, ingressNlbOptionsSchema, nodeGroupSchema, publicVpcArgsSchema, publicVpcCrossChecks,
@@ -50,6 +50,11 @@ export interface AwsEnvironment {
     eks: EksClusterOptionsInput;
     /** Cilium options that follow from the hairpin section (LRP address allow-list, Service externalIPs). */
     cilium: EksCiliumOptions;
+    /**
+     * Whether the chart can limit LRP frontends to an allow-list (1.18+). The deploy step then adds
+     * the ingress NLB's Elastic IPs to it, so LRP can only ever claim the cluster's own addresses.
+     */
+    lrpAllowList: boolean;
     nlb?: IngressNlbOptionsInput;
 }
 
@@ -86,6 +91,7 @@ export function awsEnvironment(config: Pick<PlainConfig, "cluster" | "aws" | "ha
             tags,
         },
         cilium: hairpinCiliumOptions(config, aws.eks.ciliumChartVersion ?? CILIUM_CHART_VERSION),
+        lrpAllowList: supportsLrpAllowList(aws.eks.ciliumChartVersion ?? CILIUM_CHART_VERSION),
         ...(aws.ingressNlb?.enabled ? { nlb: { ...withoutEnabled(aws.ingressNlb), ipv6, tags } } : {}),
     };
 
@@ -133,6 +139,11 @@ function hairpinCiliumOptions(config: Pick<PlainConfig, "hairpin">, chartVersion
     if (!section.success) return {};
     const o = ciliumValueOptions({ cilium: section.data, hairpin: config.hairpin });
     return { localRedirectPolicies: o.localRedirectPolicies, lrpAddressMatcherIps: o.lrpAddressMatcherIps, allowServiceExternalIps: o.allowServiceExternalIps };
+}
+
+function supportsLrpAllowList(chartVersion: string): boolean {
+    const v = parseChartVersion(chartVersion);
+    return v !== undefined && (v.major > 1 || v.minor >= 18);
 }
 
 function withoutEnabled<T extends { enabled: boolean }>(o: T): Omit<T, "enabled"> {

@@ -11,6 +11,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { LoadBalancerTargets } from "../nlb-targets";
 import { createRule } from "../security/rule-resource";
 import { ingressNlbRules, listenerTransports, validateIngressNlbOptions, type IngressNlbOptions, type IngressNlbOptionsInput } from "./args";
 
@@ -23,7 +24,10 @@ export interface IngressNlbArgs extends IngressNlbOptionsInput {
     subnetIds: pulumi.Input<string>[];
     /** The node security group, opened for the target ports from the load balancer's group only. */
     nodeSecurityGroupId: pulumi.Input<string>;
-    /** Auto Scaling groups whose instances become targets (EksCluster.autoscalingGroupNames). */
+    /**
+     * Auto Scaling groups whose instances become targets (EksCluster.autoscalingGroupNames). Leave
+     * it out to create the NLB before the cluster, and attach them later with LoadBalancerTargets.
+     */
     targetAutoscalingGroupNames?: pulumi.Input<string>[];
 }
 
@@ -91,12 +95,12 @@ export class IngressNlb extends pulumi.ComponentResource {
                 defaultActions: [{ type: "forward", targetGroupArn: tg.arn }],
                 tags,
             }, child);
-            (targetAutoscalingGroupNames ?? []).forEach((asg, i) => {
-                new aws.autoscaling.Attachment(`${name}-${key}-${i}`, { autoscalingGroupName: asg, lbTargetGroupArn: tg.arn }, child);
-            });
             return { tg, transports: listenerTransports(l) };
         });
         this.targetGroupArns = groups.map((g) => g.tg.arn);
+        if (targetAutoscalingGroupNames && targetAutoscalingGroupNames.length > 0) {
+            new LoadBalancerTargets(`${name}-targets`, { targetGroupArns: this.targetGroupArns, autoscalingGroupNames: targetAutoscalingGroupNames }, child);
+        }
 
         this.registerOutputs({
             addresses: this.addresses,
