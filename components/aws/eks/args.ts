@@ -5,8 +5,8 @@
 import { stringify } from "yaml";
 import { z } from "zod";
 import { joinPath, parseOrThrow, type Problem } from "../../common/errors";
-import { cidrSchema, cidrsOverlap, dnsLabelSchema, isLabelKey, labelsSchema, parseCidr } from "../../common/net";
-import { CILIUM_CHART_VERSION, CILIUM_MIN_CHART_LINE, parseChartVersion } from "../../cilium/values";
+import { cidrSchema, cidrsOverlap, dnsLabelSchema, isLabelKey, labelsSchema, parseCidr, portSchema } from "../../common/net";
+import { CILIUM_CHART_VERSION, CILIUM_MIN_CHART_LINE, CILIUM_VXLAN_PORT, parseChartVersion } from "../../cilium/values";
 import { isPrivateIpv4Cidr } from "../vpc/plan";
 
 /** Tailscale hands out tailnet addresses from the CGNAT range; pod and Service CIDRs must stay out of it. */
@@ -90,7 +90,7 @@ export const eksClusterOptionsSchema = z.strictObject({
         return p !== undefined && (p.major > CILIUM_MIN_CHART_LINE.major || (p.major === CILIUM_MIN_CHART_LINE.major && p.minor >= CILIUM_MIN_CHART_LINE.minor));
     }, { error: `must be a Cilium chart version X.Y.Z, ${CILIUM_MIN_CHART_LINE.major}.${CILIUM_MIN_CHART_LINE.minor}.0 or later` }).default(CILIUM_CHART_VERSION),
     /** Cilium's VXLAN port: the same number the node security group opens (ClusterSecurity.settings.tunnelPort). */
-    tunnelPort: z.number({ error: "must be a port number" }).int().min(1).max(65535).default(8472),
+    tunnelPort: portSchema.default(CILIUM_VXLAN_PORT),
     /** Hubble on (its TCP 4244 must be open between nodes: ClusterSecurity `hubble`). */
     hubble: z.boolean({ error: "must be true or false" }).default(true),
     /** Extra Cilium values, merged under directpath's (see ciliumValues' `extraValues`). */

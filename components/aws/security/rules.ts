@@ -11,9 +11,10 @@ import { z } from "zod";
 import { parseOrThrow, ValidationError, type Problem } from "../../common/errors";
 import { NODE_PORT_RANGE, RESERVED_NODE_PORTS, type FirewallRule } from "../../common/firewall";
 import { dnsLabelSchema, parseCidr, portSchema } from "../../common/net";
+import { CILIUM_VXLAN_PORT } from "../../cilium/values";
 
-/** Cilium's default VXLAN port; the security group and the Cilium values share this one constant. */
-export const DEFAULT_TUNNEL_PORT = 8472;
+/** Cilium's default VXLAN port: the one constant from the Cilium values, shared by the security group. */
+export const DEFAULT_TUNNEL_PORT = CILIUM_VXLAN_PORT;
 export const CILIUM_HEALTH_PORT = 4240;
 export const HUBBLE_PORT = 4244;
 export const KUBELET_PORT = 10250;
