@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { joinPath, problemsFromZod, ValidationError, type Problem } from "../components/common/errors";
 import { clusterSectionSchema } from "./sections/cluster";
-import { hairpinSectionCrossChecks, hairpinSectionSchema } from "./sections/hairpin";
+import { hairpinEnvironmentChecks, hairpinSectionCrossChecks, hairpinSectionSchema } from "./sections/hairpin";
 import { tailscaleSectionCrossChecks, tailscaleSectionSchema } from "./sections/tailscale";
 import { ciliumCrossSectionChecks, ciliumSectionSchema } from "./sections/cilium";
 import { awsSectionSchema } from "./sections/aws";
@@ -81,6 +81,7 @@ export function parseConfig(raw: Record<string, unknown>, secretKeys: ReadonlySe
     for (const p of tailscaleSectionCrossChecks(plain.tailscale, { apiKey: raw.tailscaleApiKey !== undefined })) problems.push({ ...p, path: key(joinPath("tailscale", p.path)) });
     for (const p of crossSectionChecks(plain, secretKeys, raw)) problems.push(p);
     for (const p of ciliumCrossSectionChecks(plain)) problems.push(p);
+    for (const p of hairpinEnvironmentChecks(plain)) problems.push(p);
     if (problems.length > 0 || !result.success) throw new ValidationError("directpath stack config", problems);
     return result.data;
 }

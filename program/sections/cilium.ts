@@ -57,7 +57,7 @@ function hairpinModes(hairpin: Hairpin | undefined): Array<{ index: number; mode
         index,
         mode: e.mode ?? hairpin.defaultMode,
         explicit: e.mode !== undefined,
-        ips: e.externalIps.filter((ip): ip is string => typeof ip === "string"),
+        ips: (e.externalIps ?? []).filter((ip): ip is string => typeof ip === "string"),
     }));
 }
 
