@@ -3,17 +3,22 @@
  * headscale (pinned, from the Go module proxy, built into the git-ignored `lab/.bin/`) run in
  * network namespaces on this machine, and the lab measures which pairs of peers connect directly
  * and which get relayed through DERP: a laptop behind a hard NAT, node A set up the way directpath
- * sets it up (read from `npm run plan -- --stack local`), and node B set up the way a default
- * in-cluster deployment ends up (a pod behind the node's `--random-fully` SNAT).
+ * sets it up (read from `npm run plan -- --stack local`), node B set up the way a default
+ * in-cluster deployment ends up (a pod behind the node's `--random-fully` SNAT), and node C with
+ * directpath's tailscaled settings and firewall but the VPC CNI's SNAT rule still catching host
+ * traffic, behind a 1:1 NAT like an EC2 Elastic IP.
  *
- *                            dpt-svc  203.0.113.10 derper (DERP + STUN), .11 derper (2nd STUN),
- *                               |      .20 headscale (plain HTTP)          17.5 ms each way
+ *                            dpt-svc  203.0.113.10 derper (DERP region 900 + STUN), .11 derper
+ *                               |      (region 901 + STUN), .20 headscale (plain HTTP)  17.5 ms each way
  *   dpt-laptop -- dpt-home ---- dpt-inet (router; every forwarded packet goes through the WAN
  *   192.168.1.10   198.51.100.2    |       emulator, which delays it by its two sites' delays)
  *            MASQUERADE             |--- dpt-nodea 192.0.2.10    tailscaled :PORT, firewall from
  *            --random-fully         |      2.5 ms                firewallRules          (directpath)
- *            2.5 ms                 '--- dpt-nodeb 198.18.0.10   SNAT --random-fully, no inbound
- *                                          2.5 ms  '-- dpt-podb 10.244.1.10 tailscaled  (default)
+ *            2.5 ms                 |--- dpt-nodeb 198.18.0.10   SNAT --random-fully, no inbound
+ *                                   |      2.5 ms  '-- dpt-podb 10.244.1.10 tailscaled  (default)
+ *                                   '--- dpt-igwc 198.18.1.10 (1:1 NAT) -- dpt-nodec 10.0.1.10
+ *                                          2.5 ms    tailscaled :PORT, firewall from firewallRules,
+ *                                                    VPC CNI SNAT --random-fully on host traffic
  *
  * Usage: npm run lab:tailscale [-- --plan-dir <dir>] [--keep]
  *   (runs under `node --import tsx`, not the tsx CLI, which SIGKILLs a busy child on Ctrl-C before
@@ -71,6 +76,9 @@ const NET = {
     home: { cidr: "198.51.100.0/24", gw: "198.51.100.1", wan: "198.51.100.2", lan: "192.168.1.1", lanCidr: "192.168.1.0/24", laptop: "192.168.1.10", delayMs: 2.5 },
     nodea: { cidr: "192.0.2.0/24", gw: "192.0.2.1", wan: "192.0.2.10", delayMs: 2.5 },
     nodeb: { cidr: "198.18.0.0/24", gw: "198.18.0.1", wan: "198.18.0.10", podGw: "10.244.1.1", pod: "10.244.1.10", podCidr: "10.244.1.0/24", clusterPodCidr: "10.244.0.0/16", delayMs: 2.5 },
+    // Node C, EC2-style: a private address on the node, the public one as a 1:1 NAT in front of it
+    // (the internet gateway's Elastic IP), and the VPC CNI's SNAT rule still in place.
+    nodec: { cidr: "198.18.1.0/24", gw: "198.18.1.1", eip: "198.18.1.10", vpcCidr: "10.0.0.0/16", vpcGw: "10.0.1.1", node: "10.0.1.10", delayMs: 2.5 },
 } as const;
 const STUN_PORT = 3478;
 const DERP_PORT = 443;
@@ -79,7 +87,7 @@ const PINGS = 20;
 
 const NS = {
     inet: `${PREFIX}inet`, svc: `${PREFIX}svc`, home: `${PREFIX}home`, laptop: `${PREFIX}laptop`,
-    nodea: `${PREFIX}nodea`, nodeb: `${PREFIX}nodeb`, podb: `${PREFIX}podb`,
+    nodea: `${PREFIX}nodea`, nodeb: `${PREFIX}nodeb`, podb: `${PREFIX}podb`, igwc: `${PREFIX}igwc`, nodec: `${PREFIX}nodec`,
 } as const;
 
 /** The tailnet devices: name, namespace, role. */
@@ -357,6 +365,10 @@ async function readPlan(planDirArg: string | undefined): Promise<PlanFacts | und
 // Topology
 // ---------------------------------------------------------------------------------------------
 
+/** The sites behind the router, and the router's links to them. */
+const SITES = [NET.svc, NET.home, NET.nodea, NET.nodeb, NET.nodec];
+const SITE_LINKS = ["to-svc", "to-home", "to-nodea", "to-nodeb", "to-nodec"];
+
 async function link(nsA: string, ifA: string, nsB: string, ifB: string): Promise<void> {
     await must(["ip", "link", "add", ifA, "netns", nsA, "type", "veth", "peer", "name", ifB, "netns", nsB]);
 }
@@ -372,6 +384,8 @@ async function buildTopology(): Promise<void> {
     await link(NS.inet, "to-nodeb", NS.nodeb, "wan0");
     await link(NS.home, "lan0", NS.laptop, "eth0");
     await link(NS.nodeb, "vethpod", NS.podb, "eth0");
+    await link(NS.inet, "to-nodec", NS.igwc, "wan0");
+    await link(NS.igwc, "vpc0", NS.nodec, "eth0");
 
     const prefixLen = (cidr: string) => cidr.split("/")[1]!;
     await inNs(NS.inet, [
@@ -379,11 +393,12 @@ async function buildTopology(): Promise<void> {
         ["ip", "addr", "add", `${NET.home.gw}/${prefixLen(NET.home.cidr)}`, "dev", "to-home"],
         ["ip", "addr", "add", `${NET.nodea.gw}/${prefixLen(NET.nodea.cidr)}`, "dev", "to-nodea"],
         ["ip", "addr", "add", `${NET.nodeb.gw}/${prefixLen(NET.nodeb.cidr)}`, "dev", "to-nodeb"],
-        ...["to-svc", "to-home", "to-nodea", "to-nodeb"].map((d) => ["ip", "link", "set", d, "up"]),
+        ["ip", "addr", "add", `${NET.nodec.gw}/${prefixLen(NET.nodec.cidr)}`, "dev", "to-nodec"],
+        ...SITE_LINKS.map((d) => ["ip", "link", "set", d, "up"]),
         ["sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0"],
         // Nothing may leave the lab: the router has no default route, and this counts what tried.
         ["iptables", "-t", "raw", "-N", "DPT-EDGE"],
-        ...[NET.svc.cidr, NET.home.cidr, NET.nodea.cidr, NET.nodeb.cidr].map((c) => ["iptables", "-t", "raw", "-A", "DPT-EDGE", "-d", c, "-j", "RETURN"]),
+        ...SITES.map((s) => ["iptables", "-t", "raw", "-A", "DPT-EDGE", "-d", s.cidr, "-j", "RETURN"]),
         // xt_recent keeps the destinations that tried, for the report (/proc/net/xt_recent/dpt-edge).
         ["iptables", "-t", "raw", "-A", "DPT-EDGE", "-m", "recent", "--name", "dpt-edge", "--rdest", "--set"],
         ["iptables", "-t", "raw", "-A", "DPT-EDGE", "-j", "DROP"],
@@ -429,33 +444,55 @@ async function buildTopology(): Promise<void> {
         ["ip", "addr", "add", `${NET.nodeb.pod}/24`, "dev", "eth0"], ["ip", "link", "set", "eth0", "up"],
         ["ip", "route", "add", "default", "via", NET.nodeb.podGw],
     ]);
+    // Node C's internet gateway: 1:1 NAT between the Elastic IP and the node's private address
+    // (port-preserving, like AWS's), so only the node's own rules can randomize ports.
+    await inNs(NS.igwc, [
+        ["ip", "addr", "add", `${NET.nodec.eip}/24`, "dev", "wan0"], ["ip", "link", "set", "wan0", "up"],
+        ["ip", "addr", "add", `${NET.nodec.vpcGw}/24`, "dev", "vpc0"], ["ip", "link", "set", "vpc0", "up"],
+        ["ip", "route", "add", "default", "via", NET.nodec.gw],
+        ["sysctl", "-qw", "net.ipv4.ip_forward=1"],
+        ["iptables", "-t", "nat", "-A", "PREROUTING", "-i", "wan0", "-d", NET.nodec.eip, "-j", "DNAT", "--to-destination", NET.nodec.node],
+        ["iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan0", "-s", NET.nodec.node, "-j", "SNAT", "--to-source", NET.nodec.eip],
+    ]);
+    // Node C: host network, but the VPC CNI's rule (AWS-SNAT-CHAIN-1: everything leaving the VPC,
+    // host traffic included, SNAT to the primary address with --random-fully) is still there.
+    await inNs(NS.nodec, [
+        ["ip", "addr", "add", `${NET.nodec.node}/24`, "dev", "eth0"], ["ip", "link", "set", "eth0", "up"],
+        ["ip", "route", "add", "default", "via", NET.nodec.vpcGw],
+        ["iptables", "-t", "nat", "-A", "POSTROUTING", "!", "-d", NET.nodec.vpcCidr, "-m", "addrtype", "!", "--dst-type", "LOCAL",
+            "-m", "comment", "--comment", "like AWS-SNAT-CHAIN-1 of the VPC CNI", "-j", "SNAT", "--to-source", NET.nodec.node, "--random-fully"],
+    ]);
 }
 
 /** Starts the WAN emulator and sends everything the router forwards between sites through it. */
 async function startWan(): Promise<ChildProcess> {
     const args = [path.join(BIN, "dpt-wanem"), "-dev", "dpt-wan0",
-        ...[NET.svc, NET.home, NET.nodea, NET.nodeb].flatMap((s) => ["-site", `${s.cidr}=${s.delayMs}`])];
+        ...SITES.flatMap((s) => ["-site", `${s.cidr}=${s.delayMs}`])];
     const child = daemon("wanem", NS.inet, args);
     await waitFor("the WAN emulator's TUN device", 10_000, async () => ((await exec(["ip", "link", "show", "dpt-wan0"], { ns: NS.inet })).code === 0 ? true : undefined));
     await inNs(NS.inet, [
         ["ip", "link", "set", "dpt-wan0", "up"],
         ["sysctl", "-qw", "net.ipv4.conf.dpt-wan0.rp_filter=0"],
         ["ip", "route", "add", "default", "dev", "dpt-wan0", "table", "100"],
-        ...["to-svc", "to-home", "to-nodea", "to-nodeb"].map((d) => ["ip", "rule", "add", "iif", d, "lookup", "100"]),
+        ...SITE_LINKS.map((d) => ["ip", "rule", "add", "iif", d, "lookup", "100"]),
     ]);
     return child;
 }
 
 /** The node firewalls, like security groups on the nodes' interfaces: stateful, inbound closed except for the given rules. */
 async function applyFirewalls(plan: PlanFacts): Promise<void> {
-    const base = (ns: string, chains: string[]) => inNs(ns, [
+    const base = (ns: string, chains: string[], dev = "wan0") => inNs(ns, [
         ["iptables", "-N", "DPT-SG"],
         ["iptables", "-A", "DPT-SG", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
-        ...chains.map((c) => ["iptables", "-A", c, "-i", "wan0", "-j", "DPT-SG"]),
+        ...chains.map((c) => ["iptables", "-A", c, "-i", dev, "-j", "DPT-SG"]),
     ]);
     await base(NS.nodea, ["INPUT"]);
     for (const r of plan.iptables) await must(["iptables", ...r], { ns: NS.nodea });
     await must(["iptables", "-A", "DPT-SG", "-j", "DROP"], { ns: NS.nodea });
+    // Node C gets directpath's rules too: only the SNAT rule differs from node A.
+    await base(NS.nodec, ["INPUT"], "eth0");
+    for (const r of plan.iptables) await must(["iptables", ...r], { ns: NS.nodec });
+    await must(["iptables", "-A", "DPT-SG", "-j", "DROP"], { ns: NS.nodec });
     await base(NS.nodeb, ["INPUT", "FORWARD"]);
     await must(["iptables", "-A", "DPT-SG", "-j", "DROP"], { ns: NS.nodeb });
 }
@@ -479,14 +516,15 @@ interface Baseline {
     derp: Map<string, number>;
 }
 
-async function measureBaseline(devices: Record<"laptop" | "nodea" | "nodeb", Device>): Promise<Baseline> {
+async function measureBaseline(devices: Record<"laptop" | "nodea" | "nodeb" | "nodec", Device>): Promise<Baseline> {
     const echo = [
+        daemon("echo-nodec", NS.nodec, [process.execPath, TSX, PROBE, "echo", NET.nodec.node, "7"]),
         daemon("echo-nodea", NS.nodea, [process.execPath, TSX, PROBE, "echo", NET.nodea.wan, "7"]),
         daemon("echo-nodeb", NS.nodeb, [process.execPath, TSX, PROBE, "echo", NET.nodeb.wan, "7"]),
         daemon("echo-svc", NS.svc, [process.execPath, TSX, PROBE, "echo", NET.svc.derp1, "7"]),
     ];
     await waitFor("the UDP echo servers", 20_000, async () => {
-        const logs = ["echo-nodea", "echo-nodeb", "echo-svc"].map((n) => fs.readFileSync(path.join(WORK, "logs", `${n}.log`), "utf8"));
+        const logs = ["echo-nodea", "echo-nodeb", "echo-nodec", "echo-svc"].map((n) => fs.readFileSync(path.join(WORK, "logs", `${n}.log`), "utf8"));
         return logs.every((l) => l.includes("listening")) ? true : undefined;
     });
     const b: Baseline = { link: new Map(), derp: new Map() };
@@ -494,6 +532,9 @@ async function measureBaseline(devices: Record<"laptop" | "nodea" | "nodeb", Dev
     b.link.set("laptop|node-a", await udpRtt(NS.laptop, NET.nodea.wan));
     b.link.set("laptop|node-b", await udpRtt(NS.laptop, NET.nodeb.wan));
     b.link.set("node-a|node-b", await udpRtt(NS.podb, NET.nodea.wan));
+    b.link.set("laptop|node-c", await udpRtt(NS.laptop, NET.nodec.eip));
+    b.link.set("node-b|node-c", await udpRtt(NS.podb, NET.nodec.eip));
+    b.link.set("node-a|node-c", await udpRtt(NS.nodea, NET.nodec.eip));
     for (const d of Object.values(devices)) b.derp.set(d.name, await udpRtt(d.ns, NET.svc.derp1));
     for (const c of echo) c.kill("SIGKILL");
     return b;
@@ -736,7 +777,10 @@ async function lab(args: { planDir?: string; keep: boolean }): Promise<void> {
         const dir = path.join(WORK, name);
         return { name, ns, dir, socket: path.join(dir, "tailscaled.sock"), siteAddr };
     };
-    const devices = { laptop: dev("laptop", NS.laptop, NET.home.wan), nodea: dev("node-a", NS.nodea, NET.nodea.wan), nodeb: dev("node-b", NS.nodeb, NET.nodeb.wan) };
+    const devices = {
+        laptop: dev("laptop", NS.laptop, NET.home.wan), nodea: dev("node-a", NS.nodea, NET.nodea.wan),
+        nodeb: dev("node-b", NS.nodeb, NET.nodeb.wan), nodec: dev("node-c", NS.nodec, NET.nodec.eip),
+    };
     devices.nodeb.ns = NS.podb;
 
     await step("topology", buildTopology);
@@ -764,11 +808,13 @@ async function lab(args: { planDir?: string; keep: boolean }): Promise<void> {
         await startTailscaled(devices.nodea, { tun, extraArgs: plan.port.extraArgs, env: { PORT: String(plan.port.envPort) } });
         // Node B like the default image in a pod: no PORT, no --port (tailscaled picks a port).
         await startTailscaled(devices.nodeb, { tun, extraArgs: [], env: {} });
+        // Node C: the same rendered settings as node A.
+        await startTailscaled(devices.nodec, { tun, extraArgs: plan.port.extraArgs, env: { PORT: String(plan.port.envPort) } });
     }, 60_000);
     await step("tailscale up", async () => {
         for (const d of Object.values(devices)) await up(d, authKeyFile);
     }, 180_000);
-    check("three devices joined the lab tailnet", Object.values(devices).every((d) => /^100\./.test(d.ip ?? "")),
+    check("every device joined the lab tailnet", Object.values(devices).every((d) => /^100\./.test(d.ip ?? "")),
         Object.values(devices).map((d) => `${d.name} ${d.ip}`).join(", "));
 
     // headscale's own DERP and Tailscale's public DERP map must be off: clients know only the lab's relays.
@@ -781,6 +827,9 @@ async function lab(args: { planDir?: string; keep: boolean }): Promise<void> {
         }
     }));
     check("every client got only the lab's DERP map from headscale", maps.every((m) => m === "900,901"), `regions per client: ${maps.join(" | ")}`);
+
+    const portsC = [...new Set(await tailscaledUdpPorts(NS.nodec))];
+    check(`node C's tailscaled listens on the fixed port ${plan.port.port} too`, portsC.includes(plan.port.port), `tailscaled UDP ports in node C: ${portsC.join(", ") || "none"}`);
 
     const portsA = [...new Set(await tailscaledUdpPorts(NS.nodea))];
     check(`node A's tailscaled listens on the fixed port ${plan.port.port} from the DaemonSet`, portsA.includes(plan.port.port), `tailscaled UDP ports in node A: ${portsA.join(", ") || "none"}`);
@@ -806,16 +855,29 @@ async function lab(args: { planDir?: string; keep: boolean }): Promise<void> {
             /* reported below */
         }
         mapping[d.name] = { mappingVariesByDestIP: nc.MappingVariesByDestIP ?? null, globalV4: nc.GlobalV4 ?? null, preferredDERP: nc.PreferredDERP ?? null };
-        const want = d === devices.nodea ? false : true;
+        const want = d !== devices.nodea;
         check(`netcheck on ${d.name}: ${want ? "hard NAT (MappingVariesByDestIP true)" : "no NAT (MappingVariesByDestIP false)"}`,
             nc.MappingVariesByDestIP === want, `UDP ${nc.UDP}, GlobalV4 ${nc.GlobalV4 ?? "?"}, MappingVariesByDestIP ${String(nc.MappingVariesByDestIP)}`);
     }
 
-    const pairs: Array<[Device, Device]> = [[devices.laptop, devices.nodea], [devices.laptop, devices.nodeb], [devices.nodea, devices.nodeb]];
+    // Node C's random-port SNAT makes its STUN mapping vary, yet with a fixed port tailscaled also
+    // advertises its public IP with that local port (magicsock: EndpointSTUN4LocalPort), which the
+    // 1:1 NAT and the open port make reachable.
+    const selfC = await statusOf(devices.nodec) as { Self?: { Addrs?: string[] } } | undefined;
+    const addrsC = selfC?.Self?.Addrs ?? [];
+    check("node C advertises its public IP with the fixed port despite the SNAT", addrsC.includes(`${NET.nodec.eip}:${plan.port.port}`), `endpoints: ${addrsC.join(", ") || "none"}`);
+
+    const pairs: Array<[Device, Device]> = [
+        [devices.laptop, devices.nodea], [devices.laptop, devices.nodeb], [devices.nodea, devices.nodeb],
+        [devices.laptop, devices.nodec], [devices.nodeb, devices.nodec], [devices.nodea, devices.nodec],
+    ];
     const expected: Expectation[] = [
         { from: "laptop", to: "node-a", path: "direct" },
         { from: "laptop", to: "node-b", path: "relayed" },
         { from: "node-a", to: "node-b", path: "direct" },
+        { from: "laptop", to: "node-c", path: "direct" },
+        { from: "node-b", to: "node-c", path: "direct" },
+        { from: "node-a", to: "node-c", path: "direct" },
     ];
     const measured: PairMeasurement[] = [];
     for (const [a, b] of pairs) {
@@ -834,7 +896,7 @@ async function lab(args: { planDir?: string; keep: boolean }): Promise<void> {
     const edgeDests = (await exec(["cat", "/proc/net/xt_recent/dpt-edge"], { ns: NS.inet })).stdout.split("\n").map((l) => /src=(\S+)/.exec(l)?.[1]).filter((x): x is string => !!x);
     // Peers try each other's private candidate endpoints (the laptop's LAN address, the pod IP);
     // the "internet" can't route those. Anything else would be traffic trying to leave the lab.
-    const privateLab = [NET.home.lanCidr, NET.nodeb.clusterPodCidr];
+    const privateLab = [NET.home.lanCidr, NET.nodeb.clusterPodCidr, NET.nodec.vpcCidr];
     const foreign = edgeDests.filter((a) => !privateLab.some((c) => cidrContains(c, a)));
     check("nothing tried to leave the lab", foreign.length === 0,
         `unroutable at the router: ${edge?.trim().split(/\s+/)[0] ?? "?"} packet(s), to ${edgeDests.join(", ") || "nobody"}${foreign.length ? `; NOT lab addresses: ${foreign.join(", ")}` : " (peers' private candidate endpoints)"}`);
@@ -849,7 +911,13 @@ async function lab(args: { planDir?: string; keep: boolean }): Promise<void> {
             tailscaledNetworking: tun === "tailscale0" ? "kernel TUN" : "userspace-networking",
             fixedPort: { port: plan.port.port, from: `manifests/${plan.manifest}` },
             firewallRules: plan.iptables.map((r) => r.slice(2).join(" ")),
-            oneWayDelayMs: { derpSite: NET.svc.delayMs, home: NET.home.delayMs, nodeA: NET.nodea.delayMs, nodeB: NET.nodeb.delayMs },
+            oneWayDelayMs: { derpSite: NET.svc.delayMs, home: NET.home.delayMs, nodeA: NET.nodea.delayMs, nodeB: NET.nodeb.delayMs, nodeC: NET.nodec.delayMs },
+            nodes: {
+                laptop: "behind a home router: MASQUERADE --random-fully",
+                "node-a": "directpath: public address on the node, tailscaled in the node namespace on the rendered fixed port, firewall from firewallRules",
+                "node-b": "default: tailscaled in a pod behind the node's SNAT --random-fully, no inbound rule",
+                "node-c": "directpath's tailscaled settings and firewall, private address + 1:1 Elastic-IP NAT, and the VPC CNI's SNAT --random-fully on host traffic still in place",
+            },
             delayMethod: "userspace WAN emulator on a TUN device in the router namespace (lab/tailscale/wanem); this kernel has no sch_netem",
             pingsPerPair: PINGS,
             netcheck: mapping,
@@ -865,6 +933,10 @@ async function lab(args: { planDir?: string; keep: boolean }): Promise<void> {
         `RTT from ${PINGS} \`tailscale ping\`s per pair; link and DERP-path RTT from plain UDP between the sites.`,
         "",
         markdownTable(results),
+        "",
+        ...Object.entries(doc.lab.nodes).map(([n, d]) => `- ${n}: ${d}`),
+        "",
+        "`setup` follows the results schema: `directpath` when one end is node A, else `default`.",
         "",
         `Checks: ${passed} passed, ${failed} failed.`,
         "",
