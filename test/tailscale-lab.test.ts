@@ -7,9 +7,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import type { FirewallRule } from "../components/common/firewall";
 import {
-    checkPairs, classifyPeer, classifyVia, fixedPortFromDaemonSet, iptablesFromFirewallRules, ManifestError, markdownTable, median,
+    checkPairs, classifyPeer, classifyVia, derpMapYaml, fixedPortFromDaemonSet, iptablesFromFirewallRules, ManifestError, markdownTable, median,
     parseGoDuration, parsePingOutput, peerFromStatus, percentile, portFromArgs, setupOf, splitArgs, type Expectation, type PairResult,
 } from "../lab/tailscale/model";
 import { ROOT } from "./harness";
@@ -109,6 +110,26 @@ describe("iptablesFromFirewallRules", () => {
         const t = iptablesFromFirewallRules([{ direction: "ingress", protocol: "udp", fromPort: 5, toPort: 1, peer: "0.0.0.0/0", description: "x" }], { chain: "C", family: 4, direction: "ingress" });
         expect(t.rules).toEqual([]);
         expect(t.skipped[0]!.reason).toMatch(/port range 5-1/);
+    });
+});
+
+describe("derpMapYaml", () => {
+    it("writes one region per derper with tailcfg's lower-cased field names, IPv4 only, cert pinned", () => {
+        const text = derpMapYaml([
+            { id: 900, code: "lab-a", ip: "203.0.113.10", certName: "sha256-raw:ab", stunPort: 3478, derpPort: 443 },
+            { id: 901, code: "lab-b", ip: "203.0.113.11", certName: "sha256-raw:cd", stunPort: 3478, derpPort: 443 },
+        ]);
+        const doc = parse(text) as { regions: Record<string, { regionid: number; regioncode: string; nodes: Array<Record<string, unknown>> }> };
+        expect(Object.keys(doc.regions)).toEqual(["900", "901"]);
+        expect(doc.regions["901"]!.regioncode).toBe("lab-b");
+        expect(doc.regions["900"]!.nodes).toEqual([{
+            name: "900a", regionid: 900, hostname: "203.0.113.10", certname: "sha256-raw:ab", ipv4: "203.0.113.10", ipv6: "none", stunport: 3478, derpport: 443,
+        }]);
+        // Region ids are YAML integers: headscale's yaml.v3 refuses a quoted "900" for tailcfg's int key.
+        expect(text).toMatch(/^ {2}900:$/m);
+        expect(text).not.toMatch(/"900"/);
+        // Nothing that would send clients elsewhere: no STUN-only nodes, no test-only TLS bypass.
+        expect(text).not.toMatch(/stunonly|insecurefortests/);
     });
 });
 

@@ -5,7 +5,7 @@
  * checks. No I/O here; `lab/tailscale/run.ts` does the work and `test/tailscale-lab.test.ts` tests
  * these directly.
  */
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments, stringify } from "yaml";
 import type { FirewallRule } from "../../components/common/firewall";
 
 // ---------------------------------------------------------------------------------------------
@@ -185,6 +185,45 @@ export function iptablesFromFirewallRules(rules: readonly FirewallRule[], opts: 
         out.rules.push(args);
     }
     return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The DERP map headscale hands out
+// ---------------------------------------------------------------------------------------------
+
+/** One lab DERP region: one derper that also answers STUN. */
+export interface LabDerpRegion {
+    id: number;
+    code: string;
+    ip: string;
+    /** `sha256-raw:<hex>` of the derper's self-signed certificate (tailcfg.DERPNode.CertName). */
+    certName: string;
+    stunPort: number;
+    derpPort: number;
+}
+
+/**
+ * The DERP map file for headscale's `derp.paths`: one region per derper, IPv4 only, the derper's
+ * self-signed certificate pinned by CertName. headscale reads it with gopkg.in/yaml.v3 into
+ * tailcfg.DERPMap, so the keys are the lower-cased Go field names.
+ *
+ * Why one region per STUN address: netcheck calls a NAT hard (MappingVariesByDestIP) when two STUN
+ * replies report different mapped ip:ports, but the probes to the nodes of one region form one set
+ * and the first reply cancels the rest (net/netcheck runProbe: cancelSet). Two STUN addresses in
+ * ONE region are only compared when that region is slower than the 100 ms retransmit delay.
+ */
+export function derpMapYaml(regions: readonly LabDerpRegion[]): string {
+    // Integer keys (a Map, so they aren't quoted): yaml.v3 won't unmarshal the string "900" into tailcfg's int key.
+    const byId = new Map<number, unknown>();
+    for (const r of regions) {
+        byId.set(r.id, {
+            regionid: r.id,
+            regioncode: r.code,
+            regionname: `directpath lab ${r.code}`,
+            nodes: [{ name: `${r.id}a`, regionid: r.id, hostname: r.ip, certname: r.certName, ipv4: r.ip, ipv6: "none", stunport: r.stunPort, derpport: r.derpPort }],
+        });
+    }
+    return stringify({ regions: byId });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ import * as path from "node:path";
 import type { FirewallRule } from "../../components/common/firewall";
 import { cidrContains } from "../../components/common/net";
 import {
-    checkPairs, classifyPeer, fixedPortFromDaemonSet, iptablesFromFirewallRules, ManifestError, markdownTable, median, parsePingOutput,
+    checkPairs, classifyPeer, derpMapYaml, fixedPortFromDaemonSet, iptablesFromFirewallRules, ManifestError, markdownTable, median, parsePingOutput,
     peerFromStatus, percentile, round1, setupOf, type CheckLine, type Expectation, type FixedPort, type PairResult, type PathKind,
 } from "./model";
 
@@ -561,33 +561,6 @@ async function startDerpers(): Promise<string[]> {
     return certNames;
 }
 
-/**
- * The DERP map headscale hands out: two regions, one derper each, on two addresses of the DERP site.
- * netcheck calls a NAT hard (MappingVariesByDestIP) when two STUN replies report different mapped
- * ip:ports, but the probes to the nodes of one region form one set and the first reply cancels the
- * rest (net/netcheck runProbe: cancelSet), so two STUN addresses in ONE region only get compared
- * when the region is slower than the 100 ms retransmit delay. Two regions always are compared.
- */
-function derpMapYaml(certNames: string[]): string {
-    // headscale reads this file with gopkg.in/yaml.v3 into tailcfg.DERPMap: keys are the lower-cased Go field names.
-    const region = (id: number, code: string, ip: string, certName: string) => [
-        `  ${id}:`,
-        `    regionid: ${id}`,
-        `    regioncode: ${code}`,
-        `    regionname: directpath lab ${code}`,
-        "    nodes:",
-        `      - name: ${id}a`,
-        `        regionid: ${id}`,
-        `        hostname: "${ip}"`,
-        `        certname: "${certName}"`,
-        `        ipv4: "${ip}"`,
-        "        ipv6: none",
-        `        stunport: ${STUN_PORT}`,
-        `        derpport: ${DERP_PORT}`,
-    ];
-    return ["regions:", ...region(900, "lab-a", NET.svc.derp1, certNames[0]!), ...region(901, "lab-b", NET.svc.derp2, certNames[1]!), ""].join("\n");
-}
-
 function headscaleConfig(dir: string): string {
     return `# Written by lab/tailscale/run.ts. Plain HTTP on a lab address; no embedded DERP, no DERP URLs,
 # no update checks, no log uploads.
@@ -638,7 +611,10 @@ taildrop:
 async function startHeadscale(certNames: string[]): Promise<{ config: string; authKeyFile: string }> {
     const dir = path.join(WORK, "headscale");
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, "derpmap.yaml"), derpMapYaml(certNames));
+    fs.writeFileSync(path.join(dir, "derpmap.yaml"), derpMapYaml([
+        { id: 900, code: "lab-a", ip: NET.svc.derp1, certName: certNames[0]!, stunPort: STUN_PORT, derpPort: DERP_PORT },
+        { id: 901, code: "lab-b", ip: NET.svc.derp2, certName: certNames[1]!, stunPort: STUN_PORT, derpPort: DERP_PORT },
+    ]));
     const config = path.join(dir, "config.yaml");
     fs.writeFileSync(config, headscaleConfig(dir));
     daemon("headscale", NS.svc, [path.join(BIN, "headscale"), "-c", config, "serve"]);
