@@ -348,10 +348,10 @@ async function readPlan(planDirArg: string | undefined): Promise<PlanFacts | und
             else throw e;
         }
     }
-    if (!check("the plan renders the TailscaleDirect DaemonSet", port !== undefined,
-        port ? `manifests/${manifest}` : candidates.length === 0 ? `no *daemonset*.yaml in ${manifestsDir}` : problems.join(" / "))) return undefined;
-    check("PORT env and --port in TS_TAILSCALED_EXTRA_ARGS agree", port!.envPort === port!.argPort,
-        `PORT=${port!.envPort}, --port=${port!.argPort}, UDP containerPort/hostPort ${port!.containerPort}/${port!.hostPort}, hostNetwork: ${port!.hostNetwork}`);
+    // fixedPortFromDaemonSet refuses a DaemonSet whose PORT, --port and UDP containerPort/hostPort disagree.
+    if (!check("the plan renders the TailscaleDirect DaemonSet, and PORT, --port and its UDP port agree", port !== undefined,
+        port ? `manifests/${manifest}: PORT=${port.envPort}, --port=${port.argPort} in TS_TAILSCALED_EXTRA_ARGS, UDP containerPort/hostPort ${port.containerPort}/${port.hostPort}, hostNetwork: ${port.hostNetwork}`
+            : candidates.length === 0 ? `no *daemonset*.yaml in ${manifestsDir}` : problems.join(" / "))) return undefined;
     const planJson = JSON.parse(fs.readFileSync(path.join(planDir, "plan.json"), "utf8")) as { outputs?: { firewallRules?: FirewallRule[] } };
     const firewallRules = planJson.outputs?.firewallRules ?? [];
     const t = iptablesFromFirewallRules(firewallRules, { chain: "DPT-SG", family: 4, direction: "ingress" });
@@ -761,7 +761,7 @@ async function lab(args: { planDir?: string; keep: boolean }): Promise<void> {
 
     await step("topology", buildTopology);
     await step("WAN emulator", startWan, 20_000);
-    info(`one-way delays: DERP/control site ${NET.svc.delayMs} ms, laptop's home ${NET.home.delayMs} ms, node A ${NET.nodea.delayMs} ms, node B ${NET.nodeb.delayMs} ms`);
+    info(`one-way delays: DERP/control site ${NET.svc.delayMs} ms, laptop's home ${NET.home.delayMs} ms, node A ${NET.nodea.delayMs} ms, node B ${NET.nodeb.delayMs} ms, node C ${NET.nodec.delayMs} ms`);
     const base = await step("underlay baseline", () => measureBaseline(devices), 120_000);
     check("the WAN emulator delays traffic between sites", (base.link.get("node-a|node-b") ?? 0) >= 4 * NET.nodea.delayMs,
         `plain UDP RTT laptop-A ${base.link.get("laptop|node-a")} ms, laptop-B ${base.link.get("laptop|node-b")} ms, A-B ${base.link.get("node-a|node-b")} ms; to DERP: ${[...base.derp].map(([k, v]) => `${k} ${v} ms`).join(", ")}`);
