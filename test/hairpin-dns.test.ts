@@ -212,7 +212,7 @@ describe("hosts renderers", () => {
         expect(pod.nodeSelector).toEqual({ "kubernetes.io/os": "linux", pool: "a" });
         expect(Object.fromEntries(c.env.map((e) => [e.name, e.value]))).toEqual({ HOSTS_FILE: "/host/etc/hosts", ENTRIES_FILE: "/etc/directpath-hosts/entries", BLOCK_ID: "hairpin-x", INTERVAL: "60", TMPDIR: "/tmp" });
         expect(c.command).toEqual(["/bin/sh", "/etc/directpath-hosts/hosts-sync.sh"]);
-        expect(ds.spec.template.metadata.annotations["directpath.dev/script-sha256"]).toBe(sha256(SCRIPT));
+        expect(ds.spec.template.metadata.annotations["directpath.io/script-sha256"]).toBe(sha256(SCRIPT));
         expect(pod.priorityClassName).toBe("system-node-critical");
         // Outside kube-system the critical priority class would be refused by admission.
         const elsewhere = hostsDaemonSet({ name: "x-hosts", namespace: "ops", labels: {}, image: "busybox:1.37.0", intervalSeconds: 60, hostPath: "/etc/hosts", blockId: "hairpin-x", script: SCRIPT, entries: "" });
@@ -253,7 +253,7 @@ describe("HairpinBypass DNS resources", () => {
         expect(patch.data).toEqual({ "directpath-hairpin-t.server": EXPECTED_BLOCK });
         const roll = r.inputs(r.get(DEP_PATCH, "t-coredns-rollout"));
         expect(roll.metadata).toEqual({ name: "coredns", namespace: "kube-system" });
-        expect(roll.spec).toEqual({ template: { metadata: { annotations: { "directpath.dev/hairpin-dns-sha256": sha256(EXPECTED_BLOCK) } } } });
+        expect(roll.spec).toEqual({ template: { metadata: { annotations: { "directpath.io/hairpin-dns-sha256": sha256(EXPECTED_BLOCK) } } } });
         expect(await resolve(value.dns.corednsServerBlock)).toBe(EXPECTED_BLOCK);
         expect(value.dns.corednsTarget).toEqual({ namespace: "kube-system", configMap: "coredns-custom", key: "directpath-hairpin-t.server", delivery: "coredns-custom" });
         // Off by default: NodeLocal DNSCache and hosts.

@@ -142,6 +142,6 @@ export function deployDns(parent: pulumi.ComponentResource, name: string, args: 
 function rollCoredns(name: string, namespace: string, deployment: string, content: pulumi.Output<string>, opts: pulumi.CustomResourceOptions, dependsOn: pulumi.Resource[]): void {
     new k8s.apps.v1.DeploymentPatch(`${name}-coredns-rollout`, {
         metadata: { name: deployment, namespace },
-        spec: { template: { metadata: { annotations: { "directpath.dev/hairpin-dns-sha256": content.apply(sha256) } } } },
+        spec: { template: { metadata: { annotations: { "directpath.io/hairpin-dns-sha256": content.apply(sha256) } } } },
     }, { ...opts, dependsOn });
 }

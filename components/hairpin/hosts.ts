@@ -80,7 +80,7 @@ export function hostsDaemonSet(input: HostsWorkloadInput) {
             template: {
                 metadata: {
                     labels: { ...input.labels, ...selector },
-                    annotations: { "directpath.dev/script-sha256": scriptChecksum(input.script) },
+                    annotations: { "directpath.io/script-sha256": scriptChecksum(input.script) },
                 },
                 spec: {
                     // Every node runs a kubelet that may pull from the overridden names.

@@ -10,19 +10,10 @@
  * as skipped, with the reason, never silently dropped.
  */
 
+import type { FirewallRow } from "../../plan/render";
+
 /** One row of plan.json's security-group table (the same rows `npm run plan` prints). */
-export interface SgRow {
-    /** The group the rule belongs to, `sg:<resource name>`. */
-    target: string;
-    direction: "ingress" | "egress";
-    /** tcp | udp | icmp | icmpv6 | all */
-    protocol: string;
-    /** "all", "8472", "1024-65535", or "type 8 code 0" for ICMP. */
-    ports: string;
-    /** A CIDR, or `sg:<resource name>`. */
-    peer: string;
-    description: string;
-}
+export type SgRow = FirewallRow;
 
 export interface LabNode {
     name: string;
