@@ -134,7 +134,8 @@ function start(ns: string, env: Record<string, string>, args: string[] = []): St
     children.push(child);
     child.stdout!.on("data", (d) => (log += String(d)));
     child.stderr!.on("data", (d) => (log += String(d)));
-    const exited = new Promise<number | null>((res) => child.on("exit", (code) => res(code)));
+    // "close", not "exit": it fires after stdout and stderr are drained, so log() is complete.
+    const exited = new Promise<number | null>((res) => child.on("close", (code) => res(code)));
     return { child, log: () => log, exited };
 }
 
@@ -206,7 +207,8 @@ describe.skipIf(!!skipReason).each(NETNS_SHELLS)("hairpin-redirect.sh in a netwo
         // The Service name moves to a new ClusterIP: re-resolved on the next reconcile.
         fs.writeFileSync(`/etc/netns/${ns}/hosts`, HOSTS.replace("10.233.0.50", "10.233.0.77"));
         await waitFor(() => same(nat(ns), expected("10.233.0.77")), "the new ClusterIP");
-        expect(b.log()).toContain("api.apps.svc.cluster.local resolves to 10.233.0.77 (was 10.233.0.50)");
+        // The log arrives through a pipe, possibly after the rules changed: wait for it, too.
+        await waitFor(() => b.log().includes("api.apps.svc.cluster.local resolves to 10.233.0.77 (was 10.233.0.50)"), "the re-resolution to be logged");
 
         b.child.kill("SIGTERM");
         expect(await b.exited).toBe(0);
