@@ -1,9 +1,10 @@
 /**
  * A minimal DNS wire-format codec (RFC 1035): enough for the lab's stub upstream server and its
- * query client (A/AAAA/TXT questions, A answers, name compression on decode). Pure functions.
+ * query client, and for the unit tests that query a real CoreDNS (test/coredns-wire.ts):
+ * A/AAAA/TXT questions, A answers, name compression on decode. Pure functions.
  */
 
-export const TYPE = { A: 1, NS: 2, CNAME: 5, SOA: 6, TXT: 16, AAAA: 28 } as const;
+export const TYPE = { A: 1, NS: 2, CNAME: 5, SOA: 6, HINFO: 13, MX: 15, TXT: 16, AAAA: 28 } as const;
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 } as const;
 
 export interface Question {
@@ -16,7 +17,7 @@ export interface Answer {
     name: string;
     type: number;
     ttl: number;
-    /** Dotted IPv4 for A records; hex for anything else. */
+    /** Dotted IPv4 for A, IPv6 text for AAAA, the target name for CNAME; hex for anything else. */
     data: string;
 }
 
@@ -101,6 +102,12 @@ function readName(buf: Buffer, offset: number): { name: string; next: number } {
     throw new Error("DNS name compression loop");
 }
 
+function ipv6Text(rdata: Buffer): string {
+    const groups: string[] = [];
+    for (let i = 0; i < 16; i += 2) groups.push(rdata.readUInt16BE(i).toString(16));
+    return groups.join(":");
+}
+
 /** Decodes a query or response (questions and answer records). */
 export function decodeMessage(buf: Buffer): Message {
     if (buf.length < 12) throw new Error(`DNS message too short (${buf.length} bytes)`);
@@ -122,7 +129,10 @@ export function decodeMessage(buf: Buffer): Message {
         const ttl = buf.readUInt32BE(next + 4);
         const len = buf.readUInt16BE(next + 8);
         const rdata = buf.subarray(next + 10, next + 10 + len);
-        const data = type === TYPE.A && len === 4 ? [...rdata].join(".") : type === TYPE.CNAME ? readName(buf, next + 10).name : rdata.toString("hex");
+        const data = type === TYPE.A && len === 4 ? [...rdata].join(".")
+            : type === TYPE.AAAA && len === 16 ? ipv6Text(rdata)
+            : type === TYPE.CNAME ? readName(buf, next + 10).name
+            : rdata.toString("hex");
         answers.push({ name, type, ttl, data });
         pos = next + 10 + len;
     }
