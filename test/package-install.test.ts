@@ -347,3 +347,21 @@ describe("a path install (npm install <clone folder>)", () => {
         expect(r.loaded.pulumi.sort()).toEqual([real(path.join(tmp, "linked", "node_modules", "@pulumi", "pulumi")), real(path.join(ROOT, "node_modules", "@pulumi", "pulumi"))].sort());
     });
 });
+
+describe("a git install (npm install git+<url>#<commit>)", () => {
+    it("clones, builds dist/ with the prepare script once, and yields a working package", () => {
+        // This repository's committed HEAD, as a git URL: what a user's `npm install git+https://...` does.
+        const head = ok(run("git", ["rev-parse", "HEAD"], ROOT), "git rev-parse").trim();
+        const app = consumer("git", ["pulumi", "kubernetes"], { [PKG.name]: `git+file://${ROOT}#${head}` });
+        // The clone's dev dependencies come from its lockfile, out of the npm cache (`--offline`).
+        const res = run("npm", ["install", "--offline", "--legacy-peer-deps", "--no-audit", "--no-fund", "--foreground-scripts"], app);
+        const out = ok(res, "npm install git+file") + res.stderr;
+        expect(out.match(/prepare: built dist\/components/g)).toHaveLength(1);
+        const r = node(app, "probe.js", `${LOADED}
+            const lib = require("${PKG.name}");
+            console.log(JSON.stringify({ keys: Object.keys(lib), loaded: loaded() }));`);
+        expect(r.keys).toEqual(expect.arrayContaining(["TailscaleDirect", "HairpinBypass"]));
+        expect(r.loaded.pulumi).toEqual([real(path.join(tmp, "git", "node_modules", "@pulumi", "pulumi"))]);
+        expect(fs.existsSync(path.join(app, "node_modules", PKG.name, "dist", "components", "tailscale", "check-port.sh"))).toBe(true);
+    }, 480_000);
+});
