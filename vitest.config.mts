@@ -1,6 +1,18 @@
+import * as path from "node:path";
 import { defineConfig } from "vitest/config";
 
+// vitest runs this file with the project root as the working directory.
+const source = (p: string) => path.resolve(process.cwd(), p);
+
 export default defineConfig({
+    // The package's own name resolves to its sources, as tsconfig.json's `paths` does for the
+    // type-check: examples/ import "pulumi-directpath" the way a user's project does.
+    resolve: {
+        alias: [
+            { find: /^pulumi-directpath$/, replacement: source("./components/index.ts") },
+            { find: /^pulumi-directpath\/aws$/, replacement: source("./components/aws/index.ts") },
+        ],
+    },
     test: {
         include: ["test/**/*.test.ts"],
         // Pulumi's runtime keeps global state (the mock monitor, config): one process per file.

@@ -9,11 +9,13 @@
  * ({@link TailscaleDirect.firewallRules}) gives every peer a stable `ip:port` to reach.
  *
  * The pure parts live in ./args.ts (validation) and ./render.ts (the Kubernetes objects); the port
- * check that runs in the pod is ./check-port.sh.
+ * check that runs in the pod is ./check-port.sh. `@pulumi/tailscale` is an optional peer dependency:
+ * it is loaded only when the component mints its own auth key from an `apiKey`.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as tailscale from "@pulumi/tailscale";
+// Types only: the provider SDK is an optional peer, loaded at run time in API-key mode alone.
+import type * as tailscaleSdk from "@pulumi/tailscale";
 import { parseOrThrow, type Problem } from "../common/errors";
 import { readAsset } from "../common/assets";
 import type { FirewallRule } from "../common/firewall";
@@ -70,6 +72,21 @@ export interface TailscaleDirectArgs extends TailscaleSettingsInput {
     apiKey?: pulumi.Input<string>;
 }
 
+/**
+ * Loads `@pulumi/tailscale`, the optional peer API-key mode needs, or throws an error that says
+ * how to install it (before anything is registered). Auth-key mode never calls this.
+ */
+function loadTailscaleSdk(): typeof tailscaleSdk {
+    let resolved: string;
+    try {
+        resolved = require.resolve("@pulumi/tailscale");
+    } catch {
+        throw new Error("TailscaleDirect: `apiKey` mode mints the auth key through the Tailscale provider, the optional peer dependency " +
+            "@pulumi/tailscale, which is not installed: run `npm install @pulumi/tailscale`, or pass `authKey` instead of `apiKey`");
+    }
+    return require(resolved) as typeof tailscaleSdk;
+}
+
 /** The longest component name: object names append `-checks` and must stay DNS labels. */
 const MAX_NAME_LENGTH = 50;
 
@@ -117,6 +134,7 @@ export class TailscaleDirect extends pulumi.ComponentResource {
 
     constructor(name: string, args: TailscaleDirectArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const settings = validateTailscaleArgs(name, args);
+        const sdk = present(args.apiKey) ? loadTailscaleSdk() : undefined;
         super("directpath:tailscale:TailscaleDirect", name, {}, opts);
         this.port = settings.port;
         this.workloadKind = settings.workloadKind;
@@ -125,8 +143,8 @@ export class TailscaleDirect extends pulumi.ComponentResource {
         const ns = new k8s.core.v1.Namespace(`${name}-ns`, renderNamespace(name, settings), { parent: this });
         const inNs = { parent: this, dependsOn: [ns] };
 
-        const authKey = args.apiKey !== undefined && args.apiKey !== null
-            ? this.mintAuthKey(name, args.apiKey, settings)
+        const authKey = sdk !== undefined
+            ? this.mintAuthKey(sdk, name, args.apiKey as pulumi.Input<string>, settings)
             : pulumi.secret(args.authKey as pulumi.Input<string>);
         const secret = new k8s.core.v1.Secret(`${name}-auth`, {
             ...renderAuthSecretMeta(name, settings),
@@ -155,7 +173,7 @@ export class TailscaleDirect extends pulumi.ComponentResource {
     }
 
     /** API-key mode: a reusable, preauthorized, tagged auth key minted by the Tailscale provider. */
-    private mintAuthKey(name: string, apiKey: pulumi.Input<string>, settings: TailscaleSettings): pulumi.Output<string> {
+    private mintAuthKey(tailscale: typeof tailscaleSdk, name: string, apiKey: pulumi.Input<string>, settings: TailscaleSettings): pulumi.Output<string> {
         const provider = new tailscale.Provider(`${name}-tailscale`, { apiKey: pulumi.secret(apiKey) }, { parent: this });
         const key = new tailscale.TailnetKey(`${name}-authkey`, {
             reusable: true,

@@ -1,11 +1,13 @@
 /**
  * Example: directpath's components in your own stack, on an existing Cilium cluster (the field
- * reports' kubespray cluster). Type-checked with the rest of the repo (`npm run typecheck`).
- * In your project, import from "pulumi-directpath" instead of the relative path.
+ * reports' kubespray cluster). A project of its own: copy this folder, see its README.md.
+ * Uses only the Kubernetes components, so it installs neither @pulumi/aws nor @pulumi/tailscale.
+ * The repository's tests type-check it and run it under Pulumi's mocks, both against the sources
+ * and from the packed package installed into a temporary project (test/package-install.test.ts).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { HairpinBypass, TailscaleDirect, ciliumValues } from "../../components";
+import { HairpinBypass, TailscaleDirect, ciliumValues } from "pulumi-directpath";
 
 const config = new pulumi.Config();
 const provider = new k8s.Provider("cluster", { kubeconfig: config.requireSecret("kubeconfig") });
