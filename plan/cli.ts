@@ -12,16 +12,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs as parseNodeArgs } from "node:util";
 import { ValidationError } from "../components/common/errors";
-import type { FirewallRule } from "../components/common/firewall";
 import { diffResources, formatDiff } from "./diff";
 import { inspectOutDir, OutDirError, writeOutDir, type OutFile } from "./out-dir";
-import {
-    countByType, manifestFiles, planDocument, requiredRuleRows, resourceTree, securityGroupRows, table, toYaml,
-    type ObjectView, type PlanDocument, type PlanResource,
-} from "./render";
-import { installMocks, manifestView, plainValue, settle } from "./runtime";
+import { assemblePlan } from "./assemble";
+import { countByType, requiredRuleRows, resourceTree, table, toYaml, type PlanDocument, type PlanResource } from "./render";
+import { installMocks, plainValue, settle } from "./runtime";
 import { listStacks, readStackFiles, StackFileError } from "./stack-files";
-import { formatSummary, planSummary } from "./summary";
+import { formatSummary } from "./summary";
 
 /** Bad command-line use: exit 2, the message names the flag or folder and the rule. */
 class UsageError extends Error {}
@@ -134,26 +131,11 @@ async function main(): Promise<number> {
     await settle();
     if (failures.length > 0) throw failures[0];
 
-    const doc = planDocument(files.project, files.stack, recorder.resources, outputs);
-    // Manifests keep each object's shape where a value is secret (placeholders, never the value).
-    const views = new Map<string, ObjectView>(recorder.resources.filter((r) => r.type.startsWith("kubernetes:")).map((r) => [r.urn, manifestView(r.rawInputs)]));
-    const manifests = manifestFiles(doc.resources, views);
-    const sgRows = securityGroupRows(doc.resources, recorder.resources);
-    const required = Array.isArray(outputs.firewallRules) ? (outputs.firewallRules as FirewallRule[]) : [];
-    const summary = planSummary({
-        stack: files.stack, outDir: shellArg(out.dir), resources: doc.resources, files: manifests, sgRows, firewallRules: required, secretConfigKeys: files.secretKeys,
+    const { doc, manifests, sgRows, required, summary, planJson } = assemblePlan({
+        project: files.project, stack: files.stack, recorded: recorder.resources, outputs, secretConfigKeys: files.secretKeys, outDir: shellArg(out.dir),
     });
 
     // ---- write ----
-    // plan.json also carries the security-group table (the rows printed below): rule resources only
-    // hold "[computed]" group IDs, and tools such as the network lab need to know which group a
-    // rule belongs to and which group it references.
-    const planJson = {
-        ...doc,
-        securityGroupRules: sgRows,
-        summary,
-        files: manifests.map((m) => ({ path: `${m.dir}/${m.file}`, urn: m.urn, secretPaths: m.secretPaths, computedPaths: m.computedPaths })),
-    };
     const outFiles: OutFile[] = [
         ...manifests.map((m) => ({ rel: `${m.dir}/${m.file}`, content: toYaml(m.object) })),
         { rel: "plan.json", content: JSON.stringify(planJson, null, 2) + "\n" },
