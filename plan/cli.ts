@@ -47,7 +47,14 @@ function parseArgs(argv: string[]): Args {
         const options = Object.fromEntries(Object.entries(FLAGS).map(([k, f]) => [k, { type: f.type, ...("short" in f ? { short: f.short } : {}) }]));
         ({ values } = parseNodeArgs({ args: argv, options: options as never, strict: true, allowPositionals: false }) as { values: Record<string, string | boolean | undefined> });
     } catch (e) {
-        throw new UsageError(`${(e as Error).message.replace(/\. To specify a positional argument.*$/s, "")}; see --help`);
+        const message = (e as Error).message;
+        const needsValue = /^Option '(?:-\w, )?(--[\w-]+)[^']*' argument (?:is ambiguous|missing)/.exec(message);
+        if (needsValue) {
+            const flag = needsValue[1]!;
+            const spec = FLAGS[flag.slice(2) as keyof typeof FLAGS];
+            throw new UsageError(`${flag} needs a value${spec && "value" in spec ? ` (${flag} ${spec.value})` : ""}; see --help`);
+        }
+        throw new UsageError(`${message.split("\n")[0]!.replace(/\. To specify a positional argument.*$/, "")}; see --help`);
     }
     for (const k of ["stack", "out", "stack-dir", "diff"] as const) {
         if (values[k] === "") throw new UsageError(`--${k} needs a value; see --help`);

@@ -17,17 +17,19 @@ import { capture, resolve, ROOT } from "./harness";
 
 type Obj = Record<string, any>;
 
-async function rendered(stack: string): Promise<AssembledPlan> {
+type Rendered = Omit<AssembledPlan, "manifests"> & { manifests: Array<Omit<ManifestFile, "object"> & { object: Obj }> };
+
+async function rendered(stack: string): Promise<Rendered> {
     const files = readStackFiles(ROOT, stack);
     const { r, value } = await capture(() => runDefaultProgram(), { project: files.project, stack, preview: true, config: files.config, secretKeys: files.secretKeys });
     const outputs = await resolve<Record<string, unknown>>(value);
-    return assemblePlan({ project: files.project, stack, recorded: r.resources, outputs, secretConfigKeys: files.secretKeys, outDir: "OUT" });
+    return assemblePlan({ project: files.project, stack, recorded: r.resources, outputs, secretConfigKeys: files.secretKeys, outDir: "OUT" }) as unknown as Rendered;
 }
 
 const file = (object: Obj, dir: ManifestFile["dir"] = "manifests", type = `kubernetes:x:${String(object.kind)}`): ManifestFile =>
     ({ file: "000-x.yaml", dir, object, urn: `urn:${object.metadata?.name}`, type, secretPaths: [], computedPaths: [] });
 const ds = (name: string, spec: Obj): Obj => ({ apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name, namespace: "ns" }, spec: { template: { spec } } });
-const podOf = (m: ManifestFile): Obj => m.object.spec.template.spec;
+const podOf = (m: ManifestFile): Obj => (m.object as Obj).spec.template.spec;
 
 describe("summary of the local stack (rendered)", async () => {
     const plan = await rendered("local");
