@@ -81,8 +81,10 @@ describe("npm run plan -- --diff", () => {
         doc.config["directpath:tailscaleAuthKey"] = { secure: "v1:AAAAAAAAAAAAAAAA:b3RoZXItc2VjcmV0LWtleQ==" };
         fs.writeFileSync(path.join(stackDir, "Pulumi.local.yaml"), stringify(doc));
 
-        const run = runPlanCli(["--stack", "local", "--stack-dir", stackDir, "--diff", old.outDir]);
+        // --diff may name the folder --out replaces: it is read first.
+        const run = runPlanCli(["--stack", "local", "--stack-dir", stackDir, "--diff", old.outDir], old.outDir);
         expect(run.status, run.stderr).toBe(0);
+        expect(fs.readFileSync(path.join(old.outDir, "plan.json"), "utf8")).toContain('"41700"');
         const out = run.stdout;
         expect(out).toContain(`Changes against the plan in ${old.outDir}:`);
         expect(out).toMatch(/~ kubernetes:apps\/v1:DaemonSet {2}tailscale-daemonset {2}\(\d+ fields?\)/);
