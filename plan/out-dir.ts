@@ -102,7 +102,14 @@ export function inspectOutDir(outArg: string, flag = "--out"): OutDir {
         if (!fs.statSync(up).isDirectory()) refuse(flag, given, [`${up} is not a folder`]);
         return { dir: given, exists: false, previous: {} };
     }
-    const dir = st.isSymbolicLink() ? fs.realpathSync(given) : given;
+    let dir = given;
+    if (st.isSymbolicLink()) {
+        try {
+            dir = fs.realpathSync(given);
+        } catch {
+            refuse(flag, given, ["is a symlink to something that does not exist; pass an empty or new folder"]);
+        }
+    }
     if (!fs.statSync(dir).isDirectory()) refuse(flag, given, ["exists and is not a folder; pass an empty or new folder"]);
     const entries = fs.readdirSync(dir);
     if (entries.length === 0) return { dir, exists: true, previous: {} };

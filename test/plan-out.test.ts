@@ -209,6 +209,16 @@ describe("plan --out: a tampered marker or a symlink never reaches outside the f
         expectRefused(c.out, /is not a marker plan wrote/);
     });
 
+    it("--out a symlink: followed to its folder (the user named it); a dangling one is refused", () => {
+        const { out } = planned();
+        const link = path.join(tmp("directpath-link-"), "out");
+        fs.symlinkSync(out, link);
+        expect(inspectOutDir(link).dir).toBe(fs.realpathSync(out));
+        const dangling = path.join(tmp("directpath-link-"), "gone");
+        fs.symlinkSync(path.join(out, "nope"), dangling);
+        expectRefused(dangling, /is a symlink to something that does not exist/);
+    });
+
     it("a file plan is about to write that it did not write before is never overwritten", () => {
         const out = tmp("directpath-collide-");
         writeOutDir(inspectOutDir(out), "t", [{ rel: "plan.json", content: "{}\n" }]);
