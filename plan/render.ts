@@ -4,6 +4,7 @@
  */
 import { stringify } from "yaml";
 import type { FirewallRule } from "../components/common/firewall";
+import { indexPath, keyPath } from "./paths";
 import { COMPUTED, plainInputs, type RecordedResource } from "./runtime";
 
 export interface PlanResource {
@@ -144,11 +145,32 @@ const APPLY_ORDER = [
     "StatefulSet", "Job", "CronJob",
 ];
 
+export type ManifestDir = "manifests" | "patches" | "computed" | "helm";
+
 export interface ManifestFile {
-    /** File name inside manifests/ (or patches/ for server-side apply patches). */
+    /** File name inside its folder, numbered in apply order: `000-namespace-tailscale.yaml`. */
     file: string;
-    dir: "manifests" | "patches" | "helm";
+    /**
+     * manifests/: objects to apply as written; patches/: server-side-apply patches of objects
+     * directpath doesn't own; computed/: objects holding values known only after deployment
+     * (never applyable by hand); helm/: Helm releases (chart, version, values).
+     */
+    dir: ManifestDir;
     object: Record<string, unknown>;
+    /** The resource it came from. */
+    urn: string;
+    type: string;
+    /** Field paths holding a secret placeholder. */
+    secretPaths: string[];
+    /** Field paths holding "[computed]". */
+    computedPaths: string[];
+}
+
+/** How a resource's inputs show in a manifest (see `manifestView` in runtime.ts). */
+export interface ObjectView {
+    object: Record<string, unknown>;
+    secretPaths: string[];
+    computedPaths: string[];
 }
 
 function isKubernetesObject(r: PlanResource): boolean {
@@ -159,11 +181,23 @@ function slug(text: string): string {
     return text.toLowerCase().replace(/[^a-z0-9.-]+/g, "-").replace(/^-+|-+$/g, "");
 }
 
+/** Paths of "[computed]" leaves in a plain value. */
+export function computedLeaves(value: unknown, path = ""): string[] {
+    if (value === COMPUTED) return [path];
+    if (Array.isArray(value)) return value.flatMap((v, i) => computedLeaves(v, indexPath(path, i)));
+    if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => computedLeaves(v, keyPath(path, k)));
+    return [];
+}
+
 /**
  * Every Kubernetes object as its own file, numbered in apply order. Server-side-apply patches
- * (`*Patch` types) go to patches/, Helm releases to helm/ (their chart, version and values).
+ * (`*Patch` types) go to patches/, objects with values known only after deployment to computed/,
+ * Helm releases to helm/ (their chart, version and values). `views` (by URN) give the manifest
+ * form of an object (secret placeholders that keep its shape); without one, its plain inputs.
  */
-export function manifestFiles(resources: readonly PlanResource[]): ManifestFile[] {
+export function manifestFiles(resources: readonly PlanResource[], views: ReadonlyMap<string, ObjectView> = new Map()): ManifestFile[] {
+    const viewOf = (r: PlanResource): ObjectView =>
+        views.get(r.urn) ?? { object: { ...r.inputs }, secretPaths: [], computedPaths: computedLeaves(r.inputs) };
     const objects = resources.filter(isKubernetesObject).map((r, index) => ({ r, index }));
     const rank = (kind: string) => {
         const i = APPLY_ORDER.indexOf(kind);
@@ -171,23 +205,29 @@ export function manifestFiles(resources: readonly PlanResource[]): ManifestFile[
     };
     const sorted = objects.sort((a, b) => rank(String(a.r.inputs.kind)) - rank(String(b.r.inputs.kind)) || a.index - b.index);
     const files: ManifestFile[] = [];
-    let n = 0;
-    let p = 0;
+    const seq: Record<ManifestDir, number> = { manifests: 0, patches: 0, computed: 0, helm: 0 };
+    const next = (dir: ManifestDir) => String(seq[dir]++).padStart(3, "0");
     for (const { r } of sorted) {
-        const isPatch = r.type.endsWith("Patch");
-        const object = { ...r.inputs };
+        const view = viewOf(r);
+        const object = view.object;
         const meta = (object.metadata ?? {}) as Record<string, unknown>;
         const kind = String(object.kind ?? r.type.split(":").pop());
         const nameParts = [kind, meta.namespace as string | undefined, (meta.name as string | undefined) ?? r.name].filter(Boolean) as string[];
-        const seq = String(isPatch ? p++ : n++).padStart(3, "0");
-        files.push({ file: `${seq}-${slug(nameParts.join("-"))}.yaml`, dir: isPatch ? "patches" : "manifests", object });
+        const dir: ManifestDir = view.computedPaths.length > 0 ? "computed" : r.type.endsWith("Patch") ? "patches" : "manifests";
+        files.push({ file: `${next(dir)}-${slug(nameParts.join("-"))}.yaml`, dir, object, urn: r.urn, type: r.type, secretPaths: view.secretPaths, computedPaths: view.computedPaths });
     }
-    let h = 0;
     for (const r of resources.filter((x) => x.type.startsWith("kubernetes:helm.sh/"))) {
-        files.push({ file: `${String(h++).padStart(3, "0")}-${slug(r.name)}.yaml`, dir: "helm", object: { ...r.inputs } });
+        const view = viewOf(r);
+        files.push({ file: `${next("helm")}-${slug(r.name)}.yaml`, dir: "helm", object: view.object, urn: r.urn, type: r.type, secretPaths: view.secretPaths, computedPaths: view.computedPaths });
     }
-    const dirOrder = ["manifests", "patches", "helm"];
+    const dirOrder: ManifestDir[] = ["manifests", "patches", "computed", "helm"];
     return files.sort((a, b) => dirOrder.indexOf(a.dir) - dirOrder.indexOf(b.dir) || a.file.localeCompare(b.file));
+}
+
+/** `Kind namespace/name` (or `Kind name` for cluster-scoped objects). */
+export function objectRef(object: Record<string, unknown>): string {
+    const meta = (object.metadata ?? {}) as { name?: string; namespace?: string };
+    return `${String(object.kind)} ${meta.namespace ? `${meta.namespace}/` : ""}${meta.name ?? "?"}`;
 }
 
 export function toYaml(object: unknown): string {

@@ -8,6 +8,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { OFFLINE_INVOKES } from "./offline-data";
+import { indexPath, keyPath } from "./paths";
 
 // The mock monitor class and the RPC-drain helper are part of the SDK's runtime, not its typed API.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -195,6 +196,58 @@ export function plainInputs(value: unknown, opts: { revealSecrets?: boolean } = 
         return out;
     }
     return value;
+}
+
+/**
+ * The value a manifest carries where the real value is secret: obvious, greppable, never a real
+ * value. (A Secret's `data` holds its base64 form, see {@link manifestView}.)
+ */
+export const SECRET_PLACEHOLDER = "REPLACE-ME-secret-value-not-written-by-plan";
+
+/** A Kubernetes object as a manifest shows it, with where its secret and computed values sit. */
+export interface ManifestView {
+    /** The object; secret leaves hold {@link SECRET_PLACEHOLDER}, computed ones "[computed]". */
+    object: Record<string, unknown>;
+    /** Field paths (`stringData.TS_AUTHKEY`) whose value is secret. */
+    secretPaths: string[];
+    /** Field paths whose value is only known after deployment. */
+    computedPaths: string[];
+}
+
+/**
+ * Converts recorded inputs of a Kubernetes object into a manifest that keeps the object's shape:
+ * a secret value (even a whole secret map, as `Secret.stringData` is) keeps its keys, and each of
+ * its leaves becomes {@link SECRET_PLACEHOLDER} (base64-encoded under a Secret's `data`, which
+ * must be base64). The real secret is never read into the result.
+ */
+export function manifestView(rawInputs: Record<string, unknown>): ManifestView {
+    const secretPaths: string[] = [];
+    const computedPaths: string[] = [];
+    const isSecretKind = rawInputs.kind === "Secret";
+    const placeholder = (path: string) =>
+        isSecretKind && (path.startsWith("data.") || path.startsWith("data[")) ? Buffer.from(SECRET_PLACEHOLDER).toString("base64") : SECRET_PLACEHOLDER;
+    const walk = (value: unknown, path: string, secret: boolean): unknown => {
+        if (pulumi.isUnknown(value)) {
+            computedPaths.push(path);
+            return COMPUTED;
+        }
+        if (isSecretWrapper(value)) return walk(value.value, path, true);
+        if (Array.isArray(value)) return value.map((v, i) => walk(v, indexPath(path, i), secret));
+        if (pulumi.asset.Asset.isInstance(value) || pulumi.asset.Archive.isInstance(value)) return "[asset]";
+        if (pulumi.Resource.isInstance(value)) return "[resource]";
+        if (value && typeof value === "object") {
+            const out: Record<string, unknown> = {};
+            for (const [k, v] of Object.entries(value)) out[k] = walk(v, keyPath(path, k), secret);
+            return out;
+        }
+        if (secret && value !== undefined && value !== null) {
+            secretPaths.push(path);
+            return placeholder(path);
+        }
+        return value;
+    };
+    const object = walk(rawInputs, "", false) as Record<string, unknown>;
+    return { object, secretPaths, computedPaths };
 }
 
 /**

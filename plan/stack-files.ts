@@ -63,6 +63,17 @@ function readYaml(file: string): unknown {
     }
 }
 
+/** The stacks a folder holds: `Pulumi.<name>.yaml` files, sorted. */
+export function listStacks(stackDir: string): string[] {
+    let names: string[];
+    try {
+        names = fs.readdirSync(stackDir);
+    } catch {
+        return [];
+    }
+    return names.filter((f) => /^Pulumi\.[A-Za-z0-9_.-]+\.yaml$/.test(f)).map((f) => f.slice(7, -5)).sort();
+}
+
 export function readStackFiles(projectDir: string, stack: string, stackDir: string = projectDir): StackFiles {
     if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new StackFileError(`invalid stack name ${JSON.stringify(stack)}`);
     const projectFile = path.join(projectDir, "Pulumi.yaml");
@@ -70,7 +81,7 @@ export function readStackFiles(projectDir: string, stack: string, stackDir: stri
     if (!project || typeof project.name !== "string") throw new StackFileError(`${projectFile} has no project name`);
     const stackFile = path.join(stackDir, `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(stackFile)) {
-        const stacks = fs.readdirSync(stackDir).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5));
+        const stacks = listStacks(stackDir);
         throw new StackFileError(`no stack file ${path.basename(stackFile)}; stacks here: ${stacks.join(", ") || "none"}`);
     }
     const stackDoc = readYaml(stackFile) as { config?: unknown } | null;

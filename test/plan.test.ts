@@ -17,11 +17,24 @@ describe("npm run plan", () => {
         expect(run.stdout).toMatch(/pulumi:providers:kubernetes\s+local-k8s/);
         expect(run.stdout).toContain("Count by type:");
         expect(run.stdout).toContain("Firewall and security-group rules this stack creates:");
+        for (const section of ["Changes to objects and hosts you already own:", "Privileged workloads:", "Open to the internet:", "Images this stack pulls (mirror these for air-gapped clusters):"]) {
+            expect(run.stdout).toContain(`\n${section}\n`);
+        }
+        // The next step, in one or two lines, after what was written.
+        const tail = run.stdout.trimEnd().split("\n").slice(-3);
+        expect(tail[0]).toMatch(/^Wrote \d+ manifest\(s\) to /);
+        expect(tail[1]).toBe(`Next: kubectl apply -f ${run.outDir}/manifests/ && kubectl apply --server-side --field-manager=directpath --force-conflicts -f ${run.outDir}/patches/   (or: pulumi up --stack local)`);
+        expect(tail[2]).toMatch(/^Then set the secret value listed under "Secret values to supply"/);
 
         const doc = JSON.parse(fs.readFileSync(path.join(run.outDir, "plan.json"), "utf8")) as PlanDocument;
         expect(doc.stack).toBe("local");
         expect(doc.project).toBe("directpath");
         expect(doc.outputs.environment).toBe("local");
+        // Fields tools rely on stay; the summary and the file list are added.
+        const full = doc as PlanDocument & Record<string, unknown>;
+        expect(Object.keys(full)).toEqual(["stack", "project", "resources", "outputs", "securityGroupRules", "summary", "files"]);
+        expect((full.files as Array<{ path: string }>).map((f) => f.path).sort()).toEqual(
+            ["manifests", "patches"].flatMap((d) => fs.readdirSync(path.join(run.outDir, d)).map((f) => `${d}/${f}`)).sort());
         for (const r of doc.resources) {
             expect(Object.keys(r).sort()).toEqual(["inputs", "name", "parent", "type", "urn"]);
             expect(r.urn.startsWith("urn:pulumi:local::directpath::")).toBe(true);
@@ -91,5 +104,37 @@ describe("npm run plan", () => {
         const missing = runPlanCli(["--stack", "nope"]);
         expect(missing.status).toBe(2);
         expect(missing.stderr).toMatch(/no stack file Pulumi\.nope\.yaml; stacks here: .*local/);
+    });
+
+    it("--help: every flag with a line each, the stacks found in the stack folder, and examples", () => {
+        const run = runPlanCli(["--help"]);
+        expect(run.status, run.stderr).toBe(0);
+        for (const flag of ["--stack <name>", "--out <dir>", "--stack-dir <dir>", "--diff <old-out-dir>", "--quiet", "--help"]) {
+            const lines = run.stdout.split("\n").filter((l) => new RegExp(`^\\s+(-\\w, )?${flag.replace(/[-<>]/g, (c) => `\\${c}`)}\\s{2,}\\S`).test(l));
+            expect(lines, `one line for ${flag}:\n${run.stdout}`).toHaveLength(1);
+        }
+        const stacks = fs.readdirSync(ROOT).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5)).sort();
+        expect(stacks).toEqual(expect.arrayContaining(["dev", "local", "local-iptables", "prod"]));
+        expect(run.stdout).toContain(`stacks in ${ROOT}: ${stacks.join(", ")}`);
+        expect(run.stdout).toMatch(/examples:\n {2}npm run plan -- --stack local\n/);
+        // Nothing is planned or written.
+        expect(fs.readdirSync(run.outDir)).toEqual([]);
+
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "directpath-stack-"));
+        fs.writeFileSync(path.join(dir, "Pulumi.staging.yaml"), "config: {}\n");
+        const other = runPlanCli(["--help", "--stack-dir", dir]);
+        expect(other.stdout).toContain(`stacks in ${dir}: staging`);
+    });
+
+    it("an unknown flag or a flag without its value: exit 2 naming the flag", () => {
+        const unknown = runPlanCli(["--stak", "local"]);
+        expect(unknown.status).toBe(2);
+        expect(unknown.stderr).toMatch(/plan failed: Unknown option '--stak'.*see --help/);
+        const missing = runPlanCli(["--stack"]);
+        expect(missing.status).toBe(2);
+        expect(missing.stderr).toContain("plan failed: --stack needs a value (--stack <name>); see --help");
+        const noDir = runPlanCli(["--stack", "local", "--stack-dir", "/nonexistent/directpath"]);
+        expect(noDir.status).toBe(2);
+        expect(noDir.stderr).toContain("plan failed: --stack-dir /nonexistent/directpath: not a folder");
     });
 });

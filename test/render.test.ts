@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
 import { countByType, manifestFiles, requiredRuleRows, resourceTree, securityGroupRows, table, type PlanResource } from "../plan/render";
-import type { RecordedResource } from "../plan/runtime";
+import { manifestView, SECRET_PLACEHOLDER, type RecordedResource } from "../plan/runtime";
 
 const res = (type: string, name: string, inputs: Record<string, unknown>, parent: string | null = null): PlanResource => ({
     urn: `urn:pulumi:s::p::${type}::${name}`, type, name, parent, inputs,
@@ -63,5 +64,41 @@ describe("plan rendering", () => {
         expect(requiredRuleRows([{ direction: "ingress", protocol: "udp", fromPort: 41641, toPort: 41641, peer: "0.0.0.0/0", description: "Tailscale" }]))
             .toEqual([{ target: "(your firewall)", direction: "ingress", protocol: "udp", ports: "41641", peer: "0.0.0.0/0", description: "Tailscale" }]);
         expect(table(["a", "bb"], [["xyz", "1"]])).toEqual(["a    bb", "---  --", "xyz  1"]);
+    });
+
+    it("objects with [computed] values go to computed/, numbered on their own, with the paths named", () => {
+        const files = manifestFiles([
+            res("kubernetes:cilium.io/v2:CiliumLocalRedirectPolicy", "lrp", { apiVersion: "cilium.io/v2", kind: "CiliumLocalRedirectPolicy", metadata: { name: "a", namespace: "n" }, spec: { redirectFrontend: { addressMatcher: { ip: "[computed]" } } } }),
+            res("kubernetes:core/v1:Namespace", "ns", { apiVersion: "v1", kind: "Namespace", metadata: { name: "n" } }),
+        ]);
+        expect(files.map((f) => [`${f.dir}/${f.file}`, f.computedPaths])).toEqual([
+            ["manifests/000-namespace-n.yaml", []],
+            ["computed/000-ciliumlocalredirectpolicy-n-a.yaml", ["spec.redirectFrontend.addressMatcher.ip"]],
+        ]);
+    });
+});
+
+describe("manifestView: secret values keep the object's shape", () => {
+    // The wire form of a secret, as the mock monitor records it.
+    const secret = (value: unknown) => ({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value });
+
+    it("a secret map (Secret.stringData) keeps its keys; each value is the placeholder; the paths are named", () => {
+        const view = manifestView({ apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, stringData: secret({ TS_AUTHKEY: "tskey-auth-REAL", "a.b": "x" }) });
+        expect(view.object.stringData).toEqual({ TS_AUTHKEY: SECRET_PLACEHOLDER, "a.b": SECRET_PLACEHOLDER });
+        expect(view.secretPaths).toEqual(["stringData.TS_AUTHKEY", 'stringData["a.b"]']);
+        expect(JSON.stringify(view)).not.toContain("tskey-auth-REAL");
+    });
+
+    it("under a Secret's data the placeholder is base64 (data must be base64)", () => {
+        const view = manifestView({ apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, data: { k: secret("c2VjcmV0") } });
+        expect(view.object.data).toEqual({ k: Buffer.from(SECRET_PLACEHOLDER).toString("base64") });
+        expect(JSON.stringify(view)).not.toContain("c2VjcmV0");
+    });
+
+    it("unknown values read [computed], with their paths; plain values pass through", () => {
+        const view = manifestView({ kind: "ConfigMap", data: { a: "1", b: pulumi.unknown }, list: [secret(pulumi.unknown)] });
+        expect(view.object).toEqual({ kind: "ConfigMap", data: { a: "1", b: "[computed]" }, list: ["[computed]"] });
+        expect(view.computedPaths).toEqual(["data.b", "list[0]"]);
+        expect(view.secretPaths).toEqual([]);
     });
 });
