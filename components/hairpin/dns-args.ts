@@ -23,6 +23,9 @@ export type CorednsDelivery = (typeof COREDNS_DELIVERIES)[number];
 export const NODELOCALDNS_DELIVERIES = ["corefile", "inventory"] as const;
 export type NodeLocalDnsDelivery = (typeof NODELOCALDNS_DELIVERIES)[number];
 
+/** The cluster DNS domain when nobody says otherwise (Kubernetes' default). */
+export const DEFAULT_CLUSTER_DOMAIN = "cluster.local";
+
 /** Kubespray's default node-local address (`nodelocaldns_ip`). */
 export const KUBESPRAY_NODELOCAL_IP = "169.254.25.10";
 
@@ -135,7 +138,7 @@ export const hostsOptionsSchema = z.strictObject({
 
 export const dnsOptionsSchema = z.strictObject({
     /** The cluster's DNS domain; Service backends are rewritten to `<svc>.<ns>.svc.<clusterDomain>`. */
-    clusterDomain: dnsNameSchema.default("cluster.local"),
+    clusterDomain: dnsNameSchema.default(DEFAULT_CLUSTER_DOMAIN),
     coredns: corednsOptionsSchema.default(corednsOptionsSchema.parse({})),
     nodeLocalDns: nodeLocalDnsOptionsSchema.default(nodeLocalDnsOptionsSchema.parse({})),
     hosts: hostsOptionsSchema.default(hostsOptionsSchema.parse({})),
@@ -177,7 +180,7 @@ export function dnsCrossChecks(raw: Raw): Problem[] {
     const problems: Problem[] = [];
     const dns = isObj(raw.dns) ? raw.dns : {};
     const features = rawDnsFeatures(raw);
-    const clusterDomain = typeof dns.clusterDomain === "string" ? dns.clusterDomain : "cluster.local";
+    const clusterDomain = typeof dns.clusterDomain === "string" ? dns.clusterDomain : DEFAULT_CLUSTER_DOMAIN;
 
     // Every literal hostname we would override.
     const hostnames: Array<{ path: string; name: string }> = [];
