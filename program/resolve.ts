@@ -9,9 +9,11 @@
 import { z } from "zod";
 import { formatProblem, problemsFromZod, ValidationError, type Problem } from "../components/common/errors";
 import { DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR } from "../components/aws/eks/args";
-import { key } from "./keys";
+import { hairpinCrossChecks } from "../components/hairpin/args";
+import { tailscaleCrossChecks } from "../components/tailscale/args";
+import { key, under } from "./keys";
 import { awsEnvironment, awsSectionSchema, movedAwsKeys, type AwsEnvironment } from "./sections/aws";
-import { ciliumSectionSchema, resolveCilium, type CiliumSpec } from "./sections/cilium";
+import { CILIUM_HOST_REQUIRED, ciliumSectionSchema, resolveCilium, type CiliumSpec } from "./sections/cilium";
 import { clusterProblems, clusterSectionSchema, type ClusterSection } from "./sections/cluster";
 import { hairpinSectionSchema, resolveHairpin, type HairpinSpec } from "./sections/hairpin";
 import { resolveTailscale, tailscaleSectionSchema, type TailscaleSpec } from "./sections/tailscale";
@@ -145,6 +147,13 @@ export function resolveStack(raw: Record<string, unknown>, options: ResolveOptio
         warnings.push(...h.warnings);
         Object.assign(derived, h.derived);
         hairpin = h.hairpin;
+    }
+    // A section whose schema failed still gets its components' cross-field rules (they are
+    // tolerant of malformed input), so that every problem is reported at once.
+    if (raw.hairpin !== undefined && !hairpinSection) problems.push(...under("hairpin", hairpinCrossChecks(raw.hairpin)));
+    if (raw.tailscale !== undefined && !tailscaleSection) problems.push(...under("tailscale", tailscaleCrossChecks(raw.tailscale)));
+    if (raw.cilium !== undefined && !ciliumSection && environment === "local" && !(isObj(raw.cilium) && raw.cilium.k8sServiceHost !== undefined)) {
+        problems.push({ path: key("cilium.k8sServiceHost"), value: undefined, rule: CILIUM_HOST_REQUIRED });
     }
     let tailscale: TailscaleSpec | undefined;
     if (tailscaleSection) {

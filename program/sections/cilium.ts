@@ -76,6 +76,8 @@ export interface CiliumSpec {
     lrpAllowList: boolean;
 }
 
+export const CILIUM_HOST_REQUIRED = "required for an existing cluster: the API server's address as the nodes reach it (kubespray: the first control-plane node); kube-proxy replacement needs it";
+
 /** Whether a chart version has the LRP address allow-list (localRedirectPolicies.addressMatcherCIDRs, 1.18+). */
 export function hasLrpAllowList(chartVersion: string): boolean {
     try {
@@ -125,7 +127,7 @@ export function resolveCilium(
     }
     if (environment === "local") {
         if (c.k8sServiceHost === undefined) {
-            problems.push({ path: key("cilium.k8sServiceHost"), value: undefined, rule: "required for an existing cluster: the API server's address as the nodes reach it (kubespray: the first control-plane node); kube-proxy replacement needs it" });
+            problems.push({ path: key("cilium.k8sServiceHost"), value: undefined, rule: CILIUM_HOST_REQUIRED });
         }
     } else {
         const awsRule = (field: string, why: string) => problems.push({ path: key(`cilium.${field}`), value: raw?.[field], rule: `is not used by the aws environment: ${why}; remove it` });

@@ -9,7 +9,7 @@ export const TAILSCALE_COMPONENT_NAME = "tailscale";
 /** Deploys TailscaleDirect (when the stack turns it on) with the cluster's provider and the stack's key. */
 export function deployTailscale(spec: TailscaleSpec | undefined, cluster: ClusterHandle, secrets: StackSecrets): StepResult {
     if (!spec) return { firewallRules: [], outputs: {} };
-    const { key, ...settings } = spec;
+    const { key, enabled: _enabled, ...settings } = spec;
     const ts = new TailscaleDirect(TAILSCALE_COMPONENT_NAME, {
         ...settings,
         // The resolver has checked that exactly one of the two is set; both stay secret Outputs.

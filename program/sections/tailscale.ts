@@ -20,7 +20,7 @@ export const tailscaleSectionSchema = tailscaleArgsSchema.extend({
 export type TailscaleSection = z.output<typeof tailscaleSectionSchema>;
 
 /** TailscaleDirect's settings as deployed, and which secret key authenticates it. Plain data. */
-export type TailscaleSpec = TailscaleSettings & { key: "authKey" | "apiKey" };
+export type TailscaleSpec = TailscaleSettings & { enabled: true; key: "authKey" | "apiKey" };
 
 export function resolveTailscale(
     section: TailscaleSection,
@@ -46,5 +46,5 @@ export function resolveTailscale(
         }
         if (keys.apiKey) problems.push(...under("tailscale", apiKeyModeProblems(resolved)));
     }
-    return { tailscale: enabled ? { ...resolved, key: keys.apiKey && !keys.authKey ? "apiKey" : "authKey" } : undefined, problems, derived };
+    return { tailscale: enabled ? { enabled: true, ...resolved, key: keys.apiKey && !keys.authKey ? "apiKey" : "authKey" } : undefined, problems, derived };
 }
