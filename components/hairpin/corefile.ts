@@ -144,12 +144,16 @@ export function mergeCorefile(base: string, id: string, block: string): string {
 //   `{`, directives, `}`; `{` and `}` count only as tokens of their own. A block without braces
 //   runs to the end of the file. `(name) { ... }` defines a snippet; `import ...` on its own line
 //   includes files or snippets (directpath can't see those, so it takes them on trust);
-// - a directive is a plugin name with arguments up to the end of the line, where `{ ... }` may
-//   open nested blocks spanning lines; a `}` on the directive's own line with nothing open is an
-//   error, as is any directive that names no CoreDNS plugin;
+// - a directive is a plugin name with arguments up to the end of the line, where a `{` at the end
+//   of the line opens a nested block spanning lines; a `}` on the directive's own line with
+//   nothing open is an error, as is any directive that names no CoreDNS plugin;
 // - a key is `[dns|tls|quic|grpc|https|https3|unix://]zone[:port]`; the zone must be a domain
 //   name (no empty labels as in `a..b`, labels of at most 63 octets, at most 255 in all) or a
 //   reverse CIDR (`10.0.0.0/8`); no two blocks may serve one zone on one port and address.
+// Deliberately stricter than CoreDNS (which loads these, but they are always a mistake in a
+// pasted Corefile): braces must balance (CoreDNS accepts a server block left open at the end of
+// the file when its last nested block closed), a `{` needs a key in front of it, and a stray `}`
+// at the top level is not taken for a zone named `}`.
 
 /** The plugins of CoreDNS 1.14.7 (its plugin.cfg): the directives a Corefile may use. */
 export const COREDNS_PLUGINS: readonly string[] = [
@@ -488,6 +492,10 @@ export function parseCorefile(text: string): ParsedCorefile {
                 i++;
                 while (i < toks.length) {
                     const a = toks[i]!;
+                    if (a.text === "{" && nesting === 0 && newLine(i)) {
+                        // Caddy's parser would take it, but every plugin's setup refuses it ("Unexpected token '{'").
+                        throw new CorefileError(a.line, `a '{' on a line of its own: the block of directive ${JSON.stringify(name)} (line ${t.line}) must open at the end of its line`);
+                    }
                     if (a.text === "{") nesting++;
                     else if (newLine(i) && nesting === 0) break;
                     else if (a.text === "}" && nesting > 0) nesting--;
