@@ -16,7 +16,7 @@ import { awsEnvironment, awsSectionSchema, movedAwsKeys, type AwsEnvironment } f
 import { CILIUM_HOST_REQUIRED, ciliumSectionSchema, resolveCilium, type CiliumSpec } from "./sections/cilium";
 import { clusterProblems, clusterSectionSchema, type ClusterSection } from "./sections/cluster";
 import { hairpinSectionSchema, resolveHairpin, type HairpinSpec } from "./sections/hairpin";
-import { resolveTailscale, tailscaleSectionSchema, type TailscaleSpec } from "./sections/tailscale";
+import { resolveTailscale, tailscaleKeyProblems, tailscaleSectionSchema, type TailscaleSpec } from "./sections/tailscale";
 
 export const ENVIRONMENT_KINDS = ["local", "aws"] as const;
 export type EnvironmentKind = (typeof ENVIRONMENT_KINDS)[number];
@@ -151,7 +151,10 @@ export function resolveStack(raw: Record<string, unknown>, options: ResolveOptio
     // A section whose schema failed still gets its components' cross-field rules (they are
     // tolerant of malformed input), so that every problem is reported at once.
     if (raw.hairpin !== undefined && !hairpinSection) problems.push(...under("hairpin", hairpinCrossChecks(raw.hairpin)));
-    if (raw.tailscale !== undefined && !tailscaleSection) problems.push(...under("tailscale", tailscaleCrossChecks(raw.tailscale)));
+    if (raw.tailscale !== undefined && !tailscaleSection) {
+        problems.push(...under("tailscale", tailscaleCrossChecks(raw.tailscale)));
+        if (isObj(raw.tailscale) && raw.tailscale.enabled === true) problems.push(...tailscaleKeyProblems({ authKey: raw.tailscaleAuthKey !== undefined, apiKey: raw.tailscaleApiKey !== undefined }, raw.tailscale));
+    }
     if (raw.cilium !== undefined && !ciliumSection && environment === "local" && !(isObj(raw.cilium) && raw.cilium.k8sServiceHost !== undefined)) {
         problems.push({ path: key("cilium.k8sServiceHost"), value: undefined, rule: CILIUM_HOST_REQUIRED });
     }

@@ -188,5 +188,6 @@ export function resolveHairpin(section: HairpinSection, cluster: ClusterSection 
             problems.push({ ...p, rule: `${p.rule}; or set directpath:cluster.dnsServiceIp, which it is derived from` });
         } else problems.push(p);
     }
-    return { hairpin: enabled ? spec : undefined, problems, warnings, derived };
+    // A section that is off deploys nothing: its rules still run, but nothing is derived or warned about.
+    return enabled ? { hairpin: spec, problems, warnings, derived } : { problems, warnings: [], derived: {} };
 }

@@ -36,15 +36,21 @@ export function resolveTailscale(
     }
     const resolved: TailscaleSettings = { ...settings, routes };
     const problems = under("tailscale", tailscaleCrossChecks(resolved));
-    if (enabled) {
-        if (keys.authKey === keys.apiKey) {
-            problems.push({
-                path: key("tailscaleAuthKey"),
-                value: keys.authKey ? "(both set)" : undefined,
-                rule: "set exactly one of directpath:tailscaleAuthKey (an auth key) or directpath:tailscaleApiKey (an API key that mints one) when tailscale.enabled is true",
-            });
-        }
-        if (keys.apiKey) problems.push(...under("tailscale", apiKeyModeProblems(resolved)));
+    if (enabled) problems.push(...tailscaleKeyProblems(keys, resolved));
+    if (!enabled) return { problems, derived: {} };
+    return { tailscale: { enabled: true, ...resolved, key: keys.apiKey && !keys.authKey ? "apiKey" : "authKey" }, problems, derived };
+}
+
+/** With tailscale enabled: exactly one of the two secret keys, and tags when an API key mints the auth key. */
+export function tailscaleKeyProblems(keys: { authKey: boolean; apiKey: boolean }, settings: unknown): Problem[] {
+    const problems: Problem[] = [];
+    if (keys.authKey === keys.apiKey) {
+        problems.push({
+            path: key("tailscaleAuthKey"),
+            value: keys.authKey ? "(both set)" : undefined,
+            rule: "set exactly one of directpath:tailscaleAuthKey (an auth key) or directpath:tailscaleApiKey (an API key that mints one) when tailscale.enabled is true",
+        });
     }
-    return { tailscale: enabled ? { enabled: true, ...resolved, key: keys.apiKey && !keys.authKey ? "apiKey" : "authKey" } : undefined, problems, derived };
+    if (keys.apiKey) problems.push(...under("tailscale", apiKeyModeProblems(settings)));
+    return problems;
 }
