@@ -101,6 +101,19 @@ describe("parseCorefile", () => {
         expect(parseZoneKey("fd00::/16").zones).toEqual(["0.0.d.f.ip6.arpa."]);
     });
 
+    it("reads the distributions' own Corefiles: k3s (imports, hosts), kubeadm, and the stack's pasted ones", async () => {
+        const k3s = ".:53 {\n    errors\n    health\n    ready\n    kubernetes cluster.local in-addr.arpa ip6.arpa {\n      pods insecure\n      fallthrough in-addr.arpa ip6.arpa\n    }\n    hosts /etc/coredns/NodeHosts {\n      ttl 60\n      reload 15s\n      fallthrough\n    }\n    prometheus :9153\n    forward . /etc/resolv.conf\n    cache 30\n    loop\n    reload\n    loadbalance\n    import /etc/coredns/custom/*.override\n}\nimport /etc/coredns/custom/*.server\n";
+        const parsed = parseCorefile(k3s);
+        expect(parsed.imports).toEqual(["/etc/coredns/custom/*.override", "/etc/coredns/custom/*.server"]);
+        expect(rootZoneBlock(parsed)?.directives.map((d) => d.name)).toContain("hosts");
+        const kubeadm = ".:53 {\n    errors\n    health {\n       lameduck 5s\n    }\n    ready\n    kubernetes cluster.local in-addr.arpa ip6.arpa {\n       pods insecure\n       fallthrough in-addr.arpa ip6.arpa\n       ttl 30\n    }\n    prometheus :9153\n    forward . /etc/resolv.conf {\n       max_concurrent 1000\n    }\n    cache 30 {\n       disable success cluster.local\n       disable denial cluster.local\n    }\n    loop\n    reload\n    loadbalance\n}\n";
+        expect(servedZones(parseCorefile(kubeadm))).toEqual(["."]);
+        const { parse } = await import("yaml");
+        const stack = parse(fs.readFileSync(path.join(ROOT, "Pulumi.local.yaml"), "utf8")).config["directpath:hairpin"].dns;
+        expect(servedZones(parseCorefile(stack.coredns.baseCorefile))).toEqual(["."]);
+        expect(servedZones(parseCorefile(stack.nodeLocalDns.baseCorefile))).toEqual(["cluster.local", "in-addr.arpa", "ip6.arpa", "."]);
+    });
+
     it("an unclosed quote is refused with its line", () => {
         expect(() => parseCorefile(".:53 {\n    template IN A x {\n        answer \"x 60 IN A 1.2.3.4\n    }\n}\n")).toThrow(/line 3: a quoted string/);
     });
