@@ -1,39 +1,38 @@
 /**
- * The default program: reads and validates the stack config, composes the components the config
- * turns on, and returns the stack outputs. `index.ts` runs it under `pulumi up`; `npm run plan`
- * runs the very same module offline under runtime mocks.
+ * The default program: resolves the stack (program/resolve.ts: every check, every default and
+ * derivation, before a single resource is registered), then runs the deploy steps on that
+ * description, each taking what the previous one returned. `index.ts` runs it under `pulumi up`;
+ * `npm run plan` runs the very same module offline under runtime mocks.
  */
-import * as k8s from "@pulumi/kubernetes";
-import { loadStackConfig } from "./config";
-import type { ProgramContext } from "./context";
-import { deployAwsCluster, deployAwsFirewall } from "./sections/aws-deploy";
+import * as pulumi from "@pulumi/pulumi";
+import { loadStack } from "./config";
+import { formatWarning } from "./resolve";
 import { deployCilium } from "./sections/cilium-deploy";
 import { deployHairpin } from "./sections/hairpin-deploy";
+import { deployLocalCluster } from "./sections/local-deploy";
 import { deployTailscale } from "./sections/tailscale-deploy";
 
 export async function runDefaultProgram(): Promise<Record<string, unknown>> {
     // Validation throws here, before a single resource is registered.
-    const config = loadStackConfig();
-    const ctx: ProgramContext = { config, firewallRules: [], outputs: {} };
-    ctx.outputs.environment = config.environment;
-    ctx.outputs.clusterName = config.cluster.name;
+    const { spec, secrets } = loadStack();
+    for (const w of spec.warnings) void pulumi.log.warn(formatWarning(w, spec.source));
 
-    if (config.environment === "aws") {
-        deployAwsCluster(ctx);
-    } else {
-        // `local`: an existing cluster. Use the stack's kubeconfig secret if it has one, otherwise
-        // the ambient kubeconfig (KUBECONFIG or ~/.kube/config) of whoever runs `pulumi up`.
-        ctx.k8sProvider = new k8s.Provider(`${config.cluster.name}-k8s`, {
-            kubeconfig: config.secrets.kubeconfig,
-            enableServerSideApply: true,
-        });
+    if (spec.environment === "aws") {
+        // Loaded only here: a local stack loads no @pulumi/aws module.
+        const aws = await import("./sections/aws-deploy");
+        const cluster = aws.deployAwsCluster(spec);
+        const cilium = deployCilium(spec, cluster);
+        const tailscale = deployTailscale(spec.tailscale, cluster, secrets);
+        const hairpin = deployHairpin(spec.hairpin, spec.cluster.name, cluster, cilium);
+        const firewallRules = [...cilium.firewallRules, ...tailscale.firewallRules, ...hairpin.firewallRules];
+        aws.deployAwsFirewall(spec, cluster, firewallRules);
+        return { environment: spec.environment, clusterName: spec.cluster.name, ...cluster.outputs, ...cilium.outputs, ...tailscale.outputs, ...hairpin.outputs, firewallRules, resolved: spec };
     }
 
-    deployCilium(ctx);
-    deployTailscale(ctx);
-    deployHairpin(ctx);
-    if (config.environment === "aws") deployAwsFirewall(ctx);
-
-    ctx.outputs.firewallRules = ctx.firewallRules;
-    return ctx.outputs;
+    const cluster = deployLocalCluster(spec, secrets);
+    const cilium = deployCilium(spec, cluster);
+    const tailscale = deployTailscale(spec.tailscale, cluster, secrets);
+    const hairpin = deployHairpin(spec.hairpin, spec.cluster.name, cluster, cilium);
+    const firewallRules = [...cilium.firewallRules, ...tailscale.firewallRules, ...hairpin.firewallRules];
+    return { environment: spec.environment, clusterName: spec.cluster.name, ...cluster.outputs, ...cilium.outputs, ...tailscale.outputs, ...hairpin.outputs, firewallRules, resolved: spec };
 }

@@ -4,11 +4,10 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { ValidationError } from "../components/common/errors";
-import { parseConfig } from "../program/config";
-import { awsEnvironment } from "../program/sections/aws";
+import { resolveStack, type AwsStackSpec } from "../program/resolve";
 import type { PlanDocument, PlanResource } from "../plan/render";
 import { runPlanCli } from "./aws-helpers";
-import type { PlanRun } from "./harness";
+import { expectProblems, type PlanRun } from "./harness";
 
 type Row = { target: string; direction: string; protocol: string; ports: string; peer: string; description: string };
 
@@ -167,24 +166,30 @@ describe("npm run plan -- --stack dev / prod (AWS)", () => {
     });
 });
 
-describe("awsEnvironment (pure)", () => {
-    const raw = (aws: unknown, cluster: unknown = { name: "t" }) => parseConfig({ environment: "aws", cluster, aws });
+describe("the aws environment, resolved (pure)", () => {
+    const groups = [{ name: "g", instanceType: "t3.small" }];
+    const eks = { publicAccessCidrs: ["198.51.100.0/24"] };
+    const resolveAws = (aws: Record<string, unknown>, cluster: unknown = { name: "t" }, more: Record<string, unknown> = {}) =>
+        (resolveStack({ environment: "aws", cluster, aws: { eks, ...aws }, ...more }) as AwsStackSpec).aws;
 
-    it("derives the components' args from the section and directpath:cluster", () => {
-        const env = awsEnvironment(raw({ vpc: { availabilityZoneCount: 2, ipv6: true }, security: { tunnelPort: 8473 }, nodeGroups: [{ name: "g", instanceType: "t3.small" }], ingressNlb: { listeners: [{ port: 443 }] } },
-            { name: "t", podCidrs: ["10.200.0.0/16"], serviceCidr: "172.21.0.0/16" }));
+    it("derives the components' args from the section, directpath:cluster and directpath:cilium", () => {
+        const env = resolveAws({ vpc: { availabilityZoneCount: 2, ipv6: true }, nodeGroups: groups, ingressNlb: { listeners: [{ port: 443 }] } },
+            { name: "t", podCidrs: ["10.200.0.0/16"], serviceCidr: "172.21.0.0/16" }, { cilium: { tunnel: { port: 8473 } } });
         expect(env.vpc).toMatchObject({ cidrBlock: "10.0.0.0/16", availabilityZoneCount: 2, ipv6: true, clusterName: "t" });
         expect(env.security).toMatchObject({ tunnelPort: 8473, ipv6: true, hubble: true });
         // The tunnel port the SG opens is the one the Cilium values get.
-        expect(env.eks).toMatchObject({ tunnelPort: 8473, hubble: true, podCidr: "10.200.0.0/16", serviceCidr: "172.21.0.0/16", vpcCidr: "10.0.0.0/16", ipv6: true });
+        expect(env.eks).toMatchObject({ tunnelPort: 8473, hubble: true, podCidr: "10.200.0.0/16", serviceCidr: "172.21.0.0/16", vpcCidr: "10.0.0.0/16", ipv6: true, publicAccessCidrs: ["198.51.100.0/24"] });
         expect(env.nlb).toMatchObject({ listeners: [{ port: 443, protocol: "TCP" }], ipv6: true });
         expect(env.nlb).not.toHaveProperty("enabled");
         expect(env.lrpAllowList).toBe(true);
-        expect(awsEnvironment(raw({ eks: { ciliumChartVersion: "1.17.6" }, nodeGroups: [{ name: "g", instanceType: "t3.small" }] })).lrpAllowList).toBe(false);
-        expect(awsEnvironment(raw({ nodeGroups: [{ name: "g", instanceType: "t3.small" }], ingressNlb: { enabled: false, listeners: [{ port: 443 }] } })).nlb).toBeUndefined();
+        expect(resolveAws({ nodeGroups: groups }, { name: "t" }, { cilium: { chartVersion: "1.17.6" } })).toMatchObject({ lrpAllowList: false, eks: { ciliumChartVersion: "1.17.6" } });
+        expect(resolveAws({ nodeGroups: groups }, { name: "t" }, { cilium: { restrictLrpAddresses: false } }).lrpAllowList).toBe(false);
+        expect(resolveAws({ nodeGroups: groups, ingressNlb: { enabled: false, listeners: [{ port: 443 }] } }).nlb).toBeUndefined();
+        // The aws defaults for the cluster's CIDRs.
+        expect(resolveAws({ nodeGroups: groups }).eks).toMatchObject({ podCidr: "10.244.0.0/16", serviceCidr: "172.20.0.0/16" });
     });
 
-    it("derives Cilium's hairpin options from the hairpin section, and refuses directpath:cilium", () => {
+    it("derives Cilium's hairpin options from the hairpin section; directpath:cilium is the same block as for existing clusters", () => {
         const hairpin = {
             enabled: true,
             endpoints: [
@@ -192,23 +197,32 @@ describe("awsEnvironment (pure)", () => {
                 { name: "api", externalIps: ["203.0.113.11"], ports: [{ port: 443 }], mode: "service-external-ips", backend: { service: { namespace: "api", name: "api" } } },
             ],
         };
-        const config = parseConfig({ environment: "aws", cluster: { name: "t" }, aws: { nodeGroups: [{ name: "g", instanceType: "t3.small" }] }, hairpin });
-        expect(awsEnvironment(config).cilium).toEqual({ localRedirectPolicies: true, lrpAddressMatcherIps: ["203.0.113.10"], allowServiceExternalIps: true });
-        const plain = parseConfig({ environment: "aws", cluster: { name: "t" }, aws: { nodeGroups: [{ name: "g", instanceType: "t3.small" }] } });
-        expect(awsEnvironment(plain).cilium).toEqual({ localRedirectPolicies: true, lrpAddressMatcherIps: undefined, allowServiceExternalIps: false });
-        const withCilium = parseConfig({ environment: "aws", cluster: { name: "t" }, aws: { nodeGroups: [{ name: "g", instanceType: "t3.small" }] }, cilium: { k8sServiceHost: "x" } });
-        expect(() => awsEnvironment(withCilium)).toThrow(/directpath:cilium: "\(set\)" is invalid: is for existing clusters; the aws environment installs Cilium itself/);
+        expect(resolveAws({ nodeGroups: groups }, { name: "t" }, { hairpin }).cilium).toEqual({ localRedirectPolicies: true, lrpAddressMatcherIps: ["203.0.113.10"], allowServiceExternalIps: true });
+        expect(resolveAws({ nodeGroups: groups }).cilium).toEqual({ localRedirectPolicies: true, lrpAddressMatcherIps: undefined, allowServiceExternalIps: false });
+        expectProblems(() => resolveAws({ nodeGroups: groups }, { name: "t" }, { cilium: { k8sServiceHost: "x", install: false, tunnel: { protocol: "geneve" } } }), [
+            { path: "directpath:cilium.k8sServiceHost", value: "x", rule: /not used by the aws environment.*EKS API endpoint/ },
+            { path: "directpath:cilium.install", value: false, rule: /always installs Cilium/ },
+            { path: "directpath:cilium.tunnel.protocol", value: "geneve", rule: /must be vxlan/ },
+        ]);
+    });
+
+    it("the old Cilium keys under directpath:aws say where they moved", () => {
+        expectProblems(() => resolveAws({ nodeGroups: groups, eks: { ...eks, ciliumChartVersion: "1.18.4" }, security: { tunnelPort: 8473, hubble: false } }), [
+            { path: "directpath:aws.eks.ciliumChartVersion", value: "1.18.4", rule: /moved to directpath:cilium\.chartVersion.*chartVersion: "1\.18\.4" under directpath:cilium/ },
+            { path: "directpath:aws.security.tunnelPort", value: 8473, rule: /moved to directpath:cilium\.tunnel\.port/ },
+            { path: "directpath:aws.security.hubble", value: false, rule: /moved to directpath:cilium\.hubble/ },
+        ]);
     });
 
     it("requires Cilium, one pod CIDR and node groups", () => {
         let error: unknown;
         try {
-            awsEnvironment(raw({ nodeGroups: [{ name: "g", instanceType: "t3.small" }] }, { name: "t", cni: "other", podCidrs: ["10.200.0.0/16", "10.201.0.0/16"] }));
+            resolveAws({ nodeGroups: groups }, { name: "t", cni: "other", podCidrs: ["10.200.0.0/16", "10.201.0.0/16"] });
         } catch (e) {
             error = e;
         }
         expect(error).toBeInstanceOf(ValidationError);
         expect((error as ValidationError).problems.map((p) => p.path)).toEqual(["directpath:cluster.cni", "directpath:cluster.podCidrs"]);
-        expect(() => raw({})).toThrow(/directpath:aws.nodeGroups: .* is invalid/);
+        expect(() => resolveAws({})).toThrow(/directpath:aws.nodeGroups: .* is invalid/);
     });
 });

@@ -1,22 +1,20 @@
 import { describe, expect, it } from "vitest";
 import type { FirewallRule } from "../components/common/firewall";
-import { parseConfig, type StackConfig } from "../program/config";
-import type { ProgramContext } from "../program/context";
+import { resolveStack, type AwsStackSpec } from "../program/resolve";
 import { deployAwsCluster, deployAwsFirewall } from "../program/sections/aws-deploy";
 import { capture, resolve } from "./aws-helpers";
 
-function context(): ProgramContext {
-    const plain = parseConfig({
+function spec(): AwsStackSpec {
+    return resolveStack({
         environment: "aws",
         cluster: { name: "t" },
         aws: {
             vpc: { cidrBlock: "10.30.0.0/16", availabilityZoneCount: 2 },
+            eks: { publicAccessCidrs: ["198.51.100.0/24"] },
             nodeGroups: [{ name: "g", instanceType: "t3.small" }],
             ingressNlb: { listeners: [{ port: 443, targetPort: 8443 }] },
         },
-    });
-    const config: StackConfig = { ...plain, secrets: {} };
-    return { config, firewallRules: [], outputs: {} };
+    }) as AwsStackSpec;
 }
 
 const mocks = {
@@ -36,39 +34,41 @@ const mocks = {
 
 describe("deployAwsCluster / deployAwsFirewall (the contract with the other steps)", () => {
     it("hands the EKS provider, the Cilium release and the NLB's addresses to the later steps", async () => {
-        const ctx = context();
-        const { r } = await capture(() => deployAwsCluster(ctx), mocks);
+        const { r, value: cluster } = await capture(() => deployAwsCluster(spec()), mocks);
         const release = r.get("kubernetes:helm.sh/v3:Release", "t-cilium");
-        expect(ctx.ciliumRelease).toBeDefined();
-        expect(await resolve(ctx.ciliumRelease!.urn)).toBe(release.urn);
-        expect(await resolve(ctx.k8sProvider!.urn)).toBe(r.get("pulumi:providers:kubernetes", "t-k8s").urn);
-        expect(ctx.externalEndpoints?.source).toBe("aws-ingress-nlb");
-        expect(await resolve(ctx.externalEndpoints!.ips)).toEqual(["198.51.100.1", "198.51.100.2"]);
-        expect(await resolve(ctx.externalEndpoints!.hostnames)).toEqual(["t-ingress.elb.example", "ec2-198-51-100-1.example", "ec2-198-51-100-2.example"]);
-        expect(ctx.externalEndpoints!.listeners).toEqual([{ port: 443, targetPort: 8443, protocol: "TCP" }]);
+        expect(cluster.ciliumRelease).toBeDefined();
+        expect(await resolve(cluster.ciliumRelease!.urn)).toBe(release.urn);
+        expect(await resolve(cluster.provider.urn)).toBe(r.get("pulumi:providers:kubernetes", "t-k8s").urn);
+        expect(cluster.externalEndpoints?.source).toBe("aws-ingress-nlb");
+        expect(await resolve(cluster.externalEndpoints!.ips)).toEqual(["198.51.100.1", "198.51.100.2"]);
+        expect(await resolve(cluster.externalEndpoints!.hostnames)).toEqual(["t-ingress.elb.example", "ec2-198-51-100-1.example", "ec2-198-51-100-2.example"]);
+        expect(cluster.externalEndpoints!.listeners).toEqual([{ port: 443, targetPort: 8443, protocol: "TCP" }]);
+        // The EKS public endpoint takes exactly the listed CIDRs.
+        expect(r.inputs(r.ofType("aws:eks/cluster:Cluster")[0]!).vpcConfig).toMatchObject({ publicAccessCidrs: ["198.51.100.0/24"] });
         // The same EIPs are Cilium's LRP allow-list.
         expect(r.inputs(release).values).toMatchObject({ localRedirectPolicies: { enabled: true, addressMatcherCIDRs: ["198.51.100.1/32", "198.51.100.2/32"] } });
         expect(r.ofType("aws:autoscaling/attachment:Attachment").map((a) => [r.inputs(a).autoscalingGroupName, r.inputs(a).lbTargetGroupArn])).toEqual([["asg-g", "arn:tg/t-ingress-tcp-443"]]);
-        expect(ctx.firewallRules).toEqual([]);
     });
 
     it("opens what the in-cluster steps asked for in the node group, skipping IPv6 peers on an IPv4 VPC and rules already there", async () => {
-        const ctx = context();
         const asked: FirewallRule[] = [
             { direction: "ingress", protocol: "udp", fromPort: 41641, toPort: 41641, peer: "0.0.0.0/0", description: "Tailscale (IPv4)" },
             { direction: "ingress", protocol: "udp", fromPort: 41641, toPort: 41641, peer: "::/0", description: "Tailscale (IPv6)" },
             { direction: "ingress", protocol: "udp", fromPort: 8472, toPort: 8472, peer: "self", description: "Cilium VXLAN" },
         ];
         const { r } = await capture(() => {
-            deployAwsCluster(ctx);
-            ctx.firewallRules.push(...asked);
-            deployAwsFirewall(ctx);
+            const s = spec();
+            deployAwsFirewall(s, deployAwsCluster(s), asked);
         }, mocks);
         const fw = r.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((x) => x.name.startsWith("t-firewall-"));
         expect(fw.map((x) => [x.name, r.inputs(x).securityGroupId, r.inputs(x).cidrIpv4, r.inputs(x).fromPort])).toEqual([["t-firewall-in-udp-41641-world-v4", "t-node-id", "0.0.0.0/0", 41641]]);
     });
 
-    it("deployAwsFirewall needs deployAwsCluster first", () => {
-        expect(() => deployAwsFirewall(context())).toThrow(/needs deployAwsCluster to run first/);
+    it("nothing asked for, nothing opened", async () => {
+        const { r } = await capture(() => {
+            const s = spec();
+            deployAwsFirewall(s, deployAwsCluster(s), []);
+        }, mocks);
+        expect(r.resources.filter((x) => x.name.startsWith("t-firewall"))).toEqual([]);
     });
 });

@@ -14,9 +14,9 @@ import {
     deepMergeValues,
     hostCidr,
 } from "../components/cilium";
-import { parseConfig } from "../program/config";
+import { resolveStack } from "../program/resolve";
 import { runDefaultProgram } from "../program/main";
-import { ciliumValueOptions } from "../program/sections/cilium";
+import { ciliumValueOptions } from "../program/sections/cilium-deploy";
 import { capture, expectProblems, resolve } from "./harness";
 
 const HOST = { k8sServiceHost: "192.168.10.100" };
@@ -185,11 +185,9 @@ describe("default program: directpath:cilium", () => {
     });
 
     it("derives the LRP allow-list and the externalIP mitigation from the hairpin endpoints", () => {
-        const cfg = parseConfig({ environment: "local", cilium: { k8sServiceHost: "h" }, hairpin });
-        expect(ciliumValueOptions(cfg)).toMatchObject({ lrpAddressMatcherIps: ["169.233.100.10"], allowServiceExternalIps: true, chartVersion: "1.19.3" });
-        const old = parseConfig({ environment: "local", cilium: { k8sServiceHost: "h", chartVersion: "1.17.6" }, hairpin });
-        expect(ciliumValueOptions(old).lrpAddressMatcherIps).toBeUndefined();
-        const off = parseConfig({ environment: "local", cilium: { k8sServiceHost: "h", restrictLrpAddresses: false }, hairpin: { ...hairpin, endpoints: [hairpin.endpoints[0]] } });
-        expect(ciliumValueOptions(off)).toMatchObject({ lrpAddressMatcherIps: undefined, allowServiceExternalIps: false });
+        const options = (cilium: Record<string, unknown>, h: Record<string, unknown> = hairpin) => ciliumValueOptions(resolveStack({ environment: "local", cilium, hairpin: h }).cilium!);
+        expect(options({ k8sServiceHost: "h" })).toMatchObject({ lrpAddressMatcherIps: ["169.233.100.10"], allowServiceExternalIps: true, chartVersion: "1.19.3" });
+        expect(options({ k8sServiceHost: "h", chartVersion: "1.17.6" }).lrpAddressMatcherIps).toBeUndefined();
+        expect(options({ k8sServiceHost: "h", restrictLrpAddresses: false }, { ...hairpin, endpoints: [hairpin.endpoints[0]] })).toMatchObject({ lrpAddressMatcherIps: undefined, allowServiceExternalIps: false });
     });
 });

@@ -147,3 +147,32 @@ describe("stack config", () => {
         expect(r.resources).toEqual([]);
     });
 });
+
+describe("program/ module structure", () => {
+    it("has no import cycles (type-only imports included)", () => {
+        const dir = path.join(ROOT, "program");
+        const files = [...fs.readdirSync(dir).filter((f) => f.endsWith(".ts")).map((f) => path.join(dir, f)),
+            ...fs.readdirSync(path.join(dir, "sections")).filter((f) => f.endsWith(".ts")).map((f) => path.join(dir, "sections", f))];
+        const edges = new Map<string, string[]>();
+        for (const f of files) {
+            const text = fs.readFileSync(f, "utf8");
+            const deps = [...text.matchAll(/(?:from|import\()\s*"(\.[^"]+)"/g)].map((m) => path.resolve(path.dirname(f), m[1]!) + ".ts").filter((d) => files.includes(d));
+            edges.set(f, deps);
+        }
+        const state = new Map<string, "visiting" | "done">();
+        const cycle: string[] = [];
+        const visit = (f: string, trail: string[]): boolean => {
+            if (state.get(f) === "done") return false;
+            if (state.get(f) === "visiting") {
+                cycle.push(...trail.slice(trail.indexOf(f)), f);
+                return true;
+            }
+            state.set(f, "visiting");
+            for (const d of edges.get(f) ?? []) if (visit(d, [...trail, f])) return true;
+            state.set(f, "done");
+            return false;
+        };
+        for (const f of files) if (visit(f, [])) break;
+        expect(cycle.map((f) => path.relative(ROOT, f))).toEqual([]);
+    });
+});

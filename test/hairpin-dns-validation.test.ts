@@ -102,6 +102,31 @@ describe("DNS half validation", () => {
         ]);
     });
 
+    it("a pasted Corefile CoreDNS would refuse (a..b, a brace short, a misspelt plugin) is rejected, never written over the cluster's DNS", async () => {
+        const root = ".:53 {\n    forward . /etc/resolv.conf\n}\n";
+        await rejects({ endpoints: [registry()], dns: { coredns: { delivery: "corefile", baseCorefile: `a..b:53 {\n    whoami\n}\n${root}` } } }, [
+            { path: "dns.coredns.baseCorefile", rule: /is not a Corefile CoreDNS would load: line 1: zone "a\.\.b".*not a valid domain name.*fix it first/ },
+        ]);
+        await rejects({ endpoints: [registry()], dns: { coredns: { delivery: "corefile", baseCorefile: ".:53 {\n    errors\n    forward . /etc/resolv.conf {\n        max_concurrent 1000\n}\n" } } }, [
+            { path: "dns.coredns.baseCorefile", rule: /line 1: the server block \.:53 opened with '\{' is never closed/ },
+        ]);
+        await rejects({ endpoints: [registry()], dns: { coredns: { delivery: "corefile", baseCorefile: ".:53 {\n    erors\n    forward . /etc/resolv.conf\n}\n" } } }, [
+            { path: "dns.coredns.baseCorefile", rule: /line 2: unknown directive "erors"/ },
+        ]);
+        await rejects({ endpoints: [registry()], dns: { nodeLocalDns: { enabled: true, corednsAddress: "10.233.0.3", baseCorefile: "cluster.local:53 {\n    forward . 10.233.0.3 }\n}\n" } } }, [
+            { path: "dns.nodeLocalDns.baseCorefile", rule: /is not a Corefile NodeLocal DNSCache would load: line 2: unexpected '\}'/ },
+        ]);
+    });
+
+    it("a pasted Corefile without the root zone block is not the cluster's whole Corefile", async () => {
+        await rejects({ endpoints: [registry()], dns: { coredns: { delivery: "corefile", baseCorefile: "cluster.local:53 {\n    kubernetes cluster.local\n}\n" } } }, [
+            { path: "dns.coredns.baseCorefile", rule: /no server block for the root zone on port 53.*paste all of it/ },
+        ]);
+        await rejects({ endpoints: [registry()], dns: { nodeLocalDns: { enabled: true, corednsAddress: "10.233.0.3", baseCorefile: "cluster.local:53 {\n    forward . 10.233.0.3\n}\n" } } }, [
+            { path: "dns.nodeLocalDns.baseCorefile", rule: /no server block for the root zone on port 53/ },
+        ]);
+    });
+
     it("a base Corefile that contains directpath's own earlier block is fine (pasted after a deploy)", async () => {
         const base = "# BEGIN directpath hairpin-t (x)\nregistry.example.com:53 {\n    forward . /etc/resolv.conf\n}\n# END directpath hairpin-t\n.:53 {\n    forward . /etc/resolv.conf\n}\n";
         await capture(() => new HairpinBypass("t", { endpoints: [registry()], dns: { coredns: { delivery: "corefile", baseCorefile: base } } } as HairpinBypassArgs));

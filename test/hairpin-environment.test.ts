@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig, type StackConfig } from "../program/config";
-import type { ProgramContext } from "../program/context";
+import { resolveStack as parseConfig, type AwsStackSpec } from "../program/resolve";
 import { deployAwsCluster } from "../program/sections/aws-deploy";
 import { deployHairpin } from "../program/sections/hairpin-deploy";
 import { capture, expectProblems, resolve } from "./harness";
@@ -15,17 +14,18 @@ const endpoint = (over: Record<string, unknown> = {}) => ({
 
 const aws = (listeners = [{ port: 443, targetPort: 8443 }]) => ({
     vpc: { cidrBlock: "10.30.0.0/16", availabilityZoneCount: 2 },
+    eks: { publicAccessCidrs: ["198.51.100.0/24"] },
     nodeGroups: [{ name: "g", instanceType: "t3.small" }],
     ingressNlb: { enabled: true, listeners },
 });
 
 describe("hairpin endpoints with externalIpsFrom: environment", () => {
     it("take the AWS ingress NLB's Elastic IPs: one LRP per EIP, naming the real address", async () => {
-        const plain = parseConfig({ environment: "aws", cluster: { name: "t" }, aws: aws(), hairpin: { enabled: true, endpoints: [endpoint()] } });
-        const ctx: ProgramContext = { config: { ...plain, secrets: {} } as StackConfig, firewallRules: [], outputs: {} };
-        const { r } = await capture(() => {
-            deployAwsCluster(ctx);
-            deployHairpin(ctx);
+        const spec = parseConfig({ environment: "aws", cluster: { name: "t" }, aws: aws(), hairpin: { enabled: true, endpoints: [endpoint()] } }) as AwsStackSpec;
+        const { r, value: cluster } = await capture(() => {
+            const cluster = deployAwsCluster(spec);
+            deployHairpin(spec.hairpin, spec.cluster.name, cluster, { release: cluster.ciliumRelease, firewallRules: [], outputs: {} });
+            return cluster;
         }, {
             config: { "aws:region": "eu-central-1" },
             extraState: (a) => {
@@ -43,15 +43,15 @@ describe("hairpin endpoints with externalIpsFrom: environment", () => {
             ["198.51.100.2", "443", "8443"],
         ]);
         expect(lrps.every((s) => s.redirectBackend.localEndpointSelector.matchLabels.app === "ingress-gateway")).toBe(true);
-        expect(await resolve(ctx.externalEndpoints!.ips)).toEqual(["198.51.100.1", "198.51.100.2"]);
+        expect(await resolve(cluster.externalEndpoints!.ips)).toEqual(["198.51.100.1", "198.51.100.2"]);
     });
 
     it("are [computed] in preview, never invented", async () => {
-        const plain = parseConfig({ environment: "aws", cluster: { name: "t" }, aws: aws(), hairpin: { enabled: true, endpoints: [endpoint()] } });
-        const ctx: ProgramContext = { config: { ...plain, secrets: {} } as StackConfig, firewallRules: [], outputs: {} };
-        const { r } = await capture(() => {
-            deployAwsCluster(ctx);
-            deployHairpin(ctx);
+        const spec = parseConfig({ environment: "aws", cluster: { name: "t" }, aws: aws(), hairpin: { enabled: true, endpoints: [endpoint()] } }) as AwsStackSpec;
+        const { r, value: cluster } = await capture(() => {
+            const cluster = deployAwsCluster(spec);
+            deployHairpin(spec.hairpin, spec.cluster.name, cluster, { release: cluster.ciliumRelease, firewallRules: [], outputs: {} });
+            return cluster;
         }, { preview: true, config: { "aws:region": "eu-central-1" } });
         const ips = r.ofType("kubernetes:cilium.io/v2:CiliumLocalRedirectPolicy").map((x) => (r.inputs(x).spec as any).redirectFrontend.addressMatcher.ip);
         expect(ips).toEqual(["[computed]", "[computed]"]);

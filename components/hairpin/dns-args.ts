@@ -12,7 +12,7 @@
 import { z } from "zod";
 import { joinPath, type Problem } from "../common/errors";
 import { dnsNameSchema, ipSchema, isDnsName, isIP, k8sNameSchema, labelsSchema } from "../common/net";
-import { stripRegions } from "./corefile";
+import { CorefileError, parseCorefile, rootZoneBlock, servedZones, stripRegions, type ParsedCorefile } from "./corefile";
 import { dnsTargetProblems } from "./dns-targets";
 
 /** CoreDNS delivery modes. See {@link corednsOptionsSchema}. */
@@ -22,6 +22,9 @@ export type CorednsDelivery = (typeof COREDNS_DELIVERIES)[number];
 /** NodeLocal DNSCache delivery modes. See {@link nodeLocalDnsOptionsSchema}. */
 export const NODELOCALDNS_DELIVERIES = ["corefile", "inventory"] as const;
 export type NodeLocalDnsDelivery = (typeof NODELOCALDNS_DELIVERIES)[number];
+
+/** The cluster DNS domain when nobody says otherwise (Kubernetes' default). */
+export const DEFAULT_CLUSTER_DOMAIN = "cluster.local";
 
 /** Kubespray's default node-local address (`nodelocaldns_ip`). */
 export const KUBESPRAY_NODELOCAL_IP = "169.254.25.10";
@@ -135,7 +138,7 @@ export const hostsOptionsSchema = z.strictObject({
 
 export const dnsOptionsSchema = z.strictObject({
     /** The cluster's DNS domain; Service backends are rewritten to `<svc>.<ns>.svc.<clusterDomain>`. */
-    clusterDomain: dnsNameSchema.default("cluster.local"),
+    clusterDomain: dnsNameSchema.default(DEFAULT_CLUSTER_DOMAIN),
     coredns: corednsOptionsSchema.default(corednsOptionsSchema.parse({})),
     nodeLocalDns: nodeLocalDnsOptionsSchema.default(nodeLocalDnsOptionsSchema.parse({})),
     hosts: hostsOptionsSchema.default(hostsOptionsSchema.parse({})),
@@ -160,25 +163,16 @@ export function rawDnsFeatures(raw: Raw): { coredns: boolean; nodeLocalDns: bool
 }
 
 /**
- * Server-block keys at the top level of a Corefile (`registry.example.com:53 {` gives
- * `registry.example.com`). Good enough to spot a zone the cluster already serves.
+ * The zones a Corefile's server blocks serve (`registry.example.com:53 {` gives
+ * `registry.example.com`; `.` for the root), read as CoreDNS reads them; [] when it doesn't parse
+ * (the baseCorefile rules report that).
  */
 export function corefileZones(corefile: string): string[] {
-    const zones: string[] = [];
-    let depth = 0;
-    for (const line of corefile.split("\n")) {
-        const text = line.replace(/#.*$/, "").trim();
-        if (depth === 0 && text.endsWith("{") && !text.startsWith("(")) {
-            for (const key of text.slice(0, -1).trim().split(/[\s,]+/)) {
-                if (!key) continue;
-                const host = key.replace(/^[a-z]+:\/\//, "").replace(/:\d+$/, "").replace(/\.$/, "").toLowerCase();
-                zones.push(host === "" ? "." : host);
-            }
-        }
-        depth += (text.match(/\{/g) ?? []).length - (text.match(/\}/g) ?? []).length;
-        if (depth < 0) depth = 0;
+    try {
+        return servedZones(parseCorefile(corefile));
+    } catch {
+        return [];
     }
-    return zones;
 }
 
 /** Cross-field rules of the DNS half, on the raw HairpinBypass args. Tolerant of malformed input. */
@@ -186,7 +180,7 @@ export function dnsCrossChecks(raw: Raw): Problem[] {
     const problems: Problem[] = [];
     const dns = isObj(raw.dns) ? raw.dns : {};
     const features = rawDnsFeatures(raw);
-    const clusterDomain = typeof dns.clusterDomain === "string" ? dns.clusterDomain : "cluster.local";
+    const clusterDomain = typeof dns.clusterDomain === "string" ? dns.clusterDomain : DEFAULT_CLUSTER_DOMAIN;
 
     // Every literal hostname we would override.
     const hostnames: Array<{ path: string; name: string }> = [];
@@ -221,7 +215,7 @@ export function dnsCrossChecks(raw: Raw): Problem[] {
         if (delivery === "coredns-custom" && coredns.baseCorefile !== undefined) {
             problems.push({ path: "dns.coredns.baseCorefile", value: "(Corefile text)", rule: "only used with dns.coredns.delivery 'corefile'; the coredns-custom delivery never touches the Corefile" });
         }
-        if (typeof coredns.baseCorefile === "string") problems.push(...zoneClashes("dns.coredns.baseCorefile", coredns.baseCorefile, zoneNames));
+        if (typeof coredns.baseCorefile === "string") problems.push(...baseCorefileProblems("dns.coredns.baseCorefile", coredns.baseCorefile, zoneNames, "CoreDNS"));
     }
 
     const nodeLocal = isObj(dns.nodeLocalDns) ? dns.nodeLocalDns : {};
@@ -241,7 +235,7 @@ export function dnsCrossChecks(raw: Raw): Problem[] {
                 rule: "required with dns.nodeLocalDns.delivery 'corefile': paste the current config (kubectl -n kube-system get configmap nodelocaldns -o jsonpath='{.data.Corefile}'), or use delivery 'inventory' to let kubespray write it",
             });
         }
-        if (typeof nodeLocal.baseCorefile === "string") problems.push(...zoneClashes("dns.nodeLocalDns.baseCorefile", nodeLocal.baseCorefile, zoneNames));
+        if (typeof nodeLocal.baseCorefile === "string") problems.push(...baseCorefileProblems("dns.nodeLocalDns.baseCorefile", nodeLocal.baseCorefile, zoneNames, "NodeLocal DNSCache"));
         if (!features.coredns) {
             problems.push({
                 path: "dns.nodeLocalDns.enabled",
@@ -272,19 +266,44 @@ export function dnsCrossChecks(raw: Raw): Problem[] {
     return problems;
 }
 
-function zoneClashes(path: string, corefile: string, names: string[]): Problem[] {
+/**
+ * A pasted Corefile (CoreDNS's or NodeLocal DNSCache's): it must be one CoreDNS loads, with the
+ * root zone block (`.:53`) that directpath's block goes in front of, and no block of its own for
+ * an overridden name.
+ */
+function baseCorefileProblems(path: string, corefile: string, names: string[], what: string): Problem[] {
     let own: string;
     try {
         own = stripRegions(corefile);
     } catch (e) {
         return [{ path, value: "(Corefile text)", rule: (e as Error).message.replace(/^directpath: /, "") }];
     }
-    const served = new Set(corefileZones(own));
-    return names
-        .filter((n) => served.has(n))
-        .map((n) => ({
+    let parsed: ParsedCorefile;
+    try {
+        parsed = parseCorefile(own);
+    } catch (e) {
+        if (!(e instanceof CorefileError)) throw e;
+        return [{
+            path,
+            value: "(Corefile text)",
+            rule: `is not a Corefile ${what} would load: ${e.message}; directpath would write it over the cluster's own DNS configuration, so fix it first (paste it again from the cluster)`,
+        }];
+    }
+    const problems: Problem[] = [];
+    if (!rootZoneBlock(parsed, "53")) {
+        problems.push({
+            path,
+            value: "(Corefile text)",
+            rule: `has no server block for the root zone on port 53 ('.:53 { ... }'): this is not the cluster's whole ${what} Corefile (directpath writes its block in front of it and the rest of the file as given); paste all of it from the cluster`,
+        });
+    }
+    const served = new Set(servedZones(parsed));
+    for (const n of names.filter((n) => served.has(n))) {
+        problems.push({
             path,
             value: n,
             rule: `already has a server block for ${n}; CoreDNS refuses two blocks for one zone and port, so remove it (or the hostname) first`,
-        }));
+        });
+    }
+    return problems;
 }

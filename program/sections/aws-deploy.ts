@@ -1,17 +1,32 @@
 /**
- * The `aws` environment's deploy steps. `deployAwsCluster` runs first (VPC, security groups, EKS
- * with Cilium and CoreDNS, node groups, the optional ingress NLB) and hands the cluster's
- * Kubernetes provider to the in-cluster steps; `deployAwsFirewall` runs last and opens, in the
- * node security group, what those steps asked for (`ctx.firewallRules`, e.g. Tailscale's UDP port).
+ * The `aws` environment's deploy steps, loaded only for `environment: aws` (main.ts imports this
+ * module lazily, so a `local` stack loads no `@pulumi/aws`). `deployAwsCluster` builds the VPC,
+ * security groups, EKS with Cilium and CoreDNS, node groups and the optional ingress NLB, and
+ * returns the cluster handle the in-cluster steps take; `deployAwsFirewall` takes that handle and
+ * opens, in the node security group, what those steps asked for (e.g. Tailscale's UDP port).
  */
+import type * as pulumi from "@pulumi/pulumi";
 import { ClusterSecurity, EksCluster, IngressNlb, LoadBalancerTargets, PublicVpc, SecurityGroupRules } from "../../components/aws";
-import type { ProgramContext } from "../context";
-import { awsEnvironment } from "./aws";
+import type { SgRuleSpec } from "../../components/aws/security/rules";
+import type { FirewallRule } from "../../components/common/firewall";
+import type { ClusterHandle } from "../handles";
+import type { AwsStackSpec } from "../resolve";
 
-/** Builds the AWS cluster and sets `ctx.k8sProvider`, `ctx.ciliumRelease`, `ctx.externalEndpoints` and `ctx.aws`. */
-export function deployAwsCluster(ctx: ProgramContext): void {
-    // Every cross-field rule, by config key, before anything is registered.
-    const env = awsEnvironment(ctx.config);
+/** The AWS cluster: what the in-cluster steps need, plus the security groups `deployAwsFirewall` opens rules in. */
+export interface AwsClusterHandle extends ClusterHandle {
+    aws: {
+        nodeSecurityGroupId: pulumi.Output<string>;
+        clusterSecurityGroupId: pulumi.Output<string>;
+        /** Whether the VPC is dual stack (rules with IPv6 peers are dropped otherwise). */
+        ipv6: boolean;
+        /** The rules ClusterSecurity already opens; consumed rules that repeat one are skipped. */
+        fixedRules: readonly SgRuleSpec[];
+    };
+}
+
+/** Builds the AWS cluster from the resolved stack (every rule has run already). */
+export function deployAwsCluster(spec: AwsStackSpec): AwsClusterHandle {
+    const env = spec.aws;
     const name = env.name;
 
     const vpc = new PublicVpc(name, env.vpc);
@@ -37,41 +52,45 @@ export function deployAwsCluster(ctx: ProgramContext): void {
         dependsOn: [security],
     });
 
-    ctx.k8sProvider = eks.provider;
-    // Cilium is installed here (CoreDNS waits for it): deployCilium must not install it again.
-    ctx.ciliumRelease = eks.cilium;
-    ctx.aws = { nodeSecurityGroupId: security.nodeSecurityGroupId, clusterSecurityGroupId: security.clusterSecurityGroupId, ipv6: vpc.ipv6, fixedRules: security.rules };
-
-    ctx.outputs.vpcId = vpc.vpcId;
-    ctx.outputs.publicSubnetIds = vpc.publicSubnetIds;
-    ctx.outputs.eksClusterName = eks.clusterName;
-    ctx.outputs.kubeconfig = eks.kubeconfig;
-    ctx.outputs.nodeSecurityGroupId = security.nodeSecurityGroupId;
-    ctx.outputs.clusterSecurityGroupId = security.clusterSecurityGroupId;
-    ctx.outputs.nodeRoleArn = eks.nodeRoleArn;
+    const outputs: Record<string, unknown> = {
+        vpcId: vpc.vpcId,
+        publicSubnetIds: vpc.publicSubnetIds,
+        eksClusterName: eks.clusterName,
+        kubeconfig: eks.kubeconfig,
+        nodeSecurityGroupId: security.nodeSecurityGroupId,
+        clusterSecurityGroupId: security.clusterSecurityGroupId,
+        nodeRoleArn: eks.nodeRoleArn,
+    };
+    const handle: AwsClusterHandle = {
+        provider: eks.provider,
+        // Cilium is installed here (CoreDNS waits for it): the Cilium step must not install it again.
+        ciliumRelease: eks.cilium,
+        aws: { nodeSecurityGroupId: security.nodeSecurityGroupId, clusterSecurityGroupId: security.clusterSecurityGroupId, ipv6: vpc.ipv6, fixedRules: security.rules },
+        outputs,
+    };
 
     if (nlb) {
         new LoadBalancerTargets(`${name}-ingress-targets`, { targetGroupArns: nlb.targetGroupArns, autoscalingGroupNames: eks.autoscalingGroupNames });
-        ctx.externalEndpoints = {
+        handle.externalEndpoints = {
             source: "aws-ingress-nlb",
             ips: nlb.addresses,
             hostnames: [nlb.dnsName, ...nlb.addressHostnames],
             listeners: nlb.settings.listeners.map((l) => ({ port: l.port, targetPort: l.targetPort ?? l.port, protocol: l.protocol })),
         };
-        ctx.outputs.ingressAddresses = nlb.addresses;
-        ctx.outputs.ingressHostname = nlb.dnsName;
+        outputs.ingressAddresses = nlb.addresses;
+        outputs.ingressHostname = nlb.dnsName;
     }
+    return handle;
 }
 
-/** Opens the rules that in-cluster components asked for (`ctx.firewallRules`) in the node security group. */
-export function deployAwsFirewall(ctx: ProgramContext): void {
-    if (!ctx.aws) throw new Error("directpath: deployAwsFirewall needs deployAwsCluster to run first");
-    if (ctx.firewallRules.length === 0) return;
-    new SecurityGroupRules(`${ctx.config.cluster.name}-firewall`, {
-        securityGroupId: ctx.aws.nodeSecurityGroupId,
-        controlPlaneSecurityGroupId: ctx.aws.clusterSecurityGroupId,
-        rules: ctx.firewallRules,
-        ipv6: ctx.aws.ipv6,
-        existingRules: ctx.aws.fixedRules,
+/** Opens the rules that in-cluster components asked for in the node security group of the cluster `deployAwsCluster` built. */
+export function deployAwsFirewall(spec: AwsStackSpec, cluster: AwsClusterHandle, rules: readonly FirewallRule[]): void {
+    if (rules.length === 0) return;
+    new SecurityGroupRules(`${spec.cluster.name}-firewall`, {
+        securityGroupId: cluster.aws.nodeSecurityGroupId,
+        controlPlaneSecurityGroupId: cluster.aws.clusterSecurityGroupId,
+        rules: [...rules],
+        ipv6: cluster.aws.ipv6,
+        existingRules: cluster.aws.fixedRules,
     });
 }

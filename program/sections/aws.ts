@@ -1,25 +1,29 @@
 /**
  * `directpath:aws`: the AWS environment (VPC, security groups, EKS with Cilium, node groups, the
- * optional ingress NLB). Every block reuses its component's own schema, so config and library
- * validate identically. {@link awsEnvironment} turns the section (plus `directpath:cluster`) into
- * the components' args and runs their cross-field rules, reporting problems by config key.
+ * optional ingress NLB). Every block reuses its component's own schema and cross-field rules
+ * (imported from the components' pure modules, so reading a `local` stack loads no `@pulumi/aws`);
+ * {@link awsEnvironment} turns the parsed section, the cluster and the Cilium block into the
+ * components' args, reporting problems by config key. Cilium's chart version, tunnel port and
+ * Hubble are in `directpath:cilium`, as for every environment. Pure.
  */
 import { z } from "zod";
-import { joinPath, ValidationError, type Problem } from "../../components/common/errors";
-import { CILIUM_CHART_VERSION, parseChartVersion } from "../../components/cilium/values";
-import {
-    clusterSecurityArgsSchema, clusterSecurityCrossChecks, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, eksClusterCrossChecks, eksClusterOptionsSchema,
-    ingressNlbCrossChecks, ingressNlbOptionsSchema, nodeGroupSchema, publicVpcArgsSchema, publicVpcCrossChecks,
-    type ClusterSecurityOptionsInput, type EksClusterOptionsInput, type IngressNlbOptionsInput, type PublicVpcArgsInput,
-} from "../../components/aws";
-import type { EksCiliumOptions } from "../../components/aws";
-import type { PlainConfig } from "../config";
-import { ciliumSectionSchema, ciliumValueOptions } from "./cilium";
+import { joinPath, type Problem } from "../../components/common/errors";
+import { eksClusterCrossChecks, eksClusterOptionsSchema, nodeGroupSchema, type EksClusterOptionsInput } from "../../components/aws/eks/args";
+import { ingressNlbCrossChecks, ingressNlbOptionsSchema, type IngressNlbOptionsInput } from "../../components/aws/nlb/args";
+import { clusterSecurityArgsSchema, clusterSecurityCrossChecks, type ClusterSecurityOptionsInput } from "../../components/aws/security/rules";
+import { publicVpcArgsSchema, publicVpcCrossChecks, type PublicVpcArgsInput } from "../../components/aws/vpc/plan";
+import { CILIUM_VXLAN_PORT } from "../../components/cilium/values";
+import { key, under } from "../keys";
+import type { ClusterSection } from "./cluster";
+import type { CiliumSpec } from "./cilium";
 
 const vpcBlock = publicVpcArgsSchema.omit({ tags: true, clusterName: true });
-const securityBlock = clusterSecurityArgsSchema.omit({ ipv6: true, clusterName: true, tags: true });
+const securityBlock = clusterSecurityArgsSchema.omit({ ipv6: true, clusterName: true, tags: true, tunnelPort: true, hubble: true });
 const eksBlock = eksClusterOptionsSchema.omit({
-    nodeGroups: true, podCidr: true, serviceCidr: true, vpcCidr: true, ipv6: true, tunnelPort: true, hubble: true, tags: true,
+    nodeGroups: true, podCidr: true, serviceCidr: true, vpcCidr: true, ipv6: true, tunnelPort: true, hubble: true, tags: true, ciliumChartVersion: true,
+}).extend({
+    // No default in a stack: who may reach the API server is written down (see awsEnvironment).
+    publicAccessCidrs: eksClusterOptionsSchema.shape.publicAccessCidrs.removeDefault().optional(),
 });
 const nlbBlock = ingressNlbOptionsSchema.omit({ ipv6: true, tags: true }).extend({
     enabled: z.boolean({ error: "must be true or false" }).default(true),
@@ -28,9 +32,9 @@ const nlbBlock = ingressNlbOptionsSchema.omit({ ipv6: true, tags: true }).extend
 export const awsSectionSchema = z.strictObject({
     /** PublicVpc: `cidrBlock`, `availabilityZoneCount`, `subnetPrefixLength`, `ipv6`. */
     vpc: vpcBlock.default(vpcBlock.parse({})),
-    /** ClusterSecurity: `tunnelPort` (Cilium VXLAN; the same number goes into the Cilium values), `hubble`, `webhookPorts`. */
+    /** ClusterSecurity: `webhookPorts` (the tunnel port and Hubble come from `directpath:cilium`). */
     security: securityBlock.default(securityBlock.parse({})),
-    /** EksCluster: `version`, `publicAccessCidrs`, `adminPrincipalArns`, `bootstrapCreatorAdmin`, `logTypes`, `ciliumChartVersion`, ... */
+    /** EksCluster: `version`, `publicAccessCidrs` (required), `adminPrincipalArns`, `bootstrapCreatorAdmin`, `logTypes`, ... */
     eks: eksBlock.default(eksBlock.parse({})),
     /** Managed node groups, at least one. */
     nodeGroups: z.array(nodeGroupSchema).min(1, { error: "must declare at least one node group" }),
@@ -42,68 +46,94 @@ export const awsSectionSchema = z.strictObject({
 
 export type AwsSection = z.output<typeof awsSectionSchema>;
 
-/** The components' args for one stack, derived from `directpath:aws` and `directpath:cluster`. */
+/** Keys that moved out of `directpath:aws` into the one Cilium block, and where to. */
+export const MOVED_AWS_KEYS: ReadonlyArray<{ from: [string, string]; to: string }> = [
+    { from: ["eks", "ciliumChartVersion"], to: "cilium.chartVersion" },
+    { from: ["security", "tunnelPort"], to: "cilium.tunnel.port" },
+    { from: ["security", "hubble"], to: "cilium.hubble" },
+];
+
+/**
+ * Reports the old Cilium keys of `directpath:aws` (where each moved) and returns the section
+ * without them, so the schema doesn't also call them unknown.
+ */
+export function movedAwsKeys(raw: unknown): { problems: Problem[]; rest: unknown } {
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { problems: [], rest: raw };
+    const rest: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
+    const problems: Problem[] = [];
+    for (const m of MOVED_AWS_KEYS) {
+        const [block, field] = m.from;
+        const b = rest[block];
+        if (typeof b !== "object" || b === null || Array.isArray(b) || !(field in b)) continue;
+        const { [field]: value, ...others } = b as Record<string, unknown>;
+        rest[block] = others;
+        problems.push({
+            path: key(`aws.${block}.${field}`),
+            value,
+            rule: `has moved to ${key(m.to)} (one Cilium block for every environment): write ${m.to.split(".").slice(1).join(".")}: ${JSON.stringify(value)} under directpath:cilium instead`,
+        });
+    }
+    return { problems, rest };
+}
+
+/** The components' args for one stack, derived from `directpath:aws`, `directpath:cluster` and `directpath:cilium`. Plain data. */
 export interface AwsEnvironment {
     name: string;
     vpc: PublicVpcArgsInput;
     security: ClusterSecurityOptionsInput;
     eks: EksClusterOptionsInput;
     /** Cilium options that follow from the hairpin section (LRP address allow-list, Service externalIPs). */
-    cilium: EksCiliumOptions;
+    cilium: { localRedirectPolicies: boolean; lrpAddressMatcherIps?: string[]; allowServiceExternalIps: boolean };
     /**
-     * Whether the chart can limit LRP frontends to an allow-list (1.18+). The deploy step then adds
-     * the ingress NLB's Elastic IPs to it, so LRP can only ever claim the cluster's own addresses.
+     * Whether the chart can limit LRP frontends to an allow-list (1.18+) and the stack wants it. The
+     * deploy step then adds the ingress NLB's Elastic IPs to it, so LRP can only ever claim the
+     * cluster's own addresses.
      */
     lrpAllowList: boolean;
     nlb?: IngressNlbOptionsInput;
 }
 
-const key = (path: string) => `directpath:${path}`;
-
 /**
- * Builds the components' args and checks every cross-field rule (the per-field ones already ran
- * when the config was parsed). Throws one ValidationError naming config keys. Pure.
+ * Builds the components' args and runs their cross-field rules (the per-field ones ran when the
+ * section was parsed), with problems by config key. `cluster` holds the effective pod and
+ * Service CIDRs (the environment's defaults filled in).
  */
-export function awsEnvironment(config: Pick<PlainConfig, "cluster" | "aws" | "hairpin" | "cilium">): AwsEnvironment {
-    const aws = config.aws;
-    if (!aws) throw new ValidationError("directpath stack config", [{ path: key("aws"), value: undefined, rule: "required when environment is aws" }]);
-    const cluster = config.cluster;
+export function awsEnvironment(aws: AwsSection, cluster: ClusterSection, cilium: CiliumSpec): { env: AwsEnvironment; problems: Problem[] } {
     const name = cluster.name;
     const tags = { "directpath:stack-cluster": name, ...aws.tags };
     const ipv6 = aws.vpc.ipv6;
-    const podCidr = cluster.podCidrs[0] ?? DEFAULT_POD_CIDR;
-    const serviceCidr = cluster.serviceCidr ?? DEFAULT_SERVICE_CIDR;
-
+    const tunnelPort = cilium.tunnel.port ?? CILIUM_VXLAN_PORT;
+    const { publicAccessCidrs, ...eks } = aws.eks;
+    const problems: Problem[] = [];
+    if (publicAccessCidrs === undefined) {
+        problems.push({
+            path: key("aws.eks.publicAccessCidrs"),
+            value: undefined,
+            rule: "required: list who may reach the EKS public API endpoint (your office or VPN egress CIDRs, e.g. [198.51.100.0/24]); the default program never opens it by default. Write [0.0.0.0/0] to open it to the whole internet on purpose",
+        });
+    }
     const env: AwsEnvironment = {
         name,
         vpc: { ...aws.vpc, clusterName: name, tags },
-        security: { ...aws.security, ipv6, clusterName: name, tags },
+        security: { ...aws.security, tunnelPort, hubble: cilium.hubble, ipv6, clusterName: name, tags },
         eks: {
-            ...aws.eks,
+            ...eks,
+            publicAccessCidrs: publicAccessCidrs ?? [],
             nodeGroups: aws.nodeGroups,
-            podCidr,
-            serviceCidr,
+            podCidr: cluster.podCidrs[0]!,
+            serviceCidr: cluster.serviceCidr!,
             vpcCidr: aws.vpc.cidrBlock,
             ipv6,
-            tunnelPort: aws.security.tunnelPort,
-            hubble: aws.security.hubble,
-            ciliumChartVersion: aws.eks.ciliumChartVersion ?? CILIUM_CHART_VERSION,
+            tunnelPort,
+            hubble: cilium.hubble,
+            ciliumChartVersion: cilium.chartVersion,
             tags,
         },
-        cilium: hairpinCiliumOptions(config, aws.eks.ciliumChartVersion ?? CILIUM_CHART_VERSION),
-        lrpAllowList: supportsLrpAllowList(aws.eks.ciliumChartVersion ?? CILIUM_CHART_VERSION),
+        cilium: { localRedirectPolicies: cilium.localRedirectPolicies, lrpAddressMatcherIps: cilium.lrpAddressMatcherIps, allowServiceExternalIps: cilium.allowServiceExternalIps },
+        lrpAllowList: cilium.lrpAllowList,
         ...(aws.ingressNlb?.enabled ? { nlb: { ...withoutEnabled(aws.ingressNlb), ipv6, tags } } : {}),
     };
 
-    const problems: Problem[] = [];
-    const under = (prefix: string, list: Problem[]) => list.forEach((p) => problems.push({ ...p, path: key(joinPath(prefix, p.path)) }));
-    if (config.cilium !== undefined) {
-        problems.push({
-            path: key("cilium"),
-            value: "(set)",
-            rule: "is for existing clusters; the aws environment installs Cilium itself: set its chart version in directpath:aws.eks.ciliumChartVersion and its tunnel port and Hubble in directpath:aws.security",
-        });
-    }
     if (cluster.cni !== "cilium") {
         problems.push({ path: key("cluster.cni"), value: cluster.cni, rule: "must be cilium for the aws environment (EKS is created without a CNI and directpath installs Cilium)" });
     }
@@ -113,37 +143,23 @@ export function awsEnvironment(config: Pick<PlainConfig, "cluster" | "aws" | "ha
     if (cluster.podCidrs.length > 1) {
         problems.push({ path: key("cluster.podCidrs"), value: cluster.podCidrs, rule: "takes one CIDR in the aws environment (Cilium's cluster pool)" });
     }
-    under("aws.vpc", publicVpcCrossChecks(env.vpc));
-    under("aws.security", clusterSecurityCrossChecks(env.security));
+    problems.push(...under("aws.vpc", publicVpcCrossChecks(env.vpc)));
+    for (const p of clusterSecurityCrossChecks(env.security)) {
+        problems.push({ ...p, path: p.path === "tunnelPort" ? key("cilium.tunnel.port") : p.path === "hubble" ? key("cilium.hubble") : key(joinPath("aws.security", p.path)) });
+    }
     for (const p of eksClusterCrossChecks(env.eks)) {
+        // The pod / Service CIDR overlap is a rule of directpath:cluster itself (clusterProblems).
+        if (p.path === "podCidr" && p.rule.startsWith("overlaps serviceCidr")) continue;
         const path = p.path === "podCidr" ? key("cluster.podCidrs[0]")
             : p.path === "serviceCidr" ? key("cluster.serviceCidr")
-                : p.path.startsWith("nodeGroups") ? key(joinPath("aws", p.path))
-                    : key(joinPath("aws.eks", p.path));
+                : p.path === "tunnelPort" ? key("cilium.tunnel.port")
+                    : p.path === "ciliumChartVersion" ? key("cilium.chartVersion")
+                        : p.path.startsWith("nodeGroups") ? key(joinPath("aws", p.path))
+                            : key(joinPath("aws.eks", p.path));
         problems.push({ ...p, path });
     }
-    if (env.nlb) under("aws.ingressNlb", ingressNlbCrossChecks(env.nlb));
-    if (problems.length > 0) throw new ValidationError("directpath stack config", problems);
-    return env;
-}
-
-/**
- * What the hairpin section implies for Cilium (the same rules as an existing cluster's
- * `directpath:cilium` section: LRP addresses limited to the cilium-lrp endpoints' IPs on 1.18+,
- * `bpf.disableExternalIPMitigation` exactly when an endpoint uses service-external-ips).
- */
-function hairpinCiliumOptions(config: Pick<PlainConfig, "hairpin">, chartVersion: string): EksCiliumOptions {
-    // The API server fields are placeholders: EksCluster sets the real endpoint.
-    const section = ciliumSectionSchema.safeParse({ chartVersion, k8sServiceHost: "eks-endpoint" });
-    // A bad chart version is reported by the aws.eks schema; nothing to derive then.
-    if (!section.success) return {};
-    const o = ciliumValueOptions({ cilium: section.data, hairpin: config.hairpin });
-    return { localRedirectPolicies: o.localRedirectPolicies, lrpAddressMatcherIps: o.lrpAddressMatcherIps, allowServiceExternalIps: o.allowServiceExternalIps };
-}
-
-function supportsLrpAllowList(chartVersion: string): boolean {
-    const v = parseChartVersion(chartVersion);
-    return v !== undefined && (v.major > 1 || v.minor >= 18);
+    if (env.nlb) problems.push(...under("aws.ingressNlb", ingressNlbCrossChecks(env.nlb)));
+    return { env, problems };
 }
 
 function withoutEnabled<T extends { enabled: boolean }>(o: T): Omit<T, "enabled"> {

@@ -1,9 +1,13 @@
 /**
  * `directpath:cluster`: the cluster the stack deploys into (the `local` environment describes an
- * existing kubespray-style cluster; `aws` environments build one).
+ * existing kubespray-style cluster; `aws` environments build one), and the rules between its
+ * fields. Pure.
  */
 import { z } from "zod";
-import { cidrSchema, dnsLabelSchema, ipSchema, ipv4Schema } from "../../components/common/net";
+import type { Problem } from "../../components/common/errors";
+import { cidrContains, cidrSchema, cidrsOverlap, dnsLabelSchema, dnsNameSchema, ipSchema, ipv4Schema, parseCidr } from "../../components/common/net";
+import { DEFAULT_CLUSTER_DOMAIN } from "../../components/hairpin/dns-args";
+import { key } from "../keys";
 
 export const nodeSchema = z.strictObject({
     name: dnsLabelSchema,
@@ -14,11 +18,12 @@ export const nodeSchema = z.strictObject({
 });
 
 export const clusterSectionSchema = z.strictObject({
-    /** A short name for the cluster; prefixes cloud resource names. */
+    /** A short name for the cluster; prefixes resource names. */
     name: dnsLabelSchema.default("directpath"),
     /** The CNI. directpath's Cilium features (LRP, Cilium values) need `cilium`. */
     cni: z.enum(["cilium", "other"], { error: "must be cilium or other" }).default("cilium"),
-    clusterDomain: z.string().default("cluster.local"),
+    /** The cluster DNS domain; HairpinBypass inherits it unless its own keys set one. */
+    clusterDomain: dnsNameSchema.default(DEFAULT_CLUSTER_DOMAIN),
     /** Pod CIDRs (kubespray's default is 10.233.64.0/18). */
     podCidrs: z.array(cidrSchema).default([]),
     /** The Service CIDR (kubespray's default is 10.233.0.0/18). */
@@ -30,3 +35,53 @@ export const clusterSectionSchema = z.strictObject({
 });
 
 export type ClusterSection = z.output<typeof clusterSectionSchema>;
+export type ClusterNode = z.output<typeof nodeSchema>;
+
+/**
+ * Rules between the cluster's own fields, on the parsed section (with the environment's default
+ * CIDRs filled in). Paths are full config keys.
+ */
+export function clusterProblems(cluster: ClusterSection, environment: string, explicit: { podCidrs: boolean; serviceCidr: boolean }): Problem[] {
+    const problems: Problem[] = [];
+    const svc = cluster.serviceCidr;
+    const svcKey = explicit.serviceCidr ? "directpath:cluster.serviceCidr" : "the default Service CIDR";
+    cluster.podCidrs.forEach((pod, i) => {
+        const path = explicit.podCidrs ? key(`cluster.podCidrs[${i}]`) : key("cluster.podCidrs");
+        if (svc && parseCidr(pod)?.family === parseCidr(svc)?.family && cidrsOverlap(pod, svc)) {
+            problems.push({ path, value: pod, rule: `overlaps ${svcKey} ${svc}: a pod address and a Service ClusterIP would collide; pod and Service CIDRs must be disjoint` });
+        }
+        cluster.podCidrs.slice(0, i).forEach((other, j) => {
+            if (parseCidr(pod)?.family === parseCidr(other)?.family && cidrsOverlap(pod, other)) {
+                problems.push({ path, value: pod, rule: `overlaps directpath:cluster.podCidrs[${j}] ${other}; list each pod CIDR once, disjoint` });
+            }
+        });
+    });
+    if (cluster.dnsServiceIp !== undefined && svc !== undefined && !cidrContains(svc, cluster.dnsServiceIp)) {
+        problems.push({
+            path: key("cluster.dnsServiceIp"),
+            value: cluster.dnsServiceIp,
+            rule: `is outside ${svcKey} ${svc}: the cluster DNS Service's ClusterIP is taken from the Service CIDR`,
+        });
+    }
+    const seen = { name: new Map<string, number>(), internalIp: new Map<string, number>(), externalIp: new Map<string, number>() };
+    cluster.nodes.forEach((n, i) => {
+        for (const field of ["name", "internalIp", "externalIp"] as const) {
+            const v = n[field];
+            if (v === undefined) continue;
+            const first = seen[field].get(v);
+            if (first !== undefined) {
+                problems.push({ path: key(`cluster.nodes[${i}].${field}`), value: v, rule: `is also node '${cluster.nodes[first]!.name}'s ${field} (directpath:cluster.nodes[${first}]); every node has its own` });
+            } else seen[field].set(v, i);
+        }
+    });
+    cluster.nodes.forEach((n, i) => {
+        const other = cluster.nodes.findIndex((m) => m.internalIp === n.externalIp);
+        if (n.externalIp !== undefined && other !== -1) {
+            problems.push({ path: key(`cluster.nodes[${i}].externalIp`), value: n.externalIp, rule: `is node '${cluster.nodes[other]!.name}'s internalIp (directpath:cluster.nodes[${other}]); an external IP is the public address the router DNATs to a node` });
+        }
+    });
+    if (environment === "aws" && cluster.nodes.length > 0) {
+        problems.push({ path: key("cluster.nodes"), value: cluster.nodes.map((n) => n.name), rule: "describes the nodes of an existing cluster (environment local); the aws environment creates its nodes from directpath:aws.nodeGroups" });
+    }
+    return problems;
+}

@@ -1,48 +1,41 @@
 import { HairpinBypass } from "../../components/hairpin";
-import type { ProgramContext } from "../context";
-import type { SectionEndpoint } from "./hairpin";
-
-const DEFAULT_CLUSTER_DOMAIN = "cluster.local";
+import type { CiliumHandle, ClusterHandle, StepResult } from "../handles";
+import type { HairpinEndpointSpec, HairpinSpec } from "./hairpin";
 
 /**
- * Deploys HairpinBypass when `hairpin.enabled` is true, with the cluster's Kubernetes provider.
- * Both halves inherit `cluster.clusterDomain`: the iptables mode unless
- * `hairpin.redirect.iptables.clusterDomain` is set, the DNS half while `hairpin.dns.clusterDomain`
- * is left at its default. Local Redirect Policies wait for Cilium when this stack installs it.
+ * Deploys HairpinBypass (when the stack turns it on) with the cluster's provider; everything it
+ * takes was resolved already (program/resolve.ts). Local Redirect Policies wait for Cilium when
+ * this stack installs it.
  */
-export function deployHairpin(ctx: ProgramContext): void {
-    const section = ctx.config.hairpin;
-    if (!section?.enabled) return;
-    const { enabled: _enabled, ...args } = section;
-    const redirect = {
-        ...args.redirect,
-        iptables: { ...args.redirect.iptables, clusterDomain: args.redirect.iptables.clusterDomain ?? ctx.config.cluster.clusterDomain },
-    };
-    const clusterDomain = ctx.config.cluster.clusterDomain;
-    // The parsed value always holds a domain; its default stands for "not set" here.
-    const dns = args.dns.clusterDomain === DEFAULT_CLUSTER_DOMAIN ? { ...args.dns, clusterDomain } : args.dns;
-    const endpoints = args.endpoints.map((e) => withExternalIps(e, ctx));
-    const hairpin = new HairpinBypass(`${ctx.config.cluster.name}-hairpin`, { ...args, endpoints, redirect, dns }, {
-        provider: ctx.k8sProvider,
-        dependsOn: ctx.ciliumRelease ? [ctx.ciliumRelease] : [],
+export function deployHairpin(spec: HairpinSpec | undefined, clusterName: string, cluster: ClusterHandle, cilium: CiliumHandle): StepResult {
+    if (!spec) return { firewallRules: [], outputs: {} };
+    const endpoints = spec.endpoints.map((e) => withExternalIps(e, cluster));
+    const hairpin = new HairpinBypass(`${clusterName}-hairpin`, { ...spec, endpoints }, {
+        provider: cluster.provider,
+        dependsOn: cilium.release ? [cilium.release] : [],
     });
-    ctx.outputs.hairpinModes = hairpin.redirect.modes;
-    ctx.outputs.hairpinLocalRedirectPolicies = hairpin.redirect.localRedirectPolicies;
-    ctx.outputs.hairpinExternalIpServices = hairpin.redirect.externalIpServices;
-    if (hairpin.redirect.iptables) ctx.outputs.hairpinIptables = hairpin.redirect.iptables;
-    ctx.outputs.hairpinDns = hairpin.dns;
+    return {
+        firewallRules: [],
+        outputs: {
+            hairpinModes: hairpin.redirect.modes,
+            hairpinLocalRedirectPolicies: hairpin.redirect.localRedirectPolicies,
+            hairpinExternalIpServices: hairpin.redirect.externalIpServices,
+            ...(hairpin.redirect.iptables ? { hairpinIptables: hairpin.redirect.iptables } : {}),
+            hairpinDns: hairpin.dns,
+        },
+    };
 }
 
 /**
- * An endpoint with its external IPs filled in: as listed, or, for `externalIpsFrom: environment`,
- * the environment's addresses (the AWS ingress NLB's Elastic IPs, as Outputs: the redirect
- * frontends and DNS overrides then name the real external IPs with no copy-paste).
+ * An endpoint with its external IPs filled in: as resolved, or, for `externalIpsFrom:
+ * environment`, the environment's addresses (the AWS ingress NLB's Elastic IPs, as Outputs: the
+ * redirect frontends and DNS overrides then name the real external IPs with no copy-paste).
  */
-function withExternalIps(e: SectionEndpoint, ctx: ProgramContext) {
+function withExternalIps(e: HairpinEndpointSpec, cluster: ClusterHandle) {
     const { externalIpsFrom, externalIps, ...rest } = e;
-    if (externalIpsFrom === undefined) return { ...rest, externalIps: externalIps ?? [] };
-    const env = ctx.externalEndpoints;
-    // The config check (hairpinEnvironmentChecks) makes this unreachable for valid stacks.
+    if (externalIpsFrom === undefined) return { ...rest, externalIps };
+    const env = cluster.externalEndpoints;
+    // The resolver makes this unreachable for valid stacks.
     if (!env || env.ips.length === 0) {
         throw new Error(`directpath: hairpin endpoint '${e.name}' takes its external IPs from the environment, but the environment provides none`);
     }
