@@ -22,12 +22,18 @@ import { tailscaleArgsSchema, tailscaleCrossChecks, type TailscaleSettings, type
 import {
     AUTH_SECRET_KEY,
     CHECK_PORT_SCRIPT,
+    podStaticEndpoints,
+    relayGrant,
     renderAuthSecretMeta,
     renderChecksConfigMap,
     renderNamespace,
+    renderNodePortService,
     renderServiceAccount,
+    renderTailscaledConfigMap,
     renderWorkload,
-    tailscaleFirewallRules,
+    SELECT_CONFIG_SCRIPT,
+    tailscaleModeFirewallRules,
+    usesConfigFile,
 } from "./render";
 
 export {
@@ -40,7 +46,14 @@ export {
     type TailscaleSettings,
     type TailscaleSettingsInput,
 } from "./args";
-export { tailscaleFirewallRules } from "./render";
+export {
+    NETWORK_MODES,
+    TAILSCALE_DEFAULT_RELAY_PORT,
+    type NetworkMode,
+} from "./args";
+export { podStaticEndpoints, relayGrant, renderTailscaledConfig, tailscaleFirewallRules, tailscaleModeFirewallRules } from "./render";
+export { checkPodSecurityBaseline, type PodSecurityViolation } from "./pod-security";
+export { TailscaleProxyClass, validateProxyClassArgs, type TailscaleProxyClassArgs } from "./proxyclass";
 
 /**
  * Arguments of {@link TailscaleDirect}: the plain settings of {@link tailscaleArgsSchema} (every
@@ -107,20 +120,41 @@ export class TailscaleDirect extends pulumi.ComponentResource {
     readonly workloadName: pulumi.Output<string>;
     /** `DaemonSet` or `Deployment`. */
     readonly workloadKind: "DaemonSet" | "Deployment";
-    /** The fixed UDP port tailscaled listens on, on every node it runs on. */
+    /** The fixed UDP port tailscaled listens on, on every node it runs on (pod mode: in the pod). */
     readonly port: number;
+    /** `host` or `pod`. */
+    readonly network: "host" | "pod";
+    /** Pod mode: the UDP NodePort peers reach tailscaled through; undefined in host mode. */
+    readonly nodePort: number | undefined;
+    /** With `relay`: the relay server's UDP port (on the node, or in the pod); else undefined. */
+    readonly relayPort: number | undefined;
     /**
-     * What must be opened for direct connections: inbound UDP on {@link port} from `0.0.0.0/0` and
-     * `::/0`. Known at construction; security-group and firewall components consume it.
+     * What must be opened: inbound UDP from `0.0.0.0/0` and `::/0` on {@link port} (host mode) or
+     * {@link nodePort} (pod mode), plus the relay's port or NodePort. Known at construction;
+     * security-group and firewall components consume it.
      */
     readonly firewallRules: FirewallRule[];
+    /** Pod mode: each node's advertised static endpoints (`ip:nodePort`, and the relay's); `{}` in host mode. */
+    readonly staticEndpoints: Record<string, { tailscale: string[]; relay: string[] }>;
+    /**
+     * With `relay`: the tailnet policy fragment (JSON text) that grants `relay.sources` the
+     * `tailscale.com/cap/relay` capability on the relay nodes (their `tags`). Merge its `grants`
+     * into the tailnet policy file; the relay is unused without it. Undefined without `relay`.
+     */
+    readonly relayGrant: string | undefined;
 
     constructor(name: string, args: TailscaleDirectArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const settings = validateTailscaleArgs(name, args);
         super("directpath:tailscale:TailscaleDirect", name, {}, opts);
         this.port = settings.port;
+        this.network = settings.network;
+        this.nodePort = settings.network === "pod" ? settings.nodePort : undefined;
+        this.relayPort = settings.relay?.port;
         this.workloadKind = settings.workloadKind;
-        this.firewallRules = tailscaleFirewallRules(settings.port);
+        this.firewallRules = tailscaleModeFirewallRules(settings);
+        this.staticEndpoints = podStaticEndpoints(settings);
+        const grant = relayGrant(settings);
+        this.relayGrant = grant ? JSON.stringify(grant, null, 2) : undefined;
 
         const ns = new k8s.core.v1.Namespace(`${name}-ns`, renderNamespace(name, settings), { parent: this });
         const inNs = { parent: this, dependsOn: [ns] };
@@ -134,10 +168,18 @@ export class TailscaleDirect extends pulumi.ComponentResource {
         }, inNs);
 
         const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, renderServiceAccount(name, settings), inNs);
-        const checks = new k8s.core.v1.ConfigMap(`${name}-checks`,
-            renderChecksConfigMap(name, settings, readAsset(__dirname, CHECK_PORT_SCRIPT)), inNs);
+        const configFile = usesConfigFile(settings);
+        const checks = new k8s.core.v1.ConfigMap(`${name}-checks`, renderChecksConfigMap(name, settings,
+            readAsset(__dirname, CHECK_PORT_SCRIPT), configFile ? readAsset(__dirname, SELECT_CONFIG_SCRIPT) : undefined), inNs);
+        const dependsOn: pulumi.Resource[] = [ns, secret, sa, checks];
+        if (configFile) {
+            dependsOn.push(new k8s.core.v1.ConfigMap(`${name}-tailscaled`, renderTailscaledConfigMap(name, settings), inNs));
+        }
+        if (settings.network === "pod") {
+            new k8s.core.v1.Service(`${name}-udp`, renderNodePortService(name, settings) as unknown as k8s.core.v1.ServiceArgs, inNs);
+        }
 
-        const workloadOpts = { parent: this, dependsOn: [ns, secret, sa, checks] };
+        const workloadOpts = { parent: this, dependsOn };
         const rendered = renderWorkload(name, settings);
         const workload = settings.workloadKind === "Deployment"
             ? new k8s.apps.v1.Deployment(`${name}-deployment`, rendered as unknown as k8s.apps.v1.DeploymentArgs, workloadOpts)
@@ -150,7 +192,12 @@ export class TailscaleDirect extends pulumi.ComponentResource {
             workloadName: this.workloadName,
             workloadKind: this.workloadKind,
             port: this.port,
+            network: this.network,
+            nodePort: this.nodePort,
+            relayPort: this.relayPort,
             firewallRules: this.firewallRules,
+            staticEndpoints: this.staticEndpoints,
+            relayGrant: this.relayGrant,
         });
     }
 
