@@ -8,8 +8,14 @@
  * (the `PORT` env var and `--port`), that port declared on the pod and opened for inbound UDP
  * ({@link TailscaleDirect.firewallRules}) gives every peer a stable `ip:port` to reach.
  *
- * The pure parts live in ./args.ts (validation) and ./render.ts (the Kubernetes objects); the port
- * check that runs in the pod is ./check-port.sh.
+ * Where hostNetwork is forbidden, `network: "pod"` keeps tailscaled in the pod network and makes
+ * it reachable through a UDP NodePort instead, advertising `<node public IP>:<nodePort>` as a
+ * static endpoint in tailscaled's config file; `relay` adds a Tailscale Peer Relay.
+ *
+ * The pure parts live in ./args.ts (validation) and ./render.ts (the Kubernetes objects); the
+ * scripts that run in the pod are ./check-port.sh (readiness) and ./select-config.sh (picks the
+ * node's config file); ./pod-security.ts is the baseline check; ./proxyclass.ts the operator's
+ * ProxyClass.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -68,6 +74,17 @@ export { TailscaleProxyClass, validateProxyClassArgs, type TailscaleProxyClassAr
  *     tolerations: [{ operator: "Exists" }],
  * }, { provider: k8sProvider });
  * // ts.firewallRules -> inbound UDP 41641 from 0.0.0.0/0 and ::/0
+ *
+ * // Pod Security baseline, no hostNetwork: a UDP NodePort and each node's public IP.
+ * const pod = new TailscaleDirect("tailscale-pod", {
+ *     authKey: config.requireSecret("tailscaleAuthKey"),   // a key tagged tag:k8s
+ *     network: "pod",
+ *     nodePort: 30641,
+ *     nodes: [{ name: "node-a", publicIps: ["203.0.113.10"] }],
+ *     tags: ["tag:k8s"],
+ *     relay: { port: 40000, nodePort: 30640 },               // and a peer relay
+ * }, { provider: k8sProvider });
+ * // pod.firewallRules -> inbound UDP 30641 and 30640; pod.relayGrant -> the policy grant (JSON)
  * ```
  */
 export interface TailscaleDirectArgs extends TailscaleSettingsInput {
@@ -109,9 +126,12 @@ export function validateTailscaleArgs(name: string, args: TailscaleDirectArgs): 
 }
 
 /**
- * Runs tailscaled on the host network with a fixed UDP port, as a DaemonSet (one tailnet device
- * per node) or a Deployment pinned by a node selector, in a dedicated namespace. See the README
- * section "TailscaleDirect" for the args, the state choice and how to confirm direct connections.
+ * Runs tailscaled with a fixed UDP port, as a DaemonSet (one tailnet device per node) or a
+ * Deployment, in a dedicated namespace: on the host network (`network: "host"`, the default), or
+ * in the pod network behind a UDP NodePort, advertising `<node public IP>:<nodePort>` as a static
+ * endpoint (`network: "pod"`, Pod Security baseline). With `relay`, the nodes are also Tailscale
+ * Peer Relays on a second fixed UDP port. See docs/tailscale.md for the modes, the args, the state
+ * choice and how to confirm direct connections.
  */
 export class TailscaleDirect extends pulumi.ComponentResource {
     /** The namespace the component created. */
