@@ -49,6 +49,8 @@ describe("relay, host mode", () => {
         const env = new Map((c.env as Obj[]).map((e) => [e.name, e.value]));
         expect(env.get("TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR")).toBe("/etc/tailscaled");
         expect(env.has("TS_AUTHKEY")).toBe(false);
+        // The readiness check also requires the relay port to be tailscaled's.
+        expect(env.get("DIRECTPATH_RELAY_PORT")).toBe("40000");
         // State stays on the node (hostPath), so the relay's node keeps its identity across restarts.
         expect(spec.volumes).toContainEqual({ name: "state", hostPath: { path: "/var/lib/directpath/tailscale", type: "DirectoryOrCreate" } });
         expect(() => new DaemonSet(inputs(r, T.ds, "ts-daemonset") as never).validate()).not.toThrow();

@@ -337,6 +337,8 @@ export function containerEnv(name: string, settings: TailscaleSettings): EnvVar[
         // tailscaled's default --port (cmd/tailscaled defaultPort); --port below says the same.
         { name: "PORT", value: String(settings.port) },
     ];
+    // For check-port.sh: the relay server must own its port too (it has no fallback, it stays off).
+    if (settings.relay) env.push({ name: "DIRECTPATH_RELAY_PORT", value: String(settings.relay.port) });
     if (!configFile) {
         env.push(
             { name: "TS_AUTHKEY", valueFrom: { secretKeyRef: { name: names.authSecret, key: AUTH_SECRET_KEY } } },
