@@ -243,6 +243,24 @@ describe("check-port.sh", () => {
         expect(r.out).toContain("cannot read");
     });
 
+    it("brackets an unbracketed IPv6 pod IP in TS_LOCAL_ADDR_PORT (pod mode's $(POD_IP):<port>)", async () => {
+        const server = http.createServer((req, res) => res.end(req.url === "/healthz" ? "ok" : ""));
+        const ok = await new Promise<boolean>((r) => { server.once("error", () => r(false)); server.listen(0, "::1", () => r(true)); });
+        if (!ok) {
+            console.warn("check-port.sh IPv6 health test skipped: no ::1 on this machine");
+            return;
+        }
+        try {
+            const port = (server.address() as { port: number }).port;
+            const proc = makeProc({ procs: { 17: { comm: "tailscaled", sockets: [5001] } }, udp: [{ port: 41641, inode: 5001 }] });
+            const r = await run(proc, { PORT: "41641", TS_ENABLE_HEALTH_CHECK: "true", TS_LOCAL_ADDR_PORT: `::1:${port}` });
+            expect(r.out).toContain("OK: tailscaled owns UDP 41641");
+            expect(r.status).toBe(0);
+        } finally {
+            await new Promise((r) => server.close(r));
+        }
+    });
+
     it("also requires the health endpoint when TS_ENABLE_HEALTH_CHECK=true", async () => {
         const proc = makeProc({ procs: { 17: { comm: "tailscaled", sockets: [5001] } }, udp: [{ port: 41641, inode: 5001 }] });
         const up = await healthServer(true);

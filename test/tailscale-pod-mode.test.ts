@@ -91,8 +91,13 @@ describe("pod mode: the rendered objects", () => {
         expect(env.get("TS_KUBE_SECRET")?.value).toBe("");
         expect(env.get("PORT")?.value).toBe("41641");
         expect(env.get("TS_TAILSCALED_EXTRA_ARGS")?.value).toBe("--port=41641");
-        // The kubelet probes the pod IP: the endpoint listens on every pod address, probes name no host.
-        expect(env.get("TS_LOCAL_ADDR_PORT")?.value).toBe("[::]:9872");
+        // The kubelet probes the pod IP: the endpoint listens on the pod IP, probes name no host.
+        expect(env.get("TS_LOCAL_ADDR_PORT")?.value).toBe("$(POD_IP):9872");
+        expect(env.get("POD_IP")?.valueFrom).toEqual({ fieldRef: { fieldPath: "status.podIP" } });
+        expect(env.get("POD_IPS")?.valueFrom).toEqual({ fieldRef: { fieldPath: "status.podIPs" } });
+        // $(POD_IP) expands only from a variable defined earlier in the list.
+        const names = (spec.containers[0].env as Obj[]).map((e) => e.name);
+        expect(names.indexOf("POD_IP")).toBeLessThan(names.indexOf("TS_LOCAL_ADDR_PORT"));
         const c = spec.containers[0];
         expect(c.startupProbe.httpGet.host).toBeUndefined();
         expect(c.livenessProbe.httpGet).toEqual({ path: "/healthz", port: 9872, scheme: "HTTP" });

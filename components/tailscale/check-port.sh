@@ -129,6 +129,11 @@ check_udp "$port" tailscale
 
 if [ "${TS_ENABLE_HEALTH_CHECK:-false}" = "true" ]; then
     addr="${TS_LOCAL_ADDR_PORT:-[::]:9002}"
+    # An IPv6 pod IP comes unbracketed from $(POD_IP):<port> (containerboot brackets it itself).
+    case "$addr" in
+        \[*) ;;
+        *:*:*) addr="[${addr%:*}]:${addr##*:}" ;;
+    esac
     command -v wget >/dev/null 2>&1 || fail "wget is missing from the image, so the health endpoint http://${addr}/healthz can't be checked"
     if ! wget -q -T 3 -O /dev/null "http://${addr}/healthz" 2>/dev/null; then
         fail "health endpoint http://${addr}/healthz is not OK: the node has no tailnet address yet (not logged in?)"

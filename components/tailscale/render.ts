@@ -87,9 +87,13 @@ export function effectiveUserspace(settings: Pick<TailscaleSettings, "network" |
     return settings.userspace ?? settings.network === "pod";
 }
 
-/** The health endpoint's address: host mode loopback unless given; pod mode every pod address (the kubelet probes the pod IP). */
+/**
+ * The health endpoint's address: host mode loopback unless given; pod mode the pod's own IP
+ * (`$(POD_IP)` from the downward API, where the kubelet probes; containerboot brackets an IPv6
+ * POD_IP itself when POD_IPS is set, cmd/containerboot/settings.go v1.102.3, as the operator does).
+ */
 export function effectiveHealthAddress(settings: Pick<TailscaleSettings, "network" | "healthAddress">): string {
-    if (settings.network === "pod") return "::";
+    if (settings.network === "pod") return "$(POD_IP)";
     return settings.healthAddress ?? TAILSCALE_DEFAULT_HEALTH.address;
 }
 
@@ -316,7 +320,7 @@ export function renderChecksConfigMap(name: string, settings: TailscaleSettings,
 /** `host:port` for TS_LOCAL_ADDR_PORT (IPv6 in brackets, as netip.ParseAddrPort wants). */
 export function localAddrPort(settings: Pick<TailscaleSettings, "network" | "healthAddress" | "healthPort">): string {
     const address = effectiveHealthAddress(settings);
-    const host = address.includes(":") ? `[${address}]` : address;
+    const host = address.includes(":") && !address.startsWith("$(") ? `[${address}]` : address;
     return `${host}:${settings.healthPort}`;
 }
 
@@ -337,6 +341,13 @@ export function containerEnv(name: string, settings: TailscaleSettings): EnvVar[
         // tailscaled's default --port (cmd/tailscaled defaultPort); --port below says the same.
         { name: "PORT", value: String(settings.port) },
     ];
+    if (settings.network === "pod") {
+        // Must come before TS_LOCAL_ADDR_PORT, which expands $(POD_IP); containerboot reads POD_IPS.
+        env.push(
+            { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+            { name: "POD_IPS", valueFrom: { fieldRef: { fieldPath: "status.podIPs" } } },
+        );
+    }
     // For check-port.sh: the relay server must own its port too (it has no fallback, it stays off).
     if (settings.relay) env.push({ name: "DIRECTPATH_RELAY_PORT", value: String(settings.relay.port) });
     if (!configFile) {
@@ -387,7 +398,7 @@ export function containerEnv(name: string, settings: TailscaleSettings): EnvVar[
 }
 
 function probeHttp(settings: TailscaleSettings) {
-    // Pod mode: no host, so the kubelet probes the pod IP (the endpoint listens on every pod address).
+    // Pod mode: no host, so the kubelet probes the pod IP (where the endpoint listens: $(POD_IP)).
     const probe: Record<string, unknown> = { path: "/healthz", port: settings.healthPort, scheme: "HTTP" };
     if (settings.network !== "pod") probe.host = effectiveHealthAddress(settings);
     return probe;
