@@ -6,6 +6,7 @@
  * proxy; without Go or the proxy the test skips with a message.
  */
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -18,7 +19,9 @@ import { ROOT } from "./harness";
 const SRC = path.join(ROOT, "test/fixtures/tailscale-conffile");
 const VERSION = /require tailscale\.com (v\S+)/.exec(fs.readFileSync(path.join(SRC, "go.mod"), "utf8"))?.[1] ?? "unknown";
 const CACHE = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "directpath", "bin", `tailscale-conffile@${VERSION}`);
-const BIN = path.join(CACHE, "tailscale-conffile");
+// The binary's name carries a hash of its source, so an edited main.go never runs as a stale build.
+const SOURCE_HASH = createHash("sha256").update(fs.readFileSync(path.join(SRC, "main.go"))).update(fs.readFileSync(path.join(SRC, "go.mod"))).digest("hex").slice(0, 12);
+const BIN = path.join(CACHE, `tailscale-conffile-${SOURCE_HASH}`);
 
 function ensureBinary(): string | undefined {
     if (fs.existsSync(BIN)) return undefined;
@@ -39,6 +42,7 @@ interface Loaded {
     hostname?: string;
     authKey?: string;
     locked?: string;
+    serverURL?: string;
     staticEndpoints?: string[];
     relayServerPort?: number;
     relayServerStaticEndpoints?: string[];
@@ -100,6 +104,13 @@ describe.skipIf(skipReason !== undefined)(`tailscale's conffile parser (${VERSIO
         expect(any.relayServerPort).toBe(40000);
         expect(any.staticEndpoints).toBeUndefined();
         expect(any.advertiseRoutes).toEqual([]);
+    });
+
+    it("loginServer is the ServerURL tailscaled reads", () => {
+        const s = validateTailscaleArgs("ts", { authKey: "k", tags: ["tag:k8s"], relay: {}, loginServer: "https://headscale.example.com" });
+        const loaded = load(renderTailscaledConfigMap("ts", s).data);
+        expect(loaded["any-node.hujson"]!.error).toBeUndefined();
+        expect(loaded["any-node.hujson"]!.serverURL).toBe("https://headscale.example.com");
     });
 
     it("pod mode without relay: RelayServerPort stays unset (no relay server)", () => {

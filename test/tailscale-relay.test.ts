@@ -99,6 +99,21 @@ describe("relay, host mode", () => {
     });
 });
 
+describe("loginServer (a self-hosted control server such as headscale)", () => {
+    it("is ServerURL in the config file, and --login-server in TS_EXTRA_ARGS in the env-var flow", async () => {
+        const { r } = await build({ relay: {}, loginServer: "https://headscale.example.com" });
+        expect(JSON.parse(inputs(r, T.cm, "ts-tailscaled").data["any-node.hujson"]).ServerURL).toBe("https://headscale.example.com");
+        const host = await build({ loginServer: "http://10.0.0.5:8080" });
+        const env = new Map((inputs(host.r, T.ds, "ts-daemonset").spec.template.spec.containers[0].env as Obj[]).map((e) => [e.name, e.value]));
+        expect(env.get("TS_EXTRA_ARGS")).toBe("--login-server=http://10.0.0.5:8080 --advertise-tags=tag:k8s");
+    });
+
+    it.each(["headscale.example.com", "ftp://x", "https://h.example.com/?a=1", ""])("rejects %j", async (loginServer) => {
+        const { r } = await capture(() => undefined);
+        expectProblems(() => new TailscaleDirect("ts", { authKey: pulumi.secret(AUTH), loginServer }), [{ path: "loginServer", rule: /http\(s\) URL/, value: loginServer }], r);
+    });
+});
+
 describe("relay, pod mode", () => {
     const POD: Partial<TailscaleDirectArgs> = { network: "pod", nodePort: 30641, nodes: NODES, relay: { port: 40000, nodePort: 30640 } };
 

@@ -142,6 +142,17 @@ export const tailscaleArgsSchema = z.strictObject({
     clusterNodePortRange: portRangeSchema.optional(),
     /** Make the nodes Tailscale Peer Relays (needs the grant in `relayGrant`). */
     relay: relaySchema.optional(),
+    /** The control server, for a self-hosted one (headscale): `https://headscale.example.com`. Default: Tailscale's. */
+    loginServer: z.string({ error: "must be a URL as a string" })
+        .refine((u) => {
+            try {
+                const url = new URL(u);
+                return (url.protocol === "https:" || url.protocol === "http:") && url.hostname !== "" && url.search === "" && url.hash === "" && !/\s/.test(u);
+            } catch {
+                return false;
+            }
+        }, { error: "must be an http(s) URL of the control server, e.g. https://headscale.example.com (no query or fragment)" })
+        .optional(),
     /** The dedicated namespace to create (labelled Pod Security `privileged` in host mode, `baseline` in pod mode). */
     namespace: dnsLabelSchema
         .refine((n) => !(SYSTEM_NAMESPACES as readonly string[]).includes(n), {
@@ -252,7 +263,7 @@ export function tailscaleCrossChecks(raw: unknown, keys?: KeyPresence): Problem[
     if (typeof r.healthAddress === "string" && (isIPv4(r.healthAddress) || isIPv6(r.healthAddress))) {
         const a = r.healthAddress;
         if (pod) {
-            problems.push({ path: "healthAddress", value: a, rule: "only applies to network: host; in pod mode the health endpoint listens on the pod's own addresses, where the kubelet probes it" });
+            problems.push({ path: "healthAddress", value: a, rule: "only applies to network: host; in pod mode the health endpoint listens on the pod IP, where the kubelet probes it" });
         } else if (ipaddr.parse(a).range() === "unspecified") {
             problems.push({ path: "healthAddress", value: a, rule: "must be a specific local address (e.g. 127.0.0.1): under hostNetwork a wildcard serves the health endpoint on the node's public addresses" });
         }

@@ -175,6 +175,7 @@ export function relayGrant(settings: TailscaleSettings): { grants: Array<{ src: 
 export function renderTailscaledConfig(settings: TailscaleSettings, node?: { name: string; publicIps: string[] }): Record<string, unknown> {
     const conf: Record<string, unknown> = {
         Version: "alpha0",
+        ...(settings.loginServer ? { ServerURL: settings.loginServer } : {}),
         // Unlocked, as the operator writes it: containerboot edits prefs at shutdown (it
         // unadvertises services), which a locked config refuses.
         Locked: false,
@@ -385,9 +386,12 @@ export function containerEnv(name: string, settings: TailscaleSettings): EnvVar[
         // (which is why TS_AUTHKEY, TS_HOSTNAME, TS_ROUTES, TS_ACCEPT_DNS and TS_EXTRA_ARGS must
         // be absent: containerboot refuses them next to it).
         env.push({ name: "TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR", value: CONFIG_DIR_MOUNT_PATH });
-    } else if (settings.tags.length > 0) {
+    } else {
         // Flags for `tailscale up` (containerboot passes TS_EXTRA_ARGS through).
-        env.push({ name: "TS_EXTRA_ARGS", value: `--advertise-tags=${settings.tags.join(",")}` });
+        const extra: string[] = [];
+        if (settings.loginServer) extra.push(`--login-server=${settings.loginServer}`);
+        if (settings.tags.length > 0) extra.push(`--advertise-tags=${settings.tags.join(",")}`);
+        if (extra.length > 0) env.push({ name: "TS_EXTRA_ARGS", value: extra.join(" ") });
     }
     if (!userspace) {
         // Kernel mode edits the node's firewall (hostNetwork): let tailscaled pick iptables or
