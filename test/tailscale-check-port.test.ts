@@ -136,6 +136,30 @@ describe("check-port.sh", () => {
         expect(r.status).toBe(0);
     });
 
+    it("with DIRECTPATH_RELAY_PORT: passes only when tailscaled also owns the relay port", async () => {
+        const proc = makeProc({
+            procs: { 17: { comm: "tailscaled", sockets: [5001, 5004, 5005] } },
+            udp: [{ port: 41641, inode: 5001 }, { port: 40000, inode: 5004 }],
+            udp6: [{ port: 40000, inode: 5005 }],
+        });
+        const ok = await run(proc, { PORT: "41641", DIRECTPATH_RELAY_PORT: "40000" });
+        expect(ok.out).toContain("OK: tailscaled owns UDP 41641 (1 socket(s)), and the peer relay's UDP 40000 (2 socket(s))");
+        expect(ok.status).toBe(0);
+    });
+
+    it("with DIRECTPATH_RELAY_PORT: fails when the relay server isn't listening, or another process holds its port", async () => {
+        const off = makeProc({ procs: { 17: { comm: "tailscaled", sockets: [5001] } }, udp: [{ port: 41641, inode: 5001 }] });
+        const r1 = await run(off, { PORT: "41641", DIRECTPATH_RELAY_PORT: "40000" });
+        expect(r1.status).toBe(1);
+        expect(r1.out).toContain("FAIL: tailscaled's peer relay is not listening on UDP 40000; its UDP sockets are on udp:41641");
+        const taken = makeProc({ procs: { 17: { comm: "tailscaled", sockets: [5001] }, 30: { comm: "other", sockets: [6000] } }, udp: [{ port: 41641, inode: 5001 }, { port: 40000, inode: 6000 }] });
+        const r2 = await run(taken, { PORT: "41641", DIRECTPATH_RELAY_PORT: "40000" });
+        expect(r2.status).toBe(1);
+        expect(r2.out).toContain("FAIL: the peer relay's UDP 40000 on this node is held by another process (udp:inode=6000)");
+        const bad = await run(off, { PORT: "41641", DIRECTPATH_RELAY_PORT: "4x" });
+        expect(bad.out).toContain("DIRECTPATH_RELAY_PORT is '4x'");
+    });
+
     it("passes on an IPv4-only node (no udp6 table)", async () => {
         const proc = makeProc({ procs: { 9: { comm: "tailscaled", sockets: [77] } }, udp: [{ port: 3478, inode: 77 }] });
         expect((await run(proc, { PORT: "3478" })).status).toBe(0);
@@ -217,6 +241,24 @@ describe("check-port.sh", () => {
         const r = await run(proc, { PORT: "41641" });
         expect(r.status).toBe(1);
         expect(r.out).toContain("cannot read");
+    });
+
+    it("brackets an unbracketed IPv6 pod IP in TS_LOCAL_ADDR_PORT (pod mode's $(POD_IP):<port>)", async () => {
+        const server = http.createServer((req, res) => res.end(req.url === "/healthz" ? "ok" : ""));
+        const ok = await new Promise<boolean>((r) => { server.once("error", () => r(false)); server.listen(0, "::1", () => r(true)); });
+        if (!ok) {
+            console.warn("check-port.sh IPv6 health test skipped: no ::1 on this machine");
+            return;
+        }
+        try {
+            const port = (server.address() as { port: number }).port;
+            const proc = makeProc({ procs: { 17: { comm: "tailscaled", sockets: [5001] } }, udp: [{ port: 41641, inode: 5001 }] });
+            const r = await run(proc, { PORT: "41641", TS_ENABLE_HEALTH_CHECK: "true", TS_LOCAL_ADDR_PORT: `::1:${port}` });
+            expect(r.out).toContain("OK: tailscaled owns UDP 41641");
+            expect(r.status).toBe(0);
+        } finally {
+            await new Promise((r) => server.close(r));
+        }
     });
 
     it("also requires the health endpoint when TS_ENABLE_HEALTH_CHECK=true", async () => {

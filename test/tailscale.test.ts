@@ -12,7 +12,7 @@ import { ValidationError } from "../components/common/errors";
 import { RESERVED_NODE_PORTS } from "../components/common/firewall";
 import { TailscaleDirect, validateTailscaleArgs, type TailscaleDirectArgs } from "../components/tailscale";
 import { tailscaleArgsSchema, TAILSCALE_DEFAULT_IMAGE } from "../components/tailscale/args";
-import { renderWorkload } from "../components/tailscale/render";
+import { effectiveHealthAddress, effectiveUserspace, renderWorkload } from "../components/tailscale/render";
 import { parseConfig } from "../program/config";
 import { runDefaultProgram } from "../program/main";
 import { SECRET_PLACEHOLDER } from "../plan/runtime";
@@ -402,7 +402,13 @@ describe("TailscaleDirect: validation (every problem at once, nothing registered
 
     it("validateTailscaleArgs is pure and fills the defaults", () => {
         const s = validateTailscaleArgs("ts", { authKey: "k" });
-        expect(s).toMatchObject({ namespace: "tailscale", port: 41641, hostnamePrefix: "k8s", workloadKind: "DaemonSet", userspace: false, healthAddress: "127.0.0.1", healthPort: 9872 });
+        expect(s).toMatchObject({ network: "host", namespace: "tailscale", port: 41641, hostnamePrefix: "k8s", workloadKind: "DaemonSet", healthPort: 9872 });
+        // Mode-dependent defaults are derived in one place each (render.ts), not written by the schema.
+        expect(s.userspace).toBeUndefined();
+        expect(s.healthAddress).toBeUndefined();
+        expect(effectiveUserspace(s)).toBe(false);
+        expect(effectiveHealthAddress(s)).toBe("127.0.0.1");
+        expect(s.relay).toBeUndefined();
         expect(() => validateTailscaleArgs("ts", { authKey: "k", port: 53 })).toThrow(ValidationError);
     });
 });

@@ -9,7 +9,7 @@ import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import type { Problem } from "../common/errors";
 import { NODE_PORT_RANGE, RESERVED_NODE_PORTS } from "../common/firewall";
-import { cidrSchema, dnsLabelSchema, ipSchema, isDnsLabel, isIPv4, isIPv6, k8sNameSchema, labelsSchema, portSchema } from "../common/net";
+import { cidrSchema, dnsLabelSchema, ipSchema, isDnsLabel, isIP, isIPv4, isIPv6, k8sNameSchema, labelsSchema, portSchema } from "../common/net";
 
 /**
  * The image tag used when none is given: the newest stable `tailscale/tailscale` release when this
@@ -41,6 +41,20 @@ export const FLOATING_IMAGE_TAGS = ["latest", "stable", "unstable"] as const;
 export const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"] as const;
 
 export const WORKLOAD_KINDS = ["DaemonSet", "Deployment"] as const;
+
+/**
+ * Where tailscaled runs. `host`: on the node's own network (`hostNetwork`, Pod Security
+ * `privileged`). `pod`: in the pod network, reached through a UDP NodePort Service and advertising
+ * `<node public IP>:<nodePort>` as a static endpoint (Pod Security `baseline`).
+ */
+export const NETWORK_MODES = ["host", "pod"] as const;
+export type NetworkMode = (typeof NETWORK_MODES)[number];
+
+/** The relay's default UDP port when `relay: {}` gives none (Tailscale's docs use 40000 in examples). */
+export const TAILSCALE_DEFAULT_RELAY_PORT = 40000;
+
+/** Who may relay through directpath's nodes when `relay.sources` is not given: every device of the tailnet. */
+export const TAILSCALE_DEFAULT_RELAY_SOURCES = ["*"] as const;
 
 /** A Tailscale ACL tag: `tag:` plus a name of letters, digits and '-', starting with a letter. */
 const TAG = /^tag:[A-Za-z][A-Za-z0-9-]*$/;
@@ -87,9 +101,59 @@ export const imageSchema = z.strictObject({
     pullPolicy: z.enum(["IfNotPresent", "Always", "Never"], { error: "must be IfNotPresent, Always or Never" }).default("IfNotPresent"),
 });
 
+/** A node that runs tailscaled in `network: "pod"` mode, and the public addresses peers reach it at. */
+export const podNodeSchema = z.strictObject({
+    /** The Kubernetes node name (`kubectl get nodes`), as the downward API's `spec.nodeName` gives it. */
+    name: k8sNameSchema,
+    /**
+     * The node's public addresses (its AWS Elastic IP, a 1:1 NAT address, the `ExternalIP` of
+     * `kubectl get nodes -o wide`). Each one becomes `<ip>:<nodePort>` in tailscaled's static endpoints.
+     */
+    publicIps: z.array(ipSchema, { error: "must be a list of IP addresses" }).min(1, { error: "must list at least one public IP of the node" }),
+});
+
+/** The cluster's Service NodePort range (kube-apiserver `--service-node-port-range`). */
+export const portRangeSchema = z.strictObject({
+    from: portSchema,
+    to: portSchema,
+});
+
+/** Makes the nodes Tailscale Peer Relays on a second fixed UDP port. */
+export const relaySchema = z.strictObject({
+    /** The relay server's UDP port (tailscaled's `RelayServerPort`): on the node (host mode) or in the pod (pod mode). */
+    port: portSchema.default(TAILSCALE_DEFAULT_RELAY_PORT),
+    /** Pod mode only, required there: the UDP NodePort that reaches the relay port. */
+    nodePort: portSchema.optional(),
+    /** Grant sources: who may use the relay (`*`, `autogroup:member`, `tag:x`, `group:x`, users). Only used in the grant snippet. */
+    sources: z.array(z.string({ error: "must be a grant source as a string" }).min(1, { error: "must not be empty" }))
+        .min(1, { error: "must list at least one grant source, e.g. \"*\" or \"autogroup:member\"" })
+        .default([...TAILSCALE_DEFAULT_RELAY_SOURCES]),
+});
+
 /** The plain settings of TailscaleDirect (everything but the keys). */
 export const tailscaleArgsSchema = z.strictObject({
-    /** The dedicated namespace to create (labelled Pod Security `privileged`). */
+    /** `host` (default): hostNetwork with a fixed port. `pod`: pod network, UDP NodePort, static endpoints. */
+    network: z.enum(NETWORK_MODES, { error: `must be one of ${NETWORK_MODES.join(", ")}` }).default("host"),
+    /** Pod mode only, required there: the UDP NodePort (in the cluster's NodePort range) that reaches tailscaled's port. */
+    nodePort: portSchema.optional(),
+    /** Pod mode only, required there: the nodes to run on and their public IPs. */
+    nodes: z.array(podNodeSchema, { error: "must be a list of { name, publicIps }" }).optional(),
+    /** The cluster's NodePort range, if not the Kubernetes default 30000-32767. */
+    clusterNodePortRange: portRangeSchema.optional(),
+    /** Make the nodes Tailscale Peer Relays (needs the grant in `relayGrant`). */
+    relay: relaySchema.optional(),
+    /** The control server, for a self-hosted one (headscale): `https://headscale.example.com`. Default: Tailscale's. */
+    loginServer: z.string({ error: "must be a URL as a string" })
+        .refine((u) => {
+            try {
+                const url = new URL(u);
+                return (url.protocol === "https:" || url.protocol === "http:") && url.hostname !== "" && url.search === "" && url.hash === "" && !/\s/.test(u);
+            } catch {
+                return false;
+            }
+        }, { error: "must be an http(s) URL of the control server, e.g. https://headscale.example.com (no query or fragment)" })
+        .optional(),
+    /** The dedicated namespace to create (labelled Pod Security `privileged` in host mode, `baseline` in pod mode). */
     namespace: dnsLabelSchema
         .refine((n) => !(SYSTEM_NAMESPACES as readonly string[]).includes(n), {
             error: `must be a dedicated namespace that TailscaleDirect creates, not ${SYSTEM_NAMESPACES.join(", ")}: it is labelled to admit privileged host-network pods`,
@@ -112,8 +176,11 @@ export const tailscaleArgsSchema = z.strictObject({
     nodeSelector: labelsSchema.optional(),
     /** Deployment only: how many pods (each on its own node: they share the host port). Default 1. */
     replicas: z.number({ error: "must be a whole number" }).int({ error: "must be a whole number" }).min(1, { error: "must be at least 1" }).optional(),
-    /** Use tailscaled's userspace networking instead of the kernel TUN device (no NET_ADMIN, no /dev/net/tun). */
-    userspace: z.boolean({ error: "must be true or false" }).default(false),
+    /**
+     * Use tailscaled's userspace networking instead of the kernel TUN device (no NET_ADMIN, no
+     * /dev/net/tun). Default: false in host mode; pod mode always uses userspace networking.
+     */
+    userspace: z.boolean({ error: "must be true or false" }).optional(),
     /** Subnet routes to advertise, typically the pod and Service CIDRs. */
     routes: z.array(cidrSchema).default([]),
     /** ACL tags to advertise (`tag:k8s`). Required with an API key (the minted key is tagged with them). */
@@ -124,8 +191,11 @@ export const tailscaleArgsSchema = z.strictObject({
             error: "must be an absolute directory path on the node, not /, without '..', spaces or ':'",
         })
         .default(TAILSCALE_DEFAULT_STATE_HOST_PATH),
-    /** Local address of containerboot's health endpoint (loopback by default: it binds on the node). */
-    healthAddress: ipSchema.default(TAILSCALE_DEFAULT_HEALTH.address),
+    /**
+     * Host mode: local address of containerboot's health endpoint (default 127.0.0.1: it binds on
+     * the node). Pod mode: not settable (it listens on the pod's addresses, where the kubelet probes).
+     */
+    healthAddress: ipSchema.optional(),
     /** TCP port of containerboot's health endpoint (on the node, under hostNetwork). */
     healthPort: portSchema
         .refine((p) => !RESERVED_NODE_PORTS.some((r) => r.port === p), {
@@ -157,19 +227,33 @@ export function tailscaleCrossChecks(raw: unknown, keys?: KeyPresence): Problem[
     const problems: Problem[] = [];
     const r = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
     const allowNodePorts = r.allowNodePortRange === true;
+    const network = r.network === "pod" ? "pod" : "host";
+    const pod = network === "pod";
     const port = typeof r.port === "number" ? r.port : TAILSCALE_DEFAULT_PORT;
     const healthPort = typeof r.healthPort === "number" ? r.healthPort : TAILSCALE_DEFAULT_HEALTH.port;
-    const inNodePortRange = (p: number) => p >= NODE_PORT_RANGE.from && p <= NODE_PORT_RANGE.to;
-    const nodePortRule = `must not be in the NodePort range ${NODE_PORT_RANGE.from}-${NODE_PORT_RANGE.to} (a Service may claim it on every node); set allowNodePortRange: true if you reserved it`;
-    if (!allowNodePorts && inNodePortRange(port)) problems.push({ path: "port", value: port, rule: nodePortRule });
-    if (!allowNodePorts && inNodePortRange(healthPort)) problems.push({ path: "healthPort", value: healthPort, rule: nodePortRule });
+    const range = nodePortRangeOf(r.clusterNodePortRange);
+    const rangeText = `${range.from}-${range.to}`;
+    const inRange = (p: number) => p >= range.from && p <= range.to;
+    const rangeSource = isObject(r.clusterNodePortRange) ? "clusterNodePortRange" : "the Kubernetes default; set clusterNodePortRange if your cluster's --service-node-port-range differs";
+
+    if (isObject(r.clusterNodePortRange)) {
+        const { from, to } = r.clusterNodePortRange as Record<string, unknown>;
+        if (typeof from === "number" && typeof to === "number" && from > to) {
+            problems.push({ path: "clusterNodePortRange.to", value: to, rule: `must be at least clusterNodePortRange.from (${from})` });
+        }
+    }
+
+    // Host ports (host mode) must stay clear of the NodePort range; pod mode has no host ports.
+    const nodePortRule = `must not be in the NodePort range ${rangeText} (a Service may claim it on every node); set allowNodePortRange: true if you reserved it`;
+    if (!pod && !allowNodePorts && inRange(port)) problems.push({ path: "port", value: port, rule: nodePortRule });
+    if (!pod && !allowNodePorts && inRange(healthPort)) problems.push({ path: "healthPort", value: healthPort, rule: nodePortRule });
     if (healthPort === port) {
         problems.push({ path: "healthPort", value: healthPort, rule: `must differ from port (${port}): one number for two listeners on the node is a trap` });
     }
 
     const kind = r.workloadKind ?? "DaemonSet";
     const selector = r.nodeSelector;
-    if (kind === "Deployment" && (typeof selector !== "object" || selector === null || Object.keys(selector).length === 0)) {
+    if (!pod && kind === "Deployment" && (typeof selector !== "object" || selector === null || Object.keys(selector).length === 0)) {
         problems.push({ path: "nodeSelector", value: selector, rule: "is required for workloadKind Deployment: it pins the pods to chosen nodes (ones with public IPs)" });
     }
     if (kind === "DaemonSet" && r.replicas !== undefined) {
@@ -178,9 +262,58 @@ export function tailscaleCrossChecks(raw: unknown, keys?: KeyPresence): Problem[
 
     if (typeof r.healthAddress === "string" && (isIPv4(r.healthAddress) || isIPv6(r.healthAddress))) {
         const a = r.healthAddress;
-        if (ipaddr.parse(a).range() === "unspecified") {
+        if (pod) {
+            problems.push({ path: "healthAddress", value: a, rule: "only applies to network: host; in pod mode the health endpoint listens on the pod IP, where the kubelet probes it" });
+        } else if (ipaddr.parse(a).range() === "unspecified") {
             problems.push({ path: "healthAddress", value: a, rule: "must be a specific local address (e.g. 127.0.0.1): under hostNetwork a wildcard serves the health endpoint on the node's public addresses" });
         }
+    }
+
+    const nodePort = r.nodePort;
+    if (pod) {
+        if (r.userspace === false) {
+            problems.push({ path: "userspace", value: false, rule: "must be true or unset with network: pod: the kernel TUN device needs NET_ADMIN and a /dev/net/tun hostPath, which Pod Security baseline forbids" });
+        }
+        if (nodePort === undefined) {
+            problems.push({ path: "nodePort", value: undefined, rule: `is required with network: pod: the UDP NodePort (in ${rangeText}) through which peers reach tailscaled; it is advertised as <node public IP>:<nodePort> and opened in firewallRules` });
+        } else if (typeof nodePort === "number" && !inRange(nodePort)) {
+            problems.push({ path: "nodePort", value: nodePort, rule: `must be in the cluster's NodePort range ${rangeText} (${rangeSource})` });
+        }
+        problems.push(...podNodesProblems(r.nodes, kind, r.replicas));
+    } else {
+        if (nodePort !== undefined) problems.push({ path: "nodePort", value: nodePort, rule: "only applies to network: pod (in host mode tailscaled listens on port on the node itself)" });
+        if (r.nodes !== undefined) problems.push({ path: "nodes", value: r.nodes, rule: "only applies to network: pod (in host mode the node's own addresses are tailscaled's)" });
+    }
+
+    if (isObject(r.relay)) {
+        const relay = r.relay as Record<string, unknown>;
+        const relayPort = typeof relay.port === "number" ? relay.port : TAILSCALE_DEFAULT_RELAY_PORT;
+        if (relayPort === port) problems.push({ path: "relay.port", value: relayPort, rule: `must differ from port (${port}): the relay server and tailscaled's WireGuard socket each need their own UDP port` });
+        if (relayPort === healthPort) problems.push({ path: "relay.port", value: relayPort, rule: `must differ from healthPort (${healthPort})` });
+        if (!pod && !allowNodePorts && inRange(relayPort)) problems.push({ path: "relay.port", value: relayPort, rule: nodePortRule });
+        if (!pod && RESERVED_NODE_PORTS.some((x) => x.port === relayPort)) {
+            problems.push({ path: "relay.port", value: relayPort, rule: `must not be a port the node already uses (${RESERVED_NODE_PORTS.map((x) => `${x.port} ${x.use}`).join(", ")})` });
+        }
+        if (pod) {
+            if (relay.nodePort === undefined) {
+                problems.push({ path: "relay.nodePort", value: undefined, rule: `is required with network: pod: the UDP NodePort (in ${rangeText}) through which peers reach the relay; it is advertised as <node public IP>:<relay.nodePort>` });
+            } else if (typeof relay.nodePort === "number") {
+                if (!inRange(relay.nodePort)) problems.push({ path: "relay.nodePort", value: relay.nodePort, rule: `must be in the cluster's NodePort range ${rangeText} (${rangeSource})` });
+                if (relay.nodePort === nodePort) problems.push({ path: "relay.nodePort", value: relay.nodePort, rule: `must differ from nodePort (${String(nodePort)}): one NodePort can reach one pod port` });
+            }
+        } else if (relay.nodePort !== undefined) {
+            problems.push({ path: "relay.nodePort", value: relay.nodePort, rule: "only applies to network: pod (in host mode the relay listens on relay.port on the node itself)" });
+        }
+        if (!(Array.isArray(r.tags) && r.tags.length > 0)) {
+            problems.push({ path: "tags", value: r.tags, rule: "must list at least one tag (tag:<name>) when relay is set: the relay grant names the relay nodes by their tags (its dst)" });
+        }
+    }
+
+    const configFlow = pod || isObject(r.relay);
+    const tag = isObject(r.image) && typeof r.image.tag === "string" ? r.image.tag : undefined;
+    const version = tag ? releaseVersion(tag) : undefined;
+    if (configFlow && version && olderThan(version, CONFIG_FILE_MIN_VERSION)) {
+        problems.push({ path: "image.tag", value: tag, rule: `must be v${CONFIG_FILE_MIN_VERSION.join(".")} or newer with network: pod or relay: tailscaled's config file gained RelayServerPort in v1.102.0, and containerboot refuses a config file newer than itself` });
     }
 
     if (typeof r.hostnamePrefix === "string" && isDnsLabel(r.hostnamePrefix) && r.hostnamePrefix.length > 40) {
@@ -204,6 +337,73 @@ export function tailscaleCrossChecks(raw: unknown, keys?: KeyPresence): Problem[
         }
     }
     if (keys?.apiKey) problems.push(...apiKeyModeProblems(raw));
+    return problems;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** The NodePort range in force: the one the user stated, else the Kubernetes default. */
+export function nodePortRangeOf(raw: unknown): { from: number; to: number } {
+    if (isObject(raw) && typeof raw.from === "number" && typeof raw.to === "number") return { from: raw.from, to: raw.to };
+    return { ...NODE_PORT_RANGE };
+}
+
+/** `<node>.hujson` must stay a ConfigMap key (at most 253 characters). */
+const MAX_POD_NODE_NAME = 253 - ".hujson".length;
+
+/**
+ * The oldest tailscale release whose tailscaled config file (ipn.ConfigVAlpha) has every field the
+ * config-file flow writes: `RelayServerPort` / `RelayServerStaticEndpoints` arrived in v1.102.0
+ * (commit b64209b24, tailscale/tailscale#18300); `StaticEndpoints` is older (v1.72.0).
+ */
+export const CONFIG_FILE_MIN_VERSION = [1, 102, 0] as const;
+
+/** `v1.102.3` -> [1, 102, 3]; undefined for tags that aren't release versions (a mirror's own tag). */
+export function releaseVersion(tag: string): [number, number, number] | undefined {
+    const m = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(tag);
+    return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+function olderThan(a: readonly number[], b: readonly number[]): boolean {
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+        if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) < (b[i] ?? 0);
+    }
+    return false;
+}
+
+/** Pod mode's `nodes`: required, names unique, addresses unique per node; a Deployment fits on them. */
+function podNodesProblems(nodes: unknown, kind: unknown, replicas: unknown): Problem[] {
+    const problems: Problem[] = [];
+    if (nodes === undefined) {
+        return [{ path: "nodes", value: undefined, rule: "is required with network: pod: list each node as { name, publicIps }, so every pod advertises its own node's public IP as its static endpoint (directpath reads no Node objects)" }];
+    }
+    if (!Array.isArray(nodes)) return problems;
+    if (nodes.length === 0) problems.push({ path: "nodes", value: nodes, rule: "must list at least one node { name, publicIps }" });
+    const names = new Set<string>();
+    nodes.forEach((n, i) => {
+        if (!isObject(n)) return;
+        if (typeof n.name === "string") {
+            if (n.name.length > MAX_POD_NODE_NAME) problems.push({ path: `nodes[${i}].name`, value: n.name, rule: `must be at most ${MAX_POD_NODE_NAME} characters: it names the node's config file <name>.hujson, a ConfigMap key of at most 253` });
+            if (names.has(n.name)) problems.push({ path: `nodes[${i}].name`, value: n.name, rule: "is listed twice" });
+            names.add(n.name);
+        }
+        if (Array.isArray(n.publicIps)) {
+            const seen = new Set<string>();
+            n.publicIps.forEach((ip, j) => {
+                if (typeof ip !== "string") return;
+                if (seen.has(ip)) problems.push({ path: `nodes[${i}].publicIps[${j}]`, value: ip, rule: "is listed twice" });
+                seen.add(ip);
+                if (isIP(ip) && ["loopback", "unspecified", "multicast", "broadcast"].includes(ipaddr.parse(ip).range())) {
+                    problems.push({ path: `nodes[${i}].publicIps[${j}]`, value: ip, rule: "must be an address peers can send to (not loopback, unspecified, multicast or broadcast)" });
+                }
+            });
+        }
+    });
+    if (kind === "Deployment" && typeof replicas === "number" && replicas > nodes.length) {
+        problems.push({ path: "replicas", value: replicas, rule: `must be at most the number of nodes (${nodes.length}): in pod mode each replica runs on its own listed node (one NodePort per node reaches one pod)` });
+    }
     return problems;
 }
 

@@ -11,8 +11,11 @@
 # When TS_ENABLE_HEALTH_CHECK is true it also asks containerboot's health endpoint
 # (TS_LOCAL_ADDR_PORT), which answers 200 once the node has tailnet addresses.
 #
-# Environment: PORT (required), TS_ENABLE_HEALTH_CHECK, TS_LOCAL_ADDR_PORT, and
-# DIRECTPATH_PROC_ROOT (default /proc; tests point it at fixture files).
+# With DIRECTPATH_RELAY_PORT set (a peer relay), the relay server's port must be tailscaled's too:
+# the relay server does not fall back to another port, it stays off when it can't bind.
+#
+# Environment: PORT (required), DIRECTPATH_RELAY_PORT, TS_ENABLE_HEALTH_CHECK, TS_LOCAL_ADDR_PORT,
+# and DIRECTPATH_PROC_ROOT (default /proc; tests point it at fixture files).
 
 set -u
 
@@ -30,7 +33,6 @@ esac
 if [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then
     fail "PORT is ${port}, not a port number (1-65535)"
 fi
-hexport=$(printf '%04X' "$port")
 
 # The tailscaled process(es) of this container (hostNetwork shares the node's network, not its PIDs).
 pids=""
@@ -69,42 +71,74 @@ for fam in udp udp6; do
 done
 [ -n "$sockets" ] || fail "cannot read $proc/net/udp or $proc/net/udp6"
 
-ours=0
-foreign=""
-tsports=""
-while read -r fam hp ino; do
-    [ -n "$fam" ] || continue
-    case "$inodes" in
-        *" $ino "*) mine=1 ;;
-        *) mine=0 ;;
-    esac
-    if [ "$hp" = "$hexport" ]; then
-        if [ "$mine" = 1 ]; then
-            ours=$((ours + 1))
-        else
-            foreign="$foreign ${fam}:inode=${ino}"
+# check_udp <port> <what>: fails unless tailscaled holds a socket on <port> and nobody else does.
+# Sets $ours to the number of tailscaled's sockets on it.
+check_udp() {
+    want=$(printf '%04X' "$1")
+    ours=0
+    foreign=""
+    tsports=""
+    while read -r fam hp ino; do
+        [ -n "$fam" ] || continue
+        case "$inodes" in
+            *" $ino "*) mine=1 ;;
+            *) mine=0 ;;
+        esac
+        if [ "$hp" = "$want" ]; then
+            if [ "$mine" = 1 ]; then
+                ours=$((ours + 1))
+            else
+                foreign="$foreign ${fam}:inode=${ino}"
+            fi
+        elif [ "$mine" = 1 ]; then
+            tsports="$tsports ${fam}:$(printf '%d' "0x$hp")"
         fi
-    elif [ "$mine" = 1 ]; then
-        tsports="$tsports ${fam}:$(printf '%d' "0x$hp")"
-    fi
-done <<EOF
+    done <<EOF
 $sockets
 EOF
+    if [ "$2" = "relay" ]; then
+        if [ -n "$foreign" ]; then
+            fail "the peer relay's UDP ${1} on this node is held by another process (${foreign# }), not by tailscaled; the relay server could not bind it and is off. Free the port or choose another one (relay.port arg)."
+        fi
+        if [ "$ours" -eq 0 ]; then
+            fail "tailscaled's peer relay is not listening on UDP ${1}${tsports:+; its UDP sockets are on${tsports}}. Check the tailscaled logs for the relay server."
+        fi
+        return 0
+    fi
+    if [ -n "$foreign" ]; then
+        fail "UDP ${1} on this node is held by another process (${foreign# }), not by tailscaled; tailscaled fell back to a random port${tsports:+ (it uses${tsports})}. Free the port or choose another one (port arg)."
+    fi
+    if [ "$ours" -eq 0 ]; then
+        fail "tailscaled is not listening on UDP ${1}${tsports:+; its UDP sockets are on${tsports}}. Peers will be relayed through DERP."
+    fi
+}
 
-if [ -n "$foreign" ]; then
-    fail "UDP ${port} on this node is held by another process (${foreign# }), not by tailscaled; tailscaled fell back to a random port${tsports:+ (it uses${tsports})}. Free the port or choose another one (port arg)."
+relay="${DIRECTPATH_RELAY_PORT:-}"
+relayours=0
+if [ -n "$relay" ]; then
+    case "$relay" in
+        *[!0-9]*) fail "DIRECTPATH_RELAY_PORT is '${relay}', not a port number (1-65535)" ;;
+    esac
+    if [ "$relay" -lt 1 ] || [ "$relay" -gt 65535 ]; then
+        fail "DIRECTPATH_RELAY_PORT is ${relay}, not a port number (1-65535)"
+    fi
+    check_udp "$relay" relay
+    relayours=$ours
 fi
-if [ "$ours" -eq 0 ]; then
-    fail "tailscaled is not listening on UDP ${port}${tsports:+; its UDP sockets are on${tsports}}. Peers will be relayed through DERP."
-fi
+check_udp "$port" tailscale
 
 if [ "${TS_ENABLE_HEALTH_CHECK:-false}" = "true" ]; then
     addr="${TS_LOCAL_ADDR_PORT:-[::]:9002}"
+    # An IPv6 pod IP comes unbracketed from $(POD_IP):<port> (containerboot brackets it itself).
+    case "$addr" in
+        \[*) ;;
+        *:*:*) addr="[${addr%:*}]:${addr##*:}" ;;
+    esac
     command -v wget >/dev/null 2>&1 || fail "wget is missing from the image, so the health endpoint http://${addr}/healthz can't be checked"
     if ! wget -q -T 3 -O /dev/null "http://${addr}/healthz" 2>/dev/null; then
         fail "health endpoint http://${addr}/healthz is not OK: the node has no tailnet address yet (not logged in?)"
     fi
 fi
 
-echo "directpath check-port: OK: tailscaled owns UDP ${port} (${ours} socket(s))"
+echo "directpath check-port: OK: tailscaled owns UDP ${port} (${ours} socket(s))${relay:+, and the peer relay's UDP ${relay} (${relayours} socket(s))}"
 exit 0

@@ -8,9 +8,15 @@
  * (the `PORT` env var and `--port`), that port declared on the pod and opened for inbound UDP
  * ({@link TailscaleDirect.firewallRules}) gives every peer a stable `ip:port` to reach.
  *
- * The pure parts live in ./args.ts (validation) and ./render.ts (the Kubernetes objects); the port
- * check that runs in the pod is ./check-port.sh. `@pulumi/tailscale` is an optional peer dependency:
- * it is loaded only when the component mints its own auth key from an `apiKey`.
+ * Where hostNetwork is forbidden, `network: "pod"` keeps tailscaled in the pod network and makes
+ * it reachable through a UDP NodePort instead, advertising `<node public IP>:<nodePort>` as a
+ * static endpoint in tailscaled's config file; `relay` adds a Tailscale Peer Relay.
+ *
+ * The pure parts live in ./args.ts (validation) and ./render.ts (the Kubernetes objects); the
+ * scripts that run in the pod are ./check-port.sh (readiness) and ./select-config.sh (picks the
+ * node's config file); ./pod-security.ts is the baseline check; ./proxyclass.ts the operator's
+ * ProxyClass. `@pulumi/tailscale` is an optional peer dependency: it is loaded only when the
+ * component mints its own auth key from an `apiKey`.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -24,12 +30,18 @@ import { tailscaleArgsSchema, tailscaleCrossChecks, type TailscaleSettings, type
 import {
     AUTH_SECRET_KEY,
     CHECK_PORT_SCRIPT,
+    podStaticEndpoints,
+    relayGrant,
     renderAuthSecretMeta,
     renderChecksConfigMap,
     renderNamespace,
+    renderNodePortService,
     renderServiceAccount,
+    renderTailscaledConfigMap,
     renderWorkload,
-    tailscaleFirewallRules,
+    SELECT_CONFIG_SCRIPT,
+    tailscaleModeFirewallRules,
+    usesConfigFile,
 } from "./render";
 
 export {
@@ -42,7 +54,14 @@ export {
     type TailscaleSettings,
     type TailscaleSettingsInput,
 } from "./args";
-export { tailscaleFirewallRules } from "./render";
+export {
+    NETWORK_MODES,
+    TAILSCALE_DEFAULT_RELAY_PORT,
+    type NetworkMode,
+} from "./args";
+export { podStaticEndpoints, relayGrant, renderTailscaledConfig, tailscaleFirewallRules, tailscaleModeFirewallRules } from "./render";
+export { checkPodSecurityBaseline, type PodSecurityViolation } from "./pod-security";
+export { TailscaleProxyClass, validateProxyClassArgs, type TailscaleProxyClassArgs } from "./proxyclass";
 
 /**
  * Arguments of {@link TailscaleDirect}: the plain settings of {@link tailscaleArgsSchema} (every
@@ -57,6 +76,17 @@ export { tailscaleFirewallRules } from "./render";
  *     tolerations: [{ operator: "Exists" }],
  * }, { provider: k8sProvider });
  * // ts.firewallRules -> inbound UDP 41641 from 0.0.0.0/0 and ::/0
+ *
+ * // Pod Security baseline, no hostNetwork: a UDP NodePort and each node's public IP.
+ * const pod = new TailscaleDirect("tailscale-pod", {
+ *     authKey: config.requireSecret("tailscaleAuthKey"),   // a key tagged tag:k8s
+ *     network: "pod",
+ *     nodePort: 30641,
+ *     nodes: [{ name: "node-a", publicIps: ["203.0.113.10"] }],
+ *     tags: ["tag:k8s"],
+ *     relay: { port: 40000, nodePort: 30640 },               // and a peer relay
+ * }, { provider: k8sProvider });
+ * // pod.firewallRules -> inbound UDP 30641 and 30640; pod.relayGrant -> the policy grant (JSON)
  * ```
  */
 export interface TailscaleDirectArgs extends TailscaleSettingsInput {
@@ -113,9 +143,12 @@ export function validateTailscaleArgs(name: string, args: TailscaleDirectArgs): 
 }
 
 /**
- * Runs tailscaled on the host network with a fixed UDP port, as a DaemonSet (one tailnet device
- * per node) or a Deployment pinned by a node selector, in a dedicated namespace. See the README
- * section "TailscaleDirect" for the args, the state choice and how to confirm direct connections.
+ * Runs tailscaled with a fixed UDP port, as a DaemonSet (one tailnet device per node) or a
+ * Deployment, in a dedicated namespace: on the host network (`network: "host"`, the default), or
+ * in the pod network behind a UDP NodePort, advertising `<node public IP>:<nodePort>` as a static
+ * endpoint (`network: "pod"`, Pod Security baseline). With `relay`, the nodes are also Tailscale
+ * Peer Relays on a second fixed UDP port. See docs/tailscale.md for the modes, the args, the state
+ * choice and how to confirm direct connections.
  */
 export class TailscaleDirect extends pulumi.ComponentResource {
     /** The namespace the component created. */
@@ -124,21 +157,42 @@ export class TailscaleDirect extends pulumi.ComponentResource {
     readonly workloadName: pulumi.Output<string>;
     /** `DaemonSet` or `Deployment`. */
     readonly workloadKind: "DaemonSet" | "Deployment";
-    /** The fixed UDP port tailscaled listens on, on every node it runs on. */
+    /** The fixed UDP port tailscaled listens on, on every node it runs on (pod mode: in the pod). */
     readonly port: number;
+    /** `host` or `pod`. */
+    readonly network: "host" | "pod";
+    /** Pod mode: the UDP NodePort peers reach tailscaled through; undefined in host mode. */
+    readonly nodePort: number | undefined;
+    /** With `relay`: the relay server's UDP port (on the node, or in the pod); else undefined. */
+    readonly relayPort: number | undefined;
     /**
-     * What must be opened for direct connections: inbound UDP on {@link port} from `0.0.0.0/0` and
-     * `::/0`. Known at construction; security-group and firewall components consume it.
+     * What must be opened: inbound UDP from `0.0.0.0/0` and `::/0` on {@link port} (host mode) or
+     * {@link nodePort} (pod mode), plus the relay's port or NodePort. Known at construction;
+     * security-group and firewall components consume it.
      */
     readonly firewallRules: FirewallRule[];
+    /** Pod mode: each node's advertised static endpoints (`ip:nodePort`, and the relay's); `{}` in host mode. */
+    readonly staticEndpoints: Record<string, { tailscale: string[]; relay: string[] }>;
+    /**
+     * With `relay`: the tailnet policy fragment (JSON text) that grants `relay.sources` the
+     * `tailscale.com/cap/relay` capability on the relay nodes (their `tags`). Merge its `grants`
+     * into the tailnet policy file; the relay is unused without it. Undefined without `relay`.
+     */
+    readonly relayGrant: string | undefined;
 
     constructor(name: string, args: TailscaleDirectArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const settings = validateTailscaleArgs(name, args);
         const sdk = present(args.apiKey) ? loadTailscaleSdk() : undefined;
         super("directpath:tailscale:TailscaleDirect", name, {}, opts);
         this.port = settings.port;
+        this.network = settings.network;
+        this.nodePort = settings.network === "pod" ? settings.nodePort : undefined;
+        this.relayPort = settings.relay?.port;
         this.workloadKind = settings.workloadKind;
-        this.firewallRules = tailscaleFirewallRules(settings.port);
+        this.firewallRules = tailscaleModeFirewallRules(settings);
+        this.staticEndpoints = podStaticEndpoints(settings);
+        const grant = relayGrant(settings);
+        this.relayGrant = grant ? JSON.stringify(grant, null, 2) : undefined;
 
         const ns = new k8s.core.v1.Namespace(`${name}-ns`, renderNamespace(name, settings), { parent: this });
         const inNs = { parent: this, dependsOn: [ns] };
@@ -152,10 +206,18 @@ export class TailscaleDirect extends pulumi.ComponentResource {
         }, inNs);
 
         const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, renderServiceAccount(name, settings), inNs);
-        const checks = new k8s.core.v1.ConfigMap(`${name}-checks`,
-            renderChecksConfigMap(name, settings, readAsset(__dirname, CHECK_PORT_SCRIPT)), inNs);
+        const configFile = usesConfigFile(settings);
+        const checks = new k8s.core.v1.ConfigMap(`${name}-checks`, renderChecksConfigMap(name, settings,
+            readAsset(__dirname, CHECK_PORT_SCRIPT), configFile ? readAsset(__dirname, SELECT_CONFIG_SCRIPT) : undefined), inNs);
+        const dependsOn: pulumi.Resource[] = [ns, secret, sa, checks];
+        if (configFile) {
+            dependsOn.push(new k8s.core.v1.ConfigMap(`${name}-tailscaled`, renderTailscaledConfigMap(name, settings), inNs));
+        }
+        if (settings.network === "pod") {
+            new k8s.core.v1.Service(`${name}-udp`, renderNodePortService(name, settings) as unknown as k8s.core.v1.ServiceArgs, inNs);
+        }
 
-        const workloadOpts = { parent: this, dependsOn: [ns, secret, sa, checks] };
+        const workloadOpts = { parent: this, dependsOn };
         const rendered = renderWorkload(name, settings);
         const workload = settings.workloadKind === "Deployment"
             ? new k8s.apps.v1.Deployment(`${name}-deployment`, rendered as unknown as k8s.apps.v1.DeploymentArgs, workloadOpts)
@@ -168,7 +230,12 @@ export class TailscaleDirect extends pulumi.ComponentResource {
             workloadName: this.workloadName,
             workloadKind: this.workloadKind,
             port: this.port,
+            network: this.network,
+            nodePort: this.nodePort,
+            relayPort: this.relayPort,
             firewallRules: this.firewallRules,
+            staticEndpoints: this.staticEndpoints,
+            relayGrant: this.relayGrant,
         });
     }
 

@@ -8,8 +8,10 @@
  * (tailscaledArgs, tailscaleUp/tailscaleSet), `cmd/containerboot/main.go`, and
  * `cmd/tailscaled/tailscaled.go` (defaultPort reads the `PORT` env var).
  */
+import { createHash } from "node:crypto";
 import type { FirewallRule } from "../common/firewall";
-import type { TailscaleSettings } from "./args";
+import { isIPv6 } from "../common/net";
+import { TAILSCALE_DEFAULT_HEALTH, type TailscaleSettings } from "./args";
 
 /** The key inside the auth Secret, and the env var containerboot reads it from (TS_AUTHKEY). */
 export const AUTH_SECRET_KEY = "TS_AUTHKEY";
@@ -19,6 +21,30 @@ export const STATE_MOUNT_PATH = "/var/lib/tailscale";
 export const CHECKS_MOUNT_PATH = "/etc/directpath";
 export const CHECK_PORT_SCRIPT = "check-port.sh";
 export const CONTAINER_NAME = "tailscale";
+/** The init container that puts this node's tailscaled config file in place (config-file flow). */
+export const CONFIG_INIT_CONTAINER_NAME = "tailscaled-config";
+export const SELECT_CONFIG_SCRIPT = "select-config.sh";
+/** Where the auth key Secret is mounted in the config-file flow (the config file names the key file). */
+export const AUTH_MOUNT_PATH = "/etc/directpath/auth";
+/** Where the ConfigMap with every node's tailscaled config file is mounted (the init container reads it). */
+export const CONFIG_SOURCE_MOUNT_PATH = "/etc/directpath/tailscaled";
+/** The emptyDir that holds this node's config file: containerboot's TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR. */
+export const CONFIG_DIR_MOUNT_PATH = "/etc/tailscaled";
+/**
+ * The capability version in the config file's name (`cap-<N>.hujson`). containerboot loads the
+ * file with the highest N not above its own tailcfg.CurrentCapabilityVersion
+ * (cmd/containerboot/main.go tailscaledConfigFilePath, v1.102.3). 142 is the capability version of
+ * v1.102.0, the first release whose config file has RelayServerPort, so every image from v1.102.0
+ * on reads it and older ones refuse to start instead of misreading it.
+ */
+export const TAILSCALED_CONFIG_CAP = 142;
+export const TAILSCALED_CONFIG_FILE = `cap-${TAILSCALED_CONFIG_CAP}.hujson`;
+/** The ConfigMap key of the config file for nodes that aren't listed by name (host mode). */
+export const ANY_NODE_CONFIG_KEY = "any-node.hujson";
+/** Replaced with the node's name by select-config.sh in {@link ANY_NODE_CONFIG_KEY}. */
+export const NODE_NAME_PLACEHOLDER = "@NODE_NAME@";
+/** The Tailscale app capability that lets the grant's sources allocate relay endpoints on its destinations. */
+export const RELAY_CAPABILITY = "tailscale.com/cap/relay";
 
 export interface TailscaleNames {
     namespace: string;
@@ -26,6 +52,10 @@ export interface TailscaleNames {
     workload: string;
     authSecret: string;
     checksConfigMap: string;
+    /** The ConfigMap with the tailscaled config files (config-file flow). */
+    configMap: string;
+    /** The UDP NodePort Service (pod mode). */
+    service: string;
 }
 
 /** Kubernetes object names, derived from the component's name. */
@@ -35,7 +65,41 @@ export function tailscaleNames(name: string, settings: Pick<TailscaleSettings, "
         workload: name,
         authSecret: `${name}-auth`,
         checksConfigMap: `${name}-checks`,
+        configMap: `${name}-tailscaled`,
+        service: `${name}-udp`,
     };
+}
+
+/**
+ * Whether tailscaled is configured through its config file (containerboot's one-step flow,
+ * `TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR`) instead of env vars and `tailscale up`. Static endpoints
+ * and the relay server port can only be set at start-up that way: `StaticEndpoints` exists only in
+ * the config file (ipn/conf.go), and `--relay-server-port` is a `tailscale set` flag that
+ * containerboot never passes (it runs `tailscale set` with only --accept-dns, --advertise-routes
+ * and --hostname; cmd/containerboot/tailscaled.go, v1.102.3).
+ */
+export function usesConfigFile(settings: Pick<TailscaleSettings, "network" | "relay">): boolean {
+    return settings.network === "pod" || settings.relay !== undefined;
+}
+
+/** Userspace networking: as given, else on in pod mode (Pod Security baseline allows no TUN) and off in host mode. */
+export function effectiveUserspace(settings: Pick<TailscaleSettings, "network" | "userspace">): boolean {
+    return settings.userspace ?? settings.network === "pod";
+}
+
+/**
+ * The health endpoint's address: host mode loopback unless given; pod mode the pod's own IP
+ * (`$(POD_IP)` from the downward API, where the kubelet probes; containerboot brackets an IPv6
+ * POD_IP itself when POD_IPS is set, cmd/containerboot/settings.go v1.102.3, as the operator does).
+ */
+export function effectiveHealthAddress(settings: Pick<TailscaleSettings, "network" | "healthAddress">): string {
+    if (settings.network === "pod") return "$(POD_IP)";
+    return settings.healthAddress ?? TAILSCALE_DEFAULT_HEALTH.address;
+}
+
+/** `ip:port` as Go's netip.AddrPort writes it (IPv6 in brackets). */
+export function addrPort(ip: string, port: number): string {
+    return isIPv6(ip) ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
 export function selectorLabels(name: string): Record<string, string> {
@@ -46,12 +110,7 @@ function commonLabels(name: string): Record<string, string> {
     return { ...selectorLabels(name), "app.kubernetes.io/part-of": "directpath", "app.kubernetes.io/managed-by": "pulumi" };
 }
 
-/**
- * What must be opened for direct connections: inbound UDP on the fixed port from anywhere, over
- * IPv4 and IPv6. (Peers' own ports are random, so the peer can't be narrowed.)
- */
-export function tailscaleFirewallRules(port: number): FirewallRule[] {
-    const description = `Tailscale direct connections: WireGuard and disco to tailscaled on its fixed UDP port ${port}`;
+function udpFromAnywhere(port: number, description: string): FirewallRule[] {
     return [
         { direction: "ingress", protocol: "udp", fromPort: port, toPort: port, peer: "0.0.0.0/0", description: `${description} (IPv4)` },
         { direction: "ingress", protocol: "udp", fromPort: port, toPort: port, peer: "::/0", description: `${description} (IPv6)` },
@@ -59,10 +118,148 @@ export function tailscaleFirewallRules(port: number): FirewallRule[] {
 }
 
 /**
- * The namespace. Pod Security Admission `privileged` is confined to it: the pods need hostNetwork,
- * hostPort and hostPath, which the `baseline` level forbids.
+ * What must be opened for direct connections: inbound UDP on the fixed port from anywhere, over
+ * IPv4 and IPv6. (Peers' own ports are random, so the peer can't be narrowed.) Host mode only;
+ * {@link tailscaleModeFirewallRules} covers every mode.
+ */
+export function tailscaleFirewallRules(port: number): FirewallRule[] {
+    return udpFromAnywhere(port, `Tailscale direct connections: WireGuard and disco to tailscaled on its fixed UDP port ${port}`);
+}
+
+/**
+ * Exactly the ports the nodes must accept, for the settings' mode: host mode the fixed port (and
+ * the relay port) on the node; pod mode the UDP NodePort(s), which kube-proxy or Cilium forward to
+ * the pod. Nothing else (the pod ports aren't reachable from outside the cluster).
+ */
+export function tailscaleModeFirewallRules(settings: TailscaleSettings): FirewallRule[] {
+    if (settings.network === "pod") {
+        const rules = udpFromAnywhere(settings.nodePort!, `Tailscale direct connections: UDP NodePort ${settings.nodePort} to tailscaled's port ${settings.port} in the pod (its static endpoint)`);
+        if (settings.relay) {
+            rules.push(...udpFromAnywhere(settings.relay.nodePort!, `Tailscale peer relay: UDP NodePort ${settings.relay.nodePort} to the relay server's port ${settings.relay.port} in the pod`));
+        }
+        return rules;
+    }
+    const rules = tailscaleFirewallRules(settings.port);
+    if (settings.relay) rules.push(...udpFromAnywhere(settings.relay.port, `Tailscale peer relay: the relay server's fixed UDP port ${settings.relay.port}`));
+    return rules;
+}
+
+/**
+ * Each listed node's static endpoints (pod mode): `<public IP>:<nodePort>` for tailscaled, and
+ * `<public IP>:<relay.nodePort>` for the relay server. Empty in host mode (the node's own
+ * addresses are tailscaled's, nothing to advertise by hand).
+ */
+export function podStaticEndpoints(settings: TailscaleSettings): Record<string, { tailscale: string[]; relay: string[] }> {
+    const out: Record<string, { tailscale: string[]; relay: string[] }> = {};
+    if (settings.network !== "pod") return out;
+    for (const node of settings.nodes ?? []) {
+        out[node.name] = {
+            tailscale: node.publicIps.map((ip) => addrPort(ip, settings.nodePort!)),
+            relay: settings.relay ? node.publicIps.map((ip) => addrPort(ip, settings.relay!.nodePort!)) : [],
+        };
+    }
+    return out;
+}
+
+/** The grant that lets `relay.sources` use the relay nodes (named by `tags`), as a tailnet policy fragment. */
+export function relayGrant(settings: TailscaleSettings): { grants: Array<{ src: string[]; dst: string[]; app: Record<string, unknown[]> }> } | undefined {
+    if (!settings.relay) return undefined;
+    return { grants: [{ src: [...settings.relay.sources], dst: [...settings.tags], app: { [RELAY_CAPABILITY]: [] } }] };
+}
+
+/**
+ * tailscaled's config file (ipn.ConfigVAlpha, version "alpha0") for one node, or for any node when
+ * `node` is undefined (the hostname then carries {@link NODE_NAME_PLACEHOLDER}). Field names are
+ * the JSON names of ipn.ConfigVAlpha at v1.102.3; tailscaled rejects unknown fields.
+ */
+export function renderTailscaledConfig(settings: TailscaleSettings, node?: { name: string; publicIps: string[] }): Record<string, unknown> {
+    const conf: Record<string, unknown> = {
+        Version: "alpha0",
+        ...(settings.loginServer ? { ServerURL: settings.loginServer } : {}),
+        // Unlocked, as the operator writes it: containerboot edits prefs at shutdown (it
+        // unadvertises services), which a locked config refuses.
+        Locked: false,
+        // The key's file, not the key: the config file is no secret.
+        AuthKey: `file:${AUTH_MOUNT_PATH}/${AUTH_SECRET_KEY}`,
+        Hostname: `${settings.hostnamePrefix}-${node ? node.name : NODE_NAME_PLACEHOLDER}`,
+        // Host mode: tailnet DNS would rewrite the node's resolv.conf; pod mode: keep cluster DNS.
+        acceptDNS: false,
+        // As `tailscale up` defaults on Linux (the config file's own default is true).
+        acceptRoutes: false,
+        // Always written: an empty list withdraws routes advertised earlier.
+        AdvertiseRoutes: [...settings.routes],
+    };
+    if (settings.network === "pod" && node) conf.StaticEndpoints = node.publicIps.map((ip) => addrPort(ip, settings.nodePort!));
+    if (settings.relay) {
+        conf.RelayServerPort = settings.relay.port;
+        if (settings.network === "pod" && node) conf.RelayServerStaticEndpoints = node.publicIps.map((ip) => addrPort(ip, settings.relay!.nodePort!));
+    }
+    return conf;
+}
+
+/** The pod template annotation that carries {@link tailscaledConfigChecksum}. */
+export const CONFIG_CHECKSUM_ANNOTATION = "directpath.io/tailscaled-config-sha256";
+
+/** sha256 of the config ConfigMap's data (keys sorted), so a changed file rolls the pods. */
+export function tailscaledConfigChecksum(name: string, settings: TailscaleSettings): string {
+    const data = renderTailscaledConfigMap(name, settings).data;
+    const h = createHash("sha256");
+    for (const key of Object.keys(data).sort()) h.update(`${key}\u0000${data[key]}\u0000`);
+    return h.digest("hex");
+}
+
+/** The ConfigMap with the config files: `<node>.hujson` per listed node (pod mode), else `any-node.hujson`. */
+export function renderTailscaledConfigMap(name: string, settings: TailscaleSettings) {
+    const names = tailscaleNames(name, settings);
+    const data: Record<string, string> = {};
+    if (settings.network === "pod") {
+        for (const node of settings.nodes ?? []) data[`${node.name}.hujson`] = `${JSON.stringify(renderTailscaledConfig(settings, node), null, 2)}\n`;
+    } else {
+        data[ANY_NODE_CONFIG_KEY] = `${JSON.stringify(renderTailscaledConfig(settings), null, 2)}\n`;
+    }
+    return {
+        apiVersion: "v1" as const,
+        kind: "ConfigMap" as const,
+        metadata: { name: names.configMap, namespace: names.namespace, labels: commonLabels(name) },
+        data,
+    };
+}
+
+/**
+ * Pod mode's UDP NodePort Service: one Service for the whole DaemonSet, because
+ * `externalTrafficPolicy: Local` makes each node's NodePort lead to the pod on that node only (and
+ * keeps the peer's source address, no SNAT), which is exactly what `<node IP>:<nodePort>` as that
+ * node's static endpoint needs. (The operator creates one Service per replica instead, because its
+ * StatefulSet replicas may share a node.)
+ */
+export function renderNodePortService(name: string, settings: TailscaleSettings) {
+    const names = tailscaleNames(name, settings);
+    const ports: Array<Record<string, unknown>> = [
+        { name: "tailscale", protocol: "UDP", port: settings.port, targetPort: settings.port, nodePort: settings.nodePort },
+    ];
+    if (settings.relay) ports.push({ name: "relay", protocol: "UDP", port: settings.relay.port, targetPort: settings.relay.port, nodePort: settings.relay.nodePort });
+    const anyV6 = (settings.nodes ?? []).some((n) => n.publicIps.some(isIPv6));
+    const spec: Record<string, unknown> = {
+        type: "NodePort",
+        externalTrafficPolicy: "Local",
+        selector: selectorLabels(name),
+        ports,
+    };
+    if (anyV6) spec.ipFamilyPolicy = "PreferDualStack";
+    return {
+        apiVersion: "v1" as const,
+        kind: "Service" as const,
+        metadata: { name: names.service, namespace: names.namespace, labels: commonLabels(name) },
+        spec,
+    };
+}
+
+/**
+ * The namespace. Host mode: Pod Security Admission `privileged` is confined to it (the pods need
+ * hostNetwork, hostPort and hostPath, which `baseline` forbids). Pod mode: `baseline`, enforced.
  */
 export function renderNamespace(name: string, settings: TailscaleSettings) {
+    const level = settings.network === "pod" ? "baseline" : "privileged";
     return {
         apiVersion: "v1" as const,
         kind: "Namespace" as const,
@@ -70,10 +267,10 @@ export function renderNamespace(name: string, settings: TailscaleSettings) {
             name: settings.namespace,
             labels: {
                 ...commonLabels(name),
-                "pod-security.kubernetes.io/enforce": "privileged",
+                "pod-security.kubernetes.io/enforce": level,
                 "pod-security.kubernetes.io/enforce-version": "latest",
-                "pod-security.kubernetes.io/audit": "privileged",
-                "pod-security.kubernetes.io/warn": "privileged",
+                "pod-security.kubernetes.io/audit": level,
+                "pod-security.kubernetes.io/warn": level,
             },
         },
     };
@@ -105,20 +302,26 @@ export function renderAuthSecretMeta(name: string, settings: TailscaleSettings) 
     };
 }
 
-/** The ConfigMap that carries the port check script. */
-export function renderChecksConfigMap(name: string, settings: TailscaleSettings, script: string) {
+/** The ConfigMap that carries the port check script (and, in the config-file flow, the config selection script). */
+export function renderChecksConfigMap(name: string, settings: TailscaleSettings, script: string, selectConfigScript?: string) {
     const names = tailscaleNames(name, settings);
+    const data: Record<string, string> = { [CHECK_PORT_SCRIPT]: script };
+    if (usesConfigFile(settings)) {
+        if (selectConfigScript === undefined) throw new Error(`directpath: ${SELECT_CONFIG_SCRIPT} is required in the config-file flow`);
+        data[SELECT_CONFIG_SCRIPT] = selectConfigScript;
+    }
     return {
         apiVersion: "v1" as const,
         kind: "ConfigMap" as const,
         metadata: { name: names.checksConfigMap, namespace: names.namespace, labels: commonLabels(name) },
-        data: { [CHECK_PORT_SCRIPT]: script },
+        data,
     };
 }
 
 /** `host:port` for TS_LOCAL_ADDR_PORT (IPv6 in brackets, as netip.ParseAddrPort wants). */
-export function localAddrPort(settings: Pick<TailscaleSettings, "healthAddress" | "healthPort">): string {
-    const host = settings.healthAddress.includes(":") ? `[${settings.healthAddress}]` : settings.healthAddress;
+export function localAddrPort(settings: Pick<TailscaleSettings, "network" | "healthAddress" | "healthPort">): string {
+    const address = effectiveHealthAddress(settings);
+    const host = address.includes(":") && !address.startsWith("$(") ? `[${address}]` : address;
     return `${host}:${settings.healthPort}`;
 }
 
@@ -131,32 +334,66 @@ export interface EnvVar {
 /** The container's environment: everything containerboot and tailscaled read. */
 export function containerEnv(name: string, settings: TailscaleSettings): EnvVar[] {
     const names = tailscaleNames(name, settings);
+    const userspace = effectiveUserspace(settings);
+    const configFile = usesConfigFile(settings);
     const env: EnvVar[] = [
         // Must come first: TS_HOSTNAME expands $(NODE_NAME).
         { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
         // tailscaled's default --port (cmd/tailscaled defaultPort); --port below says the same.
         { name: "PORT", value: String(settings.port) },
-        { name: "TS_AUTHKEY", valueFrom: { secretKeyRef: { name: names.authSecret, key: AUTH_SECRET_KEY } } },
-        { name: "TS_HOSTNAME", value: `${settings.hostnamePrefix}-$(NODE_NAME)` },
-        // State on the node (hostPath), not in a Kubernetes Secret. An empty TS_KUBE_SECRET turns
-        // off containerboot's default, a Secret named "tailscale" that every pod would share.
-        { name: "TS_KUBE_SECRET", value: "" },
-        { name: "TS_STATE_DIR", value: STATE_MOUNT_PATH },
+    ];
+    if (settings.network === "pod") {
+        // Must come before TS_LOCAL_ADDR_PORT, which expands $(POD_IP); containerboot reads POD_IPS.
+        env.push(
+            { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+            { name: "POD_IPS", valueFrom: { fieldRef: { fieldPath: "status.podIPs" } } },
+        );
+    }
+    // For check-port.sh: the relay server must own its port too (it has no fallback, it stays off).
+    if (settings.relay) env.push({ name: "DIRECTPATH_RELAY_PORT", value: String(settings.relay.port) });
+    if (!configFile) {
+        env.push(
+            { name: "TS_AUTHKEY", valueFrom: { secretKeyRef: { name: names.authSecret, key: AUTH_SECRET_KEY } } },
+            { name: "TS_HOSTNAME", value: `${settings.hostnamePrefix}-$(NODE_NAME)` },
+        );
+    }
+    // State on the node (hostPath; pod mode: an emptyDir), not in a Kubernetes Secret. An empty
+    // TS_KUBE_SECRET turns off containerboot's default, a Secret named "tailscale" that every pod
+    // would share.
+    env.push({ name: "TS_KUBE_SECRET", value: "" }, { name: "TS_STATE_DIR", value: STATE_MOUNT_PATH });
+    if (!configFile) {
         // The state survives restarts, so log in only when it has no login yet (the key may be
         // single-use or expired by the next restart).
-        { name: "TS_AUTH_ONCE", value: "true" },
-        { name: "TS_USERSPACE", value: String(settings.userspace) },
-        // Under hostNetwork, accepting tailnet DNS would rewrite the node's own resolv.conf.
-        { name: "TS_ACCEPT_DNS", value: "false" },
-        // Always set: an empty value withdraws routes advertised earlier.
-        { name: "TS_ROUTES", value: settings.routes.join(",") },
+        env.push({ name: "TS_AUTH_ONCE", value: "true" });
+    }
+    env.push({ name: "TS_USERSPACE", value: String(userspace) });
+    if (!configFile) {
+        env.push(
+            // Under hostNetwork, accepting tailnet DNS would rewrite the node's own resolv.conf.
+            { name: "TS_ACCEPT_DNS", value: "false" },
+            // Always set: an empty value withdraws routes advertised earlier.
+            { name: "TS_ROUTES", value: settings.routes.join(",") },
+        );
+    }
+    env.push(
         { name: "TS_TAILSCALED_EXTRA_ARGS", value: `--port=${settings.port}` },
         { name: "TS_ENABLE_HEALTH_CHECK", value: "true" },
         { name: "TS_LOCAL_ADDR_PORT", value: localAddrPort(settings) },
-    ];
-    // Flags for `tailscale up` (containerboot passes TS_EXTRA_ARGS through).
-    if (settings.tags.length > 0) env.push({ name: "TS_EXTRA_ARGS", value: `--advertise-tags=${settings.tags.join(",")}` });
-    if (!settings.userspace) {
+    );
+    if (configFile) {
+        // One step: containerboot runs only `tailscaled --config=<dir>/cap-N.hujson`; hostname,
+        // auth key, routes, DNS, static endpoints and the relay port all come from that file
+        // (which is why TS_AUTHKEY, TS_HOSTNAME, TS_ROUTES, TS_ACCEPT_DNS and TS_EXTRA_ARGS must
+        // be absent: containerboot refuses them next to it).
+        env.push({ name: "TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR", value: CONFIG_DIR_MOUNT_PATH });
+    } else {
+        // Flags for `tailscale up` (containerboot passes TS_EXTRA_ARGS through).
+        const extra: string[] = [];
+        if (settings.loginServer) extra.push(`--login-server=${settings.loginServer}`);
+        if (settings.tags.length > 0) extra.push(`--advertise-tags=${settings.tags.join(",")}`);
+        if (extra.length > 0) env.push({ name: "TS_EXTRA_ARGS", value: extra.join(" ") });
+    }
+    if (!userspace) {
         // Kernel mode edits the node's firewall (hostNetwork): let tailscaled pick iptables or
         // nftables to match what the node (kube-proxy, Cilium) uses, as Tailscale's k8s examples do.
         env.push({ name: "TS_DEBUG_FIREWALL_MODE", value: "auto" });
@@ -165,21 +402,62 @@ export function containerEnv(name: string, settings: TailscaleSettings): EnvVar[
 }
 
 function probeHttp(settings: TailscaleSettings) {
-    return { host: settings.healthAddress, path: "/healthz", port: settings.healthPort, scheme: "HTTP" };
+    // Pod mode: no host, so the kubelet probes the pod IP (where the endpoint listens: $(POD_IP)).
+    const probe: Record<string, unknown> = { path: "/healthz", port: settings.healthPort, scheme: "HTTP" };
+    if (settings.network !== "pod") probe.host = effectiveHealthAddress(settings);
+    return probe;
+}
+
+/** The init container of the config-file flow: copies this node's config file into place. */
+export function renderConfigInitContainer(settings: TailscaleSettings) {
+    return {
+        name: CONFIG_INIT_CONTAINER_NAME,
+        image: `${settings.image.repository}:${settings.image.tag}`,
+        imagePullPolicy: settings.image.pullPolicy,
+        command: ["/bin/sh", `${CHECKS_MOUNT_PATH}/${SELECT_CONFIG_SCRIPT}`],
+        env: [
+            { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+            { name: "DIRECTPATH_CONFIG_SOURCE", value: CONFIG_SOURCE_MOUNT_PATH },
+            { name: "DIRECTPATH_CONFIG_FILE", value: TAILSCALED_CONFIG_FILE },
+            { name: "TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR", value: CONFIG_DIR_MOUNT_PATH },
+        ],
+        resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "32Mi" } },
+        securityContext: { privileged: false, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+        volumeMounts: [
+            { name: "checks", mountPath: CHECKS_MOUNT_PATH, readOnly: true },
+            { name: "tailscaled-config-source", mountPath: CONFIG_SOURCE_MOUNT_PATH, readOnly: true },
+            { name: "tailscaled-config", mountPath: CONFIG_DIR_MOUNT_PATH },
+        ],
+    };
 }
 
 /** The pod template of the DaemonSet or Deployment. */
 export function renderPodTemplate(name: string, settings: TailscaleSettings) {
     const names = tailscaleNames(name, settings);
-    const kernel = !settings.userspace;
+    const pod = settings.network === "pod";
+    const kernel = !effectiveUserspace(settings);
+    const configFile = usesConfigFile(settings);
     const volumeMounts: Array<Record<string, unknown>> = [
         { name: "state", mountPath: STATE_MOUNT_PATH },
         { name: "checks", mountPath: CHECKS_MOUNT_PATH, readOnly: true },
     ];
     const volumes: Array<Record<string, unknown>> = [
-        { name: "state", hostPath: { path: settings.stateHostPath, type: "DirectoryOrCreate" } },
+        // Pod mode: Pod Security baseline forbids hostPath, so the state lives as long as the pod
+        // (it survives container restarts, not the pod's replacement).
+        pod ? { name: "state", emptyDir: {} } : { name: "state", hostPath: { path: settings.stateHostPath, type: "DirectoryOrCreate" } },
         { name: "checks", configMap: { name: names.checksConfigMap, defaultMode: 0o555 } },
     ];
+    if (configFile) {
+        volumeMounts.push(
+            { name: "tailscaled-config", mountPath: CONFIG_DIR_MOUNT_PATH, readOnly: true },
+            { name: "auth", mountPath: AUTH_MOUNT_PATH, readOnly: true },
+        );
+        volumes.push(
+            { name: "tailscaled-config-source", configMap: { name: names.configMap } },
+            { name: "tailscaled-config", emptyDir: {} },
+            { name: "auth", secret: { secretName: names.authSecret, defaultMode: 0o400 } },
+        );
+    }
     if (kernel) {
         volumeMounts.push({ name: "dev-net-tun", mountPath: "/dev/net/tun" });
         // The node's iptables lock, shared with kube-proxy and the CNI so that rule edits don't race.
@@ -187,15 +465,19 @@ export function renderPodTemplate(name: string, settings: TailscaleSettings) {
         volumes.push({ name: "dev-net-tun", hostPath: { path: "/dev/net/tun", type: "CharDevice" } });
         volumes.push({ name: "xtables-lock", hostPath: { path: "/run/xtables.lock", type: "FileOrCreate" } });
     }
+    const hostPorts = (p: number) => (pod ? {} : { hostPort: p });
+    const ports: Array<Record<string, unknown>> = [
+        { name: "tailscale", containerPort: settings.port, ...hostPorts(settings.port), protocol: "UDP" },
+    ];
+    if (settings.relay) ports.push({ name: "relay", containerPort: settings.relay.port, ...hostPorts(settings.relay.port), protocol: "UDP" });
+    ports.push({ name: "health", containerPort: settings.healthPort, ...hostPorts(settings.healthPort), protocol: "TCP" });
+    const lowPort = [settings.port, settings.healthPort, ...(settings.relay ? [settings.relay.port] : [])].some((p) => p < 1024);
     const container = {
         name: CONTAINER_NAME,
         image: `${settings.image.repository}:${settings.image.tag}`,
         imagePullPolicy: settings.image.pullPolicy,
         env: containerEnv(name, settings),
-        ports: [
-            { name: "tailscale", containerPort: settings.port, hostPort: settings.port, protocol: "UDP" },
-            { name: "health", containerPort: settings.healthPort, hostPort: settings.healthPort, protocol: "TCP" },
-        ],
+        ports,
         resources: {
             requests: { ...settings.resources.requests },
             limits: { ...settings.resources.limits },
@@ -206,7 +488,7 @@ export function renderPodTemplate(name: string, settings: TailscaleSettings) {
                 privileged: false,
                 allowPrivilegeEscalation: false,
                 // Userspace mode needs no capability, except to bind a privileged port.
-                capabilities: settings.port < 1024 || settings.healthPort < 1024 ? { drop: ["ALL"], add: ["NET_BIND_SERVICE"] } : { drop: ["ALL"] },
+                capabilities: lowPort ? { drop: ["ALL"], add: ["NET_BIND_SERVICE"] } : { drop: ["ALL"] },
             },
         // Up to 3 minutes to start tailscaled and log in.
         startupProbe: { httpGet: probeHttp(settings), periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 36 },
@@ -224,16 +506,41 @@ export function renderPodTemplate(name: string, settings: TailscaleSettings) {
     const spec: Record<string, unknown> = {
         serviceAccountName: names.workload,
         automountServiceAccountToken: false,
-        hostNetwork: true,
-        dnsPolicy: "ClusterFirstWithHostNet",
-        terminationGracePeriodSeconds: 30,
-        containers: [container],
-        volumes,
     };
+    if (pod) {
+        spec.securityContext = { seccompProfile: { type: "RuntimeDefault" } };
+    } else {
+        spec.hostNetwork = true;
+        spec.dnsPolicy = "ClusterFirstWithHostNet";
+    }
+    spec.terminationGracePeriodSeconds = 30;
+    if (configFile) spec.initContainers = [renderConfigInitContainer(settings)];
+    spec.containers = [container];
+    spec.volumes = volumes;
     if (settings.nodeSelector) spec.nodeSelector = { ...settings.nodeSelector };
+    if (pod) {
+        // Only the listed nodes have a config file (and a known public IP); a Deployment's replicas
+        // each take their own node, since one node's NodePort reaches one local pod.
+        const affinity: Record<string, unknown> = {
+            nodeAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: {
+                    nodeSelectorTerms: [{ matchFields: [{ key: "metadata.name", operator: "In", values: (settings.nodes ?? []).map((n) => n.name) }] }],
+                },
+            },
+        };
+        if (settings.workloadKind === "Deployment") {
+            affinity.podAntiAffinity = {
+                requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: selectorLabels(name) }, topologyKey: "kubernetes.io/hostname" }],
+            };
+        }
+        spec.affinity = affinity;
+    }
     if (settings.tolerations.length > 0) spec.tolerations = settings.tolerations.map((t) => ({ ...t }));
     if (settings.priorityClassName) spec.priorityClassName = settings.priorityClassName;
-    return { metadata: { labels: commonLabels(name) }, spec };
+    const metadata: Record<string, unknown> = { labels: commonLabels(name) };
+    // containerboot reads the config file once, at start: roll the pods when it changes.
+    if (configFile) metadata.annotations = { [CONFIG_CHECKSUM_ANNOTATION]: tailscaledConfigChecksum(name, settings) };
+    return { metadata, spec };
 }
 
 /**

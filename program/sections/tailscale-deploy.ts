@@ -23,6 +23,7 @@ export function deployTailscale(spec: TailscaleSpec | undefined, cluster: Cluste
                 workloadKind: ts.workloadKind,
                 workloadName: ts.workloadName,
                 port: ts.port,
+                relayGrant: ts.relayGrant,
                 confirmDirect: `kubectl -n ${settings.namespace} exec ${ts.workloadKind.toLowerCase()}/${TAILSCALE_COMPONENT_NAME} -- tailscale --socket=/tmp/tailscaled.sock ping <peer>   # expect "via <ip>:<port>", not "via DERP(...)"`,
             },
         },
