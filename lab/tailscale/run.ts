@@ -32,7 +32,7 @@ import { LabError, waitUntil, withTimeout } from "../lib/proc";
 import { CheckLog } from "../lib/report";
 import { LabSession } from "../lib/session";
 import { installTools, prerequisites } from "./build";
-import { LIMITS, NET, PATHS, PREFIX, TEMP_PREFIX } from "./config";
+import { DERP_PORT, HEADSCALE_URL, LIMITS, NET, PATHS, PREFIX, STUN_PORT, TEMP_PREFIX } from "./config";
 import {
     derpRegions, devicesOf, startDerpers, startHeadscale, startTailscaled, statusOf, tailscaledUdpPorts, tunMode, up, type Device, type Devices,
 } from "./daemons";
@@ -83,9 +83,9 @@ async function buildNetwork(session: LabSession, checks: CheckLog, plan: PlanFac
 
     await step("firewalls", 20_000, () => applyFirewalls(topo, plan));
     const certNames = await step("derpers", 60_000, () => startDerpers(session, topo));
-    checks.info(`two derpers (DERP + STUN): regions 900 and 901: ${NET.svc.derp1} and ${NET.svc.derp2}, DERP on :443 (self-signed, pinned by CertName), STUN on :3478`);
+    checks.info(`two derpers (DERP + STUN): regions 900 and 901: ${NET.svc.derp1} and ${NET.svc.derp2}, DERP on :${DERP_PORT} (self-signed, pinned by CertName), STUN on :${STUN_PORT}`);
     const { authKeyFile } = await step("headscale", 60_000, () => startHeadscale(session, topo, certNames));
-    checks.info(`headscale on http://${NET.svc.headscale}:8080: DERP map from a file, embedded DERP off, no DERP URLs, update checks off; one reusable preauth key`);
+    checks.info(`headscale on ${HEADSCALE_URL}: DERP map from a file, embedded DERP off, no DERP URLs, update checks off; one reusable preauth key`);
     return { run: { session, checks, plan, topo, devices }, base, authKeyFile };
 }
 
