@@ -14,7 +14,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, httpGet, served, startHttpServer, type HttpResult } from "./lib/agent-client";
-import type { Netns } from "./lib/netns";
+import type { LabSession } from "./lib/session";
 import { run } from "./lib/proc";
 
 export const LAN = {
@@ -38,7 +38,8 @@ export interface HairpinTopology {
 }
 
 /** Builds the hairpin LAN. `backendPorts`: every port node1 serves HTTP on. */
-export async function buildHairpin(netns: Netns, logDir: string, backendPorts: number[]): Promise<HairpinTopology> {
+export async function buildHairpin(session: LabSession, logDir: string, backendPorts: number[]): Promise<HairpinTopology> {
+    const netns = session.netns;
     const ns = {
         lan: netns.add("lan"),
         router: netns.add("router"),
@@ -85,7 +86,7 @@ export async function buildHairpin(netns: Netns, logDir: string, backendPorts: n
             `-A DPL-PROBE -s ${LAN.node1}/32 -m comment --comment synack-from-internal`,
             `-A DPL-PROBE -s ${EXTERNAL.node1}/32 -m comment --comment synack-from-external`, "COMMIT", ""].join("\n"),
     });
-    await startHttpServer(ns.node1, "node1", [...new Set([WEB_PORT, ...backendPorts])], path.join(logDir, "http-node1.log"));
+    await startHttpServer(session.daemons, ns.node1, "node1", [...new Set([WEB_PORT, ...backendPorts])], path.join(logDir, "http-node1.log"));
     return { ns, logDir };
 }
 

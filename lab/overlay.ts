@@ -1,7 +1,7 @@
 /**
  * Overlay topology (shared/seeds/003): two nodes, each with a pod namespace behind it, joined by
  * Linux VXLAN devices on UDP 8472 (Cilium's tunnel port), routed through a "cloud firewall"
- * namespace whose FORWARD rules come from the dev stack's security groups (lib/sg-firewall.ts).
+ * namespace whose FORWARD rules come from the dev stack's security groups (lib/firewall.ts).
  *
  *   dpl-poda 10.244.1.10          dpl-fw (iptables from plan.json SGs)         dpl-podb 10.244.2.10
  *       |                     fw-a 10.0.1.1         fw-b 10.0.2.1                   |
@@ -12,9 +12,9 @@
  */
 import * as path from "node:path";
 import { httpGet, startHttpServer, type HttpResult } from "./lib/agent-client";
-import type { Netns } from "./lib/netns";
+import type { LabSession } from "./lib/session";
 import { run } from "./lib/proc";
-import type { LabNode } from "./lib/sg-firewall";
+import type { LabNode } from "./lib/firewall";
 
 export const VXLAN_PORT = 8472;
 export const OVERLAY = {
@@ -36,7 +36,8 @@ export function labNodes(nodeGroup: string): LabNode[] {
 }
 
 /** Builds the overlay with `firewallRules` (iptables-restore text) loaded in the firewall. */
-export async function buildOverlay(netns: Netns, logDir: string, firewallRules: string, tag: string): Promise<OverlayTopology> {
+export async function buildOverlay(session: LabSession, logDir: string, firewallRules: string, tag: string): Promise<OverlayTopology> {
+    const netns = session.netns;
     const ns = { fw: netns.add(`fw${tag}`), nodeA: netns.add(`nodea${tag}`), nodeB: netns.add(`nodeb${tag}`), podA: netns.add(`poda${tag}`), podB: netns.add(`podb${tag}`) };
     netns.sysctl(ns.fw, "net.ipv4.ip_forward", 1);
     // The firewall's rules go in before any link is up: nothing passes unfiltered.
@@ -63,7 +64,7 @@ export async function buildOverlay(netns: Netns, logDir: string, firewallRules: 
         netns.ip(s.node, `addr add ${s.cfg.podGw}/24 dev pod0`, "link set pod0 up");
         netns.ip(s.pod, `addr add ${s.cfg.pod}/24 dev eth0`, "link set eth0 mtu 1400", "link set eth0 up", `route add default via ${s.cfg.podGw}`);
     }
-    await startHttpServer(ns.podB, "podb", [POD_PORT], path.join(logDir, `http-podb${tag}.log`));
+    await startHttpServer(session.daemons, ns.podB, "podb", [POD_PORT], path.join(logDir, `http-podb${tag}.log`));
     return { ns };
 }
 

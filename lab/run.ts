@@ -3,12 +3,11 @@
  * renders fix the faults of the field reports. Root on Linux. Prints one line per case and ends with
  * `N passed, N failed` (`, N skipped` when some inputs have not landed); exits non-zero on any failure.
  *
- * Order: prerequisites (installed when missing) -> lock -> leftovers of a killed run removed ->
+ * Order: prerequisites (installed when missing) -> lock and leftovers of a killed run removed (lib/session.ts) ->
  * stacks rendered with `npm run plan` into a temp dir -> hairpin topology (cases 1-6) -> overlay
  * topology (cases 7-8, a fresh one per case) -> cleanup (also on failure and on Ctrl-C).
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { buildHairpin } from "./hairpin";
 import { case1, case2, case3 } from "./cases/hairpin-basic";
@@ -16,38 +15,19 @@ import { case7, case8 } from "./cases/overlay";
 import { labCases4to6, backendPortsFor } from "./cases/index";
 import { MAPPED_PORT, PORTMAP_STACK, renderPortmapVariant } from "./cases/redirect";
 import { Skip, type CaseDef, type LabContext } from "./cases/types";
-import { DEFAULT_PREFIX, Netns, onCleanup, removeLeftovers, runCleanups, tempDir } from "./lib/netns";
 import { checkRootLinux, ensureCoreDNS, ensureSystemTools } from "./lib/prereqs";
-import { LabError, ROOT, withTimeout } from "./lib/proc";
+import { ROOT, withTimeout } from "./lib/proc";
 import { formatCase, summary, type CaseResult } from "./lib/report";
 import { renderStack, type Rendered } from "./lib/rendered";
+import { LabSession } from "./lib/session";
 
-const LOCK = path.join(os.tmpdir(), "dpl-lab.lock");
+/** Prefix of the lab's namespaces and lock; its temp dirs start with TEMP_PREFIX. */
+const PREFIX = "dpl-";
+const TEMP_PREFIX = "dpl-lab-";
 const STACKS = ["local", "local-iptables", "dev"];
 
 function log(line: string): void {
     console.log(`  ${line}`);
-}
-
-function takeLock(): void {
-    try {
-        const pid = Number(fs.readFileSync(LOCK, "utf8").trim());
-        if (pid && pid !== process.pid) {
-            try {
-                process.kill(pid, 0);
-                throw new LabError(`another lab run (pid ${pid}) is running; wait for it or kill it (its lock: ${LOCK})`);
-            } catch (e) {
-                if (e instanceof LabError) throw e;
-                // Stale lock from a killed run.
-            }
-        }
-    } catch (e) {
-        if (e instanceof LabError) throw e;
-    }
-    fs.writeFileSync(LOCK, String(process.pid));
-    onCleanup(() => {
-        if (fs.existsSync(LOCK) && fs.readFileSync(LOCK, "utf8").trim() === String(process.pid)) fs.rmSync(LOCK);
-    });
 }
 
 async function runCase(def: CaseDef, ctx: LabContext): Promise<CaseResult> {
@@ -79,19 +59,11 @@ async function main(): Promise<number> {
         console.log("0 passed, 1 failed");
         return 1;
     }
-    takeLock();
-    const removed = removeLeftovers(DEFAULT_PREFIX);
-    // Temp dirs of killed runs (this run holds the lock, so none of them is in use).
-    for (const d of fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("dpl-lab-"))) {
-        fs.rmSync(path.join(os.tmpdir(), d), { recursive: true, force: true });
-        removed.push(path.join(os.tmpdir(), d));
-    }
-    if (removed.length > 0) log(`removed leftovers of an earlier run: ${removed.join(", ")}`);
-    const work = tempDir(path.join(os.tmpdir(), "dpl-lab-"));
+    const session = LabSession.open({ prefix: PREFIX, tempPrefix: TEMP_PREFIX });
+    if (session.removed.length > 0) log(`removed leftovers of an earlier run: ${session.removed.join(", ")}`);
+    const work = session.tempDir();
     const logDir = path.join(work, "logs");
     fs.mkdirSync(logDir);
-    const netns = new Netns(DEFAULT_PREFIX);
-    onCleanup(() => netns.destroy());
 
     let corednsBin = "";
     let corednsProblem: string | undefined;
@@ -140,8 +112,8 @@ async function main(): Promise<number> {
     console.log("== cases");
     const results: CaseResult[] = [...renderFailures];
     renderFailures.forEach(printResult);
-    const hairpin = await withTimeout("building the hairpin topology", 60_000, () => buildHairpin(netns, logDir, backendPortsFor(stacks)));
-    const ctx: LabContext = { netns, work, logDir, hairpin, stacks, corednsBin, log };
+    const hairpin = await withTimeout("building the hairpin topology", 60_000, () => buildHairpin(session, logDir, backendPortsFor(stacks)));
+    const ctx: LabContext = { session, work, logDir, hairpin, stacks, corednsBin, log };
     const cases: CaseDef[] = [case1, case2, case3, ...labCases4to6(corednsProblem), case7, case8];
     for (const def of cases) {
         const r = await runCase(def, ctx);
@@ -153,15 +125,12 @@ async function main(): Promise<number> {
     return results.some((r) => r.status === "FAIL") ? 1 : 0;
 }
 
+// process.exit runs the session's exit handler, which removes everything the run created.
 main().then(
-    (code) => {
-        runCleanups();
-        process.exit(code);
-    },
+    (code) => process.exit(code),
     (err: unknown) => {
         console.error(`lab aborted: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
         console.log("0 passed, 1 failed");
-        runCleanups();
         process.exit(1);
     },
 );

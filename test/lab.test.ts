@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { decodeMessage, encodeQuery, encodeResponse, RCODE, TYPE } from "../lab/lib/dns";
 import { localizeDaemonSet, LocalizeError } from "../lab/lib/k8s-local";
 import { formatCase, summary } from "../lab/lib/report";
-import { generateFirewall, isOverlayRule, protocolMatch, SgRuleError, type LabNode, type SgRow } from "../lab/lib/sg-firewall";
+import { FirewallRuleError, generateFirewall, isOverlayRule, protocolMatch, type LabNode, type SgRow } from "../lab/lib/firewall";
 import { renderedServerBlocks } from "../lab/cases/dns";
 import { hostsDaemonSet, nodeFieldRefs } from "../lab/cases/hosts";
 import { nodeGroupOf } from "../lab/cases/overlay";
@@ -81,7 +81,7 @@ describe("security groups -> firewall iptables rules", () => {
         expect(protocolMatch({ protocol: "all", ports: "all" })).toEqual([]);
         expect(protocolMatch({ protocol: "icmp", ports: "type -1 code -1" })).toEqual(["-p", "icmp"]);
         expect(protocolMatch({ protocol: "icmp", ports: "type 3 code -1" })).toEqual(["-p", "icmp", "--icmp-type", "3"]);
-        expect(() => protocolMatch({ protocol: "sctp", ports: "1" })).toThrow(SgRuleError);
+        expect(() => protocolMatch({ protocol: "sctp", ports: "1" })).toThrow(FirewallRuleError);
         expect(() => protocolMatch({ protocol: "tcp", ports: "[computed]" })).toThrow(/ports "\[computed\]"/);
     });
 });

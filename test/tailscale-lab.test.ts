@@ -1,7 +1,8 @@
 /**
- * The pure parts of the direct-connection lab (lab/tailscale/model.ts): what it reads out of the
- * rendered DaemonSet and plan, how it turns firewallRules into iptables rules, how it parses
- * tailscale's output, and the checks it prints. The lab itself runs with `npm run lab:tailscale`.
+ * The pure parts of the direct-connection lab (lab/tailscale/model.ts, and lab/lib/firewall.ts for
+ * the firewallRules translation): what it reads out of the rendered DaemonSet and plan, how it
+ * turns firewallRules into iptables rules, how it parses tailscale's output, and the checks it
+ * prints. The lab itself runs with `npm run lab:tailscale`.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -9,8 +10,9 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { FirewallRule } from "../components/common/firewall";
+import { iptablesFromFirewallRules } from "../lab/lib/firewall";
 import {
-    checkPairs, classifyPeer, classifyVia, derpMapYaml, fixedPortFromDaemonSet, iptablesFromFirewallRules, ManifestError, markdownTable, median,
+    checkPairs, classifyPeer, classifyVia, derpMapYaml, fixedPortFromDaemonSet, ManifestError, markdownTable, median,
     parseGoDuration, parsePingOutput, peerFromStatus, percentile, portFromArgs, setupOf, splitArgs, type Expectation, type PairResult,
 } from "../lab/tailscale/model";
 import { ROOT } from "./harness";

@@ -11,7 +11,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, dnsQuery, httpGet, served, startAndWait, startDnsStub } from "../lib/agent-client";
-import { onCleanup } from "../lib/netns";
 import { LabError, waitFor } from "../lib/proc";
 import type { Rendered } from "../lib/rendered";
 import { CLIENT_TIMEOUT_MS, EXTERNAL, LAN, REGISTRY, WEB_PORT } from "../hairpin";
@@ -89,14 +88,14 @@ export function case5(corednsProblem: string | undefined): CaseDef {
             const etcDir = path.join("/etc/netns", ns.dns);
             const hadNetnsDir = fs.existsSync("/etc/netns");
             fs.mkdirSync(etcDir, { recursive: true });
-            onCleanup(() => {
+            ctx.session.onCleanup(() => {
                 fs.rmSync(etcDir, { recursive: true, force: true });
                 if (!hadNetnsDir && fs.readdirSync("/etc/netns").length === 0) fs.rmdirSync("/etc/netns");
             });
             fs.writeFileSync(path.join(etcDir, "resolv.conf"), `nameserver ${LAN.upstream}\n`);
 
-            const stub = await startDnsStub(ns.upstream, LAN.upstream, 53, UPSTREAM_ENTRIES, path.join(ctx.logDir, "stub-dns.log"));
-            const coredns = await startAndWait("coredns", [ctx.corednsBin, "-conf", corefile], { ns: ns.dns, logFile: path.join(ctx.logDir, "coredns.log"), ready: /CoreDNS-\d/, timeoutMs: 20_000 });
+            const stub = await startDnsStub(ctx.session.daemons, ns.upstream, LAN.upstream, 53, UPSTREAM_ENTRIES, path.join(ctx.logDir, "stub-dns.log"));
+            const coredns = await startAndWait(ctx.session.daemons, "coredns", [ctx.corednsBin, "-conf", corefile], { ns: ns.dns, logFile: path.join(ctx.logDir, "coredns.log"), ready: /CoreDNS-\d/, timeoutMs: 20_000 });
             // Ready when it answers the stand-in block (forwarded to the stub).
             await waitFor(() => dnsQuery(ns.node2, LAN.dns, 53, OTHER_NAME, 1000).ok, 10_000, 200);
             const queriesBefore = stub.log().split("\n").filter((l) => l.startsWith(`query ${REGISTRY.hostname} 1`)).length;

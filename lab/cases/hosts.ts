@@ -50,7 +50,7 @@ async function oneFile(ctx: LabContext, ds: K8sObject, hostPath: string, origina
     fs.writeFileSync(file, original);
     const ino = fs.statSync(file).ino;
     const facts: string[] = [];
-    const start = (run: number) => startDaemonSet(ds, ctx.hairpin.ns.node2, path.join(ctx.logDir, `case6-${tag}-run${run}.log`), {
+    const start = (run: number) => startDaemonSet(ctx.session.daemons, ds, ctx.hairpin.ns.node2, path.join(ctx.logDir, `case6-${tag}-run${run}.log`), {
         root: path.join(dir, `run${run}`), fieldRefs: nodeFieldRefs("node2", LAN.node2, ds), hostPaths: { [hostPath]: file }, configMaps: ctx_configMaps(ctx),
     });
     const first = start(1);

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { describe, served } from "../lib/agent-client";
 import { buildOverlay, labNodes, OVERLAY, podAToPodB, POD_PORT, vxlanCounters, VXLAN_PORT } from "../overlay";
 import type { Rendered } from "../lib/rendered";
-import { generateFirewall, isOverlayRule, type SgRow } from "../lib/sg-firewall";
+import { generateFirewall, isOverlayRule, type SgRow } from "../lib/firewall";
 import { stackOrSkip, type CaseDef, type LabContext } from "./types";
 
 const POD_TIMEOUT_MS = 3000;
@@ -48,7 +48,7 @@ export const case7: CaseDef = {
         if (!rows.some((r) => isOverlayRule(r, nodeGroup, VXLAN_PORT))) {
             return { observed: `the dev stack's SGs have no node-to-node UDP ${VXLAN_PORT} rule`, pass: false };
         }
-        const t = await buildOverlay(ctx.netns, ctx.logDir, fw.restore, "7");
+        const t = await buildOverlay(ctx.session, ctx.logDir, fw.restore, "7");
         const r = podAToPodB(t, POD_TIMEOUT_MS);
         const c = vxlanCounters(t);
         const s = served(r);
@@ -76,7 +76,7 @@ export const case8: CaseDef = {
         const removed = rows.length - kept.length;
         if (removed === 0) return { observed: `no node-to-node UDP ${VXLAN_PORT} rule to remove`, pass: false };
         const fw = firewallFor(ctx, kept, nodeGroup, "firewall-case8.rules");
-        const t = await buildOverlay(ctx.netns, ctx.logDir, fw.restore, "8");
+        const t = await buildOverlay(ctx.session, ctx.logDir, fw.restore, "8");
         const r = podAToPodB(t, POD_TIMEOUT_MS);
         const c = vxlanCounters(t);
         return {

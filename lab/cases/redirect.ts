@@ -65,7 +65,7 @@ export function renderPortmapVariant(root: string, work: string): Rendered {
 }
 
 function start(ctx: LabContext, o: RedirectObjects, tag: string) {
-    return startDaemonSet(o.ds, ctx.hairpin.ns.node2, path.join(ctx.logDir, `case4-${tag}.log`), {
+    return startDaemonSet(ctx.session.daemons, o.ds, ctx.hairpin.ns.node2, path.join(ctx.logDir, `case4-${tag}.log`), {
         root: path.join(ctx.work, `case4-${tag}`),
         fieldRefs: nodeFieldRefs("node2", LAN.node2, o.ds),
         hostPaths: { "/run/xtables.lock": "/run/xtables.lock" },

@@ -1,10 +1,11 @@
 import type { HairpinTopology } from "../hairpin";
-import type { Netns } from "../lib/netns";
+import type { LabSession } from "../lib/session";
 import type { Rendered } from "../lib/rendered";
 
 /** What every case can use. */
 export interface LabContext {
-    netns: Netns;
+    /** The run: its namespaces, daemons and cleanup steps. */
+    session: LabSession;
     work: string;
     logDir: string;
     hairpin: HairpinTopology;

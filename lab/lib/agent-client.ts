@@ -1,6 +1,6 @@
 /** Calls the in-namespace agent (lab/lib/agent.ts): HTTP and DNS clients with timeouts, servers as daemons. */
 import * as path from "node:path";
-import { LabError, ROOT, run, startDaemon, waitFor, type Daemon } from "./proc";
+import { LabError, ROOT, run, waitFor, type Daemon, type Daemons } from "./proc";
 
 const AGENT = path.join(ROOT, "lab", "lib", "agent.ts");
 
@@ -51,9 +51,9 @@ export function dnsQuery(ns: string, server: string, port: number, name: string,
     return JSON.parse(res.stdout.trim().split("\n").pop() ?? "{}") as DnsResult;
 }
 
-/** Starts a daemon and waits until its log contains `ready` (or fails with its log). */
-export async function startAndWait(name: string, argv: string[], opts: { ns: string; logFile: string; ready: RegExp; timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<Daemon> {
-    const d = startDaemon(name, argv, { ns: opts.ns, logFile: opts.logFile, env: opts.env });
+/** Starts a daemon (tracked by `daemons`) and waits until its log contains `ready` (or fails with its log). */
+export async function startAndWait(daemons: Daemons, name: string, argv: string[], opts: { ns: string; logFile: string; ready: RegExp; timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<Daemon> {
+    const d = daemons.start(name, argv, { ns: opts.ns, logFile: opts.logFile, env: opts.env });
     const ok = await waitFor(() => opts.ready.test(d.log()) || d.child.exitCode !== null, opts.timeoutMs ?? 20_000);
     if (!ok || d.child.exitCode !== null || !opts.ready.test(d.log())) {
         d.child.kill("SIGKILL");
@@ -62,11 +62,11 @@ export async function startAndWait(name: string, argv: string[], opts: { ns: str
     return d;
 }
 
-export function startHttpServer(ns: string, name: string, ports: number[], logFile: string): Promise<Daemon> {
+export function startHttpServer(daemons: Daemons, ns: string, name: string, ports: number[], logFile: string): Promise<Daemon> {
     const expected = new RegExp(ports.map((p) => `(?=[\\s\\S]*listening ${p}\\b)`).join(""));
-    return startAndWait(`http ${name}`, agentArgv("http-serve", name, ...ports), { ns, logFile, ready: expected });
+    return startAndWait(daemons, `http ${name}`, agentArgv("http-serve", name, ...ports), { ns, logFile, ready: expected });
 }
 
-export function startDnsStub(ns: string, ip: string, port: number, entries: Record<string, string>, logFile: string): Promise<Daemon> {
-    return startAndWait("stub DNS", agentArgv("dns-stub", ip, port, ...Object.entries(entries).map(([k, v]) => `${k}=${v}`)), { ns, logFile, ready: /listening/ });
+export function startDnsStub(daemons: Daemons, ns: string, ip: string, port: number, entries: Record<string, string>, logFile: string): Promise<Daemon> {
+    return startAndWait(daemons, "stub DNS", agentArgv("dns-stub", ip, port, ...Object.entries(entries).map(([k, v]) => `${k}=${v}`)), { ns, logFile, ready: /listening/ });
 }

@@ -1,12 +1,11 @@
 /**
- * Network-namespace helpers. Every namespace the lab creates carries a prefix (default `dpl-`), so
- * a later run can find and remove what a killed run left behind. Links are created directly inside
+ * Network-namespace helpers. Every namespace a lab creates carries its lab's prefix (`dpl-` for the
+ * network lab, `dpt-` for the Tailscale lab), so a later run can find and remove what a killed run
+ * left behind. Links are created directly inside
  * the namespaces (`ip link add ... netns X`), so the host's own namespace is never touched.
  */
 import * as fs from "node:fs";
-import { killAllDaemons, run, type RunOptions, type RunResult } from "./proc";
-
-export const DEFAULT_PREFIX = "dpl-";
+import { run, type RunOptions, type RunResult } from "./proc";
 
 /** Names of existing network namespaces that start with `prefix`. */
 export function listNamespaces(prefix: string): string[] {
@@ -32,7 +31,7 @@ export function destroyNamespace(name: string): void {
  * stray link with the prefix in the host namespace (there should be none; this is belt and braces).
  * Returns what it removed.
  */
-export function removeLeftovers(prefix: string = DEFAULT_PREFIX): string[] {
+export function removeLeftovers(prefix: string): string[] {
     const removed: string[] = [];
     for (const ns of listNamespaces(prefix)) {
         destroyNamespace(ns);
@@ -59,7 +58,7 @@ export function removeLeftovers(prefix: string = DEFAULT_PREFIX): string[] {
 export class Netns {
     readonly created: string[] = [];
 
-    constructor(readonly prefix: string = DEFAULT_PREFIX) {}
+    constructor(readonly prefix: string) {}
 
     /** Full name of a lab namespace. */
     name(short: string): string {
@@ -98,48 +97,4 @@ export class Netns {
     destroy(): void {
         for (const ns of this.created.splice(0).reverse()) destroyNamespace(ns);
     }
-}
-
-type CleanupFn = () => void;
-const cleanups: CleanupFn[] = [];
-let installed = false;
-
-/**
- * Registers a synchronous cleanup step. Steps run in reverse order on normal exit, on an uncaught
- * error, and on SIGINT/SIGTERM/SIGHUP (then the process exits 130/143/129). Daemons started with
- * `startDaemon` are always killed first.
- */
-export function onCleanup(fn: CleanupFn): void {
-    cleanups.push(fn);
-    if (installed) return;
-    installed = true;
-    process.on("exit", runCleanups);
-    const signals: Array<[NodeJS.Signals, number]> = [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]];
-    for (const [sig, code] of signals) {
-        process.on(sig, () => {
-            process.stderr.write(`\n${sig}: cleaning up\n`);
-            runCleanups();
-            process.exit(code);
-        });
-    }
-}
-
-/** Runs (once) every registered cleanup step; safe to call more than once. */
-export function runCleanups(): void {
-    killAllDaemons();
-    while (cleanups.length > 0) {
-        const fn = cleanups.pop()!;
-        try {
-            fn();
-        } catch (e) {
-            process.stderr.write(`cleanup step failed: ${String(e)}\n`);
-        }
-    }
-}
-
-/** A temp dir removed by cleanup. */
-export function tempDir(prefix: string): string {
-    const dir = fs.mkdtempSync(prefix);
-    onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
-    return dir;
 }

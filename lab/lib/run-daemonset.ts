@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { localizeDaemonSet, type LocalizeOptions } from "./k8s-local";
-import { startDaemon, stopDaemon, waitFor, type Daemon } from "./proc";
+import { stopDaemon, waitFor, type Daemon, type Daemons } from "./proc";
 import type { K8sObject } from "./rendered";
 
 export interface LocalDaemonSet {
@@ -14,8 +14,8 @@ export interface LocalDaemonSet {
     substitutions: string[];
 }
 
-/** Writes the DaemonSet's volumes under `opts.root` and starts its container in `ns`. */
-export function startDaemonSet(ds: K8sObject, ns: string, logFile: string, opts: LocalizeOptions): LocalDaemonSet {
+/** Writes the DaemonSet's volumes under `opts.root` and starts its container in `ns` (tracked by `daemons`). */
+export function startDaemonSet(daemons: Daemons, ds: K8sObject, ns: string, logFile: string, opts: LocalizeOptions): LocalDaemonSet {
     const p = localizeDaemonSet(ds, opts);
     for (const d of p.dirs) fs.mkdirSync(d, { recursive: true });
     for (const f of p.files) {
@@ -26,7 +26,7 @@ export function startDaemonSet(ds: K8sObject, ns: string, logFile: string, opts:
     const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...p.env };
     const substitutions = [...p.substitutions];
     if (p.env.PATH === undefined) substitutions.push("PATH from the lab host (the image's PATH)");
-    const daemon = startDaemon(`DaemonSet ${ds.metadata?.name ?? "?"}`, p.argv, { ns, env, logFile });
+    const daemon = daemons.start(`DaemonSet ${ds.metadata?.name ?? "?"}`, p.argv, { ns, env, logFile });
     return { daemon, substitutions };
 }
 

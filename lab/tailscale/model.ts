@@ -1,12 +1,11 @@
 /**
  * Pure parts of the direct-connection lab (`npm run lab:tailscale`): reading the fixed port out of
- * the rendered TailscaleDirect DaemonSet, turning the plan's `firewallRules` into iptables rules,
- * parsing `tailscale ping` / `tailscale status --json`, statistics, and the expectations the lab
- * checks. No I/O here; `lab/tailscale/run.ts` does the work and `test/tailscale-lab.test.ts` tests
- * these directly.
+ * the rendered TailscaleDirect DaemonSet, the DERP map, parsing `tailscale ping` / `tailscale
+ * status --json`, statistics, and the expectations the lab checks. No I/O here (the other modules
+ * of lab/tailscale do the work); `test/tailscale-lab.test.ts` tests these directly. The plan's
+ * `firewallRules` become iptables rules in lab/lib/firewall.ts, the translator both labs share.
  */
 import { parseAllDocuments, stringify } from "yaml";
-import type { FirewallRule } from "../../components/common/firewall";
 
 // ---------------------------------------------------------------------------------------------
 // The fixed port, from the rendered DaemonSet
@@ -127,64 +126,6 @@ export function fixedPortFromDaemonSet(yamlText: string): FixedPort {
         port: envPort!, workload: name, container: container.name ?? "", envPort: envPort!, argPort: argPort!,
         containerPort: containerPort!, hostPort: hostPort!, extraArgs, hostNetwork: podSpec?.hostNetwork === true,
     };
-}
-
-// ---------------------------------------------------------------------------------------------
-// firewallRules -> iptables
-// ---------------------------------------------------------------------------------------------
-
-/** iptables argument lists (without the `iptables` binary), plus the rules that don't apply and why. */
-export interface IptablesTranslation {
-    rules: string[][];
-    skipped: Array<{ rule: FirewallRule; reason: string }>;
-}
-
-function isV4Cidr(s: string): boolean {
-    return /^(\d{1,3})(\.\d{1,3}){3}(\/\d{1,2})?$/.test(s);
-}
-function isV6Cidr(s: string): boolean {
-    return s.includes(":");
-}
-
-/**
- * Turns the `firewallRules` contract into iptables (`family: 4`) or ip6tables (`family: 6`) rules
- * that ACCEPT exactly what the rules describe, appended to `chain`. Ingress rules match the peer as
- * the source, egress rules as the destination (`direction` picks which ones to translate). A rule
- * whose peer is not a CIDR of that family (`self`, `controlPlane`, the other family) is skipped
- * with the reason; nothing is widened.
- */
-export function iptablesFromFirewallRules(rules: readonly FirewallRule[], opts: { chain: string; family: 4 | 6; direction: "ingress" | "egress" }): IptablesTranslation {
-    const out: IptablesTranslation = { rules: [], skipped: [] };
-    for (const rule of rules) {
-        if (rule.direction !== opts.direction) {
-            out.skipped.push({ rule, reason: `direction ${rule.direction}, translating ${opts.direction}` });
-            continue;
-        }
-        const peerIsFamily = opts.family === 4 ? isV4Cidr(rule.peer) : isV6Cidr(rule.peer);
-        if (!peerIsFamily) {
-            out.skipped.push({ rule, reason: `peer ${rule.peer} is not an IPv${opts.family} CIDR` });
-            continue;
-        }
-        const args = ["-A", opts.chain, opts.direction === "ingress" ? "-s" : "-d", rule.peer];
-        if (rule.protocol === "tcp" || rule.protocol === "udp") {
-            if (!(Number.isInteger(rule.fromPort) && Number.isInteger(rule.toPort) && rule.fromPort >= 1 && rule.toPort <= 65535 && rule.fromPort <= rule.toPort)) {
-                out.skipped.push({ rule, reason: `port range ${rule.fromPort}-${rule.toPort} is not valid` });
-                continue;
-            }
-            args.push("-p", rule.protocol, "--dport", rule.fromPort === rule.toPort ? String(rule.fromPort) : `${rule.fromPort}:${rule.toPort}`);
-        } else if (rule.protocol === "icmp" || rule.protocol === "icmpv6") {
-            const wantFamily = rule.protocol === "icmp" ? 4 : 6;
-            if (wantFamily !== opts.family) {
-                out.skipped.push({ rule, reason: `${rule.protocol} is not an IPv${opts.family} protocol` });
-                continue;
-            }
-            args.push("-p", opts.family === 4 ? "icmp" : "ipv6-icmp");
-            if (rule.fromPort >= 0) args.push(opts.family === 4 ? "--icmp-type" : "--icmpv6-type", rule.toPort >= 0 ? `${rule.fromPort}/${rule.toPort}` : String(rule.fromPort));
-        }
-        args.push("-m", "comment", "--comment", rule.description.slice(0, 200), "-j", "ACCEPT");
-        out.rules.push(args);
-    }
-    return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,47 @@
+/**
+ * The direct-connection lab's fixed facts: pinned versions, time limits, addressing and delays of
+ * the sites, ports, and where it writes. Constants only; the run's state lives in lab/lib/session.ts
+ * and is passed down from lab/tailscale/run.ts.
+ */
+import * as path from "node:path";
+import { ROOT } from "../lib/proc";
+
+/** Prefix of every namespace and link of this lab (and of its lock); temp dirs start with TEMP_PREFIX. */
+export const PREFIX = "dpt-";
+export const TEMP_PREFIX = "dpt-plan-";
+
+/** Pinned versions. headscale v0.29.1 supports Tailscale clients v1.80 to v1.98 (hscontrol/capver). */
+export const VERSIONS = { tailscale: "v1.98.10", headscale: "v0.29.1" } as const;
+
+/** Time limits. The first run compiles four Go programs on a small machine, hence the install budget. */
+export const LIMITS = { installMs: 45 * 60_000, labMs: 8 * 60_000, stepMs: 90_000, cmdMs: 30_000, planMs: 240_000 } as const;
+
+export const PATHS = {
+    /** Built tools (git-ignored). */
+    bin: path.join(ROOT, "lab", ".bin"),
+    /** Daemon state and logs of the last run (git-ignored; kept after the run for reading). */
+    work: path.join(ROOT, ".lab", "tailscale"),
+    logs: path.join(ROOT, ".lab", "tailscale", "logs"),
+    results: path.join(ROOT, "bench", "results"),
+} as const;
+
+/** Lab addressing and one-way delays (ms) per site, applied by the WAN emulator in dpt-inet. */
+export const NET = {
+    svc: { cidr: "203.0.113.0/24", gw: "203.0.113.1", derp1: "203.0.113.10", derp2: "203.0.113.11", headscale: "203.0.113.20", delayMs: 17.5 },
+    home: { cidr: "198.51.100.0/24", gw: "198.51.100.1", wan: "198.51.100.2", lan: "192.168.1.1", lanCidr: "192.168.1.0/24", laptop: "192.168.1.10", delayMs: 2.5 },
+    nodea: { cidr: "192.0.2.0/24", gw: "192.0.2.1", wan: "192.0.2.10", delayMs: 2.5 },
+    nodeb: { cidr: "198.18.0.0/24", gw: "198.18.0.1", wan: "198.18.0.10", podGw: "10.244.1.1", pod: "10.244.1.10", podCidr: "10.244.1.0/24", clusterPodCidr: "10.244.0.0/16", delayMs: 2.5 },
+    // Node C, EC2-style: a private address on the node, the public one as a 1:1 NAT in front of it
+    // (the internet gateway's Elastic IP), and the VPC CNI's SNAT rule still in place.
+    nodec: { cidr: "198.18.1.0/24", gw: "198.18.1.1", eip: "198.18.1.10", vpcCidr: "10.0.0.0/16", vpcGw: "10.0.1.1", node: "10.0.1.10", delayMs: 2.5 },
+} as const;
+
+/** The sites behind the router, and the router's links to them (same order). */
+export const SITES = [NET.svc, NET.home, NET.nodea, NET.nodeb, NET.nodec] as const;
+export const SITE_LINKS = ["to-svc", "to-home", "to-nodea", "to-nodeb", "to-nodec"] as const;
+
+export const STUN_PORT = 3478;
+export const DERP_PORT = 443;
+export const HEADSCALE_URL = `http://${NET.svc.headscale}:8080`;
+/** `tailscale ping`s per pair for the RTT. */
+export const PINGS = 20;
