@@ -6,7 +6,8 @@ const LABEL: Record<Verdict["verdict"], string> = { present: "PRESENT", absent: 
 function wrap(text: string, width: number): string[] {
     const out: string[] = [];
     let line = "";
-    for (const word of text.split(/\s+/).filter(Boolean)) {
+    const words = text.split(/\s+/).filter(Boolean).flatMap((w) => (w.length <= width ? [w] : w.match(new RegExp(`.{1,${width}}`, "g")) ?? [w]));
+    for (const word of words) {
         if (line && line.length + 1 + word.length > width) {
             out.push(line);
             line = word;

@@ -2,6 +2,7 @@
  * Tailscale: parsers for `tailscale status --json`, `tailscale ping` and the TailscaleDirect pod's
  * own port check (components/tailscale/check-port.sh), and the verdict. Pure.
  */
+import { parseFrame } from "./frame";
 import type { Verdict } from "./model";
 import { parseUdpListeners } from "./parse";
 
@@ -68,6 +69,21 @@ export function parseTailscaleStatus(text: string): StatusResult {
     };
 }
 
+/** A Go `time.Duration` string ("850µs", "12ms", "1.5s", "1m2.5s") in milliseconds. */
+export function goDurationMs(s: string): number | undefined {
+    const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, "µs": 0.001, "μs": 0.001, us: 0.001, ns: 1e-6 };
+    if (s === "0s" || s === "0") return 0;
+    let total = 0;
+    let rest = s;
+    while (rest.length > 0) {
+        const m = /^(\d+(?:\.\d+)?)(ms|µs|μs|us|ns|h|m|s)/.exec(rest);
+        if (!m) return undefined;
+        total += Number(m[1]) * unit[m[2]!]!;
+        rest = rest.slice(m[0].length);
+    }
+    return total;
+}
+
 export interface PingResult {
     status: "pong" | "timeout" | "error" | "unparsed";
     /** The path of the last pong. */
@@ -86,10 +102,12 @@ export interface PingResult {
 export function parseTailscalePing(lines: readonly string[], rc: number): PingResult {
     const pongs: PingResult["pongs"] = [];
     for (const l of lines) {
-        const m = /^pong from \S+ \(([^)]*)\) via (\S+(?:\([^)]*\))?)\s+in ([\d.]+)(ms|s)\b/.exec(l.trim());
+        // `pong from NAME (IP[, PORT]) via VIA in LATENCY`; LATENCY is a Go duration (850µs, 12ms, 1.5s).
+        const m = /^pong from \S+ \(([^)]*)\) via (\S+?(?:\([^)]*\))?)\s+in (\S+)$/.exec(l.trim());
         if (!m) continue;
         const via = m[2]!;
-        const ms = Number(m[3]) * (m[4] === "s" ? 1000 : 1);
+        const ms = goDurationMs(m[3]!);
+        if (ms === undefined) continue;
         const derp = /^DERP\(([^)]*)\)$/.exec(via);
         const relay = /^peer-?relay\(([^)]*)\)$/i.exec(via);
         if (derp) pongs.push({ path: "derp", via: derp[1]!, ms });
@@ -142,6 +160,35 @@ export interface TailscalePodInput {
     pings: Record<string, { lines: string[]; rc: number }>;
     /** Why this pod's probe failed, when it did. */
     error?: string;
+    /**
+     * "pod" (default): a TailscaleDirect pod, which must hold the configured port. "client": another
+     * device of the tailnet (the laptop of the direct-connection lab) whose pings are the evidence.
+     */
+    role?: "pod" | "client";
+}
+
+/** The input of one pod (or client) from check/probes/tailscale.sh's output. */
+export function tailscaleInputFromProbe(output: string, pod: string, node: string, role: "pod" | "client" = "pod"): TailscalePodInput {
+    const fr = parseFrame(output);
+    if (!fr.ok) return { pod, node, pings: {}, role, error: `probe output unusable: ${fr.reason}` };
+    const input: TailscalePodInput = { pod, node, pings: {}, role };
+    for (const s of fr.frame.sections) {
+        if (s.id === "status") {
+            if (s.rc === 0) input.statusJson = s.lines.join("\n");
+            else input.error = `tailscale status failed (exit ${s.rc}): ${s.lines.join(" ").slice(0, 160)}`;
+        } else if (s.id === "port") input.portCheck = { kind: s.kind === "check-port" ? "check-port" : "listeners", lines: s.lines };
+        else if (s.kind === "ping" && s.args[0]) input.pings[s.args[0]] = { lines: s.lines, rc: s.rc };
+    }
+    return input;
+}
+
+/** Each pinged peer's path, as one probe saw it (the lab asserts on these). */
+export function peerPathsFromProbe(output: string): Array<{ peer: string; status: PingResult["status"]; path?: PathKind; via?: string }> {
+    const i = tailscaleInputFromProbe(output, "-", "-");
+    return Object.entries(i.pings).map(([peer, p]) => {
+        const r = parseTailscalePing(p.lines, p.rc);
+        return { peer, status: r.status, ...(r.path ? { path: r.path } : {}), ...(r.via ? { via: r.via } : {}) };
+    });
 }
 
 export interface TailscaleCheckInput {
@@ -168,7 +215,9 @@ export function tailscaleVerdict(input: TailscaleCheckInput): Verdict {
             unknown.push(`${who}: ${p.error}`);
             continue;
         }
-        if (p.portCheck) {
+        if (p.role === "client") {
+            // Not a TailscaleDirect pod: no port to hold.
+        } else if (p.portCheck) {
             const pc = p.portCheck.kind === "check-port" ? parsePortCheck(p.portCheck.lines) : portCheckFromListeners(p.portCheck.lines, c.port);
             if (pc.status === "held") good.push(`${who}: ${pc.detail}`);
             else if (pc.status === "not-held") bad.push(`${who}: port ${c.port} NOT held: ${pc.detail}`);

@@ -40,8 +40,9 @@ if [ -n "${DPC_PORT_CHECK:-}" ] && [ -r "$DPC_PORT_CHECK" ]; then
     section port check-port "$DPC_PORT_CHECK"
     out=$(timeout 10 sh "$DPC_PORT_CHECK" 2>&1); rc=$?
 else
+    # busybox netstat names processes (-p) in the Tailscale image's build; elsewhere ss does.
     section port listeners netstat
-    out=$(timeout 10 netstat -lnup 2>&1); rc=$?
+    out=$(timeout 10 netstat -lnup 2>&1) || out=$(timeout 10 ss -lunp 2>&1); rc=$?
 fi
 close port "$out" "$rc"
 
