@@ -245,3 +245,22 @@ export function tailscaleVerdict(input: TailscaleCheckInput): Verdict {
     if (unknown.length > 0) return { fault: "tailscale", verdict: "could-not-check", summary: `${unknown.length} check(s) gave no usable answer`, evidence: [...unknown, ...good], fix };
     return { fault: "tailscale", verdict: "absent", summary: `port ${c.port} held, every tested peer direct`, evidence: good, fix: "-" };
 }
+
+/**
+ * For the direct-connection lab (lab/tailscale): the verdict and each peer's path from
+ * check/probes/tailscale.sh outputs. `pods`: TailscaleDirect pods (must hold `configured.port`);
+ * `clients`: other tailnet devices whose pings are evidence (the laptop).
+ */
+export function checkTailscaleProbes(o: {
+    configured: { namespace: string; workloadName: string; port: number };
+    pods?: Array<{ pod: string; node: string; output: string }>;
+    clients?: Array<{ name: string; output: string }>;
+}): { verdict: Verdict; peers: Array<{ from: string; peer: string; status: PingResult["status"]; path?: PathKind; via?: string }> } {
+    const pods = [
+        ...(o.pods ?? []).map((p) => tailscaleInputFromProbe(p.output, p.pod, p.node, "pod")),
+        ...(o.clients ?? []).map((c) => tailscaleInputFromProbe(c.output, c.name, c.name, "client")),
+    ];
+    const peers = [...(o.pods ?? []).map((p) => ({ from: p.pod, output: p.output })), ...(o.clients ?? []).map((c) => ({ from: c.name, output: c.output }))]
+        .flatMap((x) => peerPathsFromProbe(x.output).map((p) => ({ from: x.from, ...p })));
+    return { verdict: tailscaleVerdict({ configured: o.configured, pods }), peers };
+}

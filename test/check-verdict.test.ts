@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { hairpinChecks, observe, overlayChecks, type ProbeRun } from "../check/checks";
 import { exitCodeOf, type Verdict } from "../check/model";
 import { formatTable, jsonReport } from "../check/report";
-import { peerPathsFromProbe, tailscaleInputFromProbe, tailscaleVerdict, type TailscalePodInput } from "../check/tailscale";
+import { checkTailscaleProbes, peerPathsFromProbe, tailscaleInputFromProbe, tailscaleVerdict, type TailscalePodInput } from "../check/tailscale";
 import { targetsSchema, type CheckTargets } from "../check/targets";
 import { hairpinVerdict, overlayVerdict } from "../check/verdict";
 
@@ -140,6 +140,20 @@ describe("tailscale verdict on real tailscaled output", () => {
         expect(tailscaleVerdict({ configured: cfg, pods: [tailscaleInputFromProbe(fx("probe-tailscale-laptop.out").slice(0, 400), "laptop", "laptop", "client")] }).verdict).toBe("could-not-check");
         expect(tailscaleVerdict({ configured: undefined, pods: [] }).verdict).toBe("not-applicable");
         expect(tailscaleVerdict({ configured: cfg, pods: [] }).verdict).toBe("could-not-check");
+    });
+});
+
+describe("checkTailscaleProbes: the call the direct-connection lab makes", () => {
+    it("laptop as client, node-a as the TailscaleDirect pod: node-b relayed, node-a direct, the fault present", () => {
+        const r = checkTailscaleProbes({
+            configured: { namespace: "tailscale", workloadName: "tailscale", port: 41641 },
+            pods: [{ pod: "tailscale-a", node: "node-a", output: fx("probe-tailscale-node-a.out") }],
+            clients: [{ name: "laptop", output: fx("probe-tailscale-laptop.out") }],
+        });
+        expect(r.peers.filter((p) => p.from === "laptop").map((p) => [p.peer, p.path])).toEqual([["100.64.0.1", "direct"], ["100.64.0.2", "derp"]]);
+        expect(r.verdict.verdict).toBe("present");
+        expect(r.verdict.evidence[0]).toBe("laptop@laptop -> 100.64.0.2: relayed via DERP(lab), 3 pong(s), none direct");
+        expect(r.verdict.fix).toMatch(/fixed UDP port 41641/);
     });
 });
 
