@@ -31,7 +31,7 @@ export const USAGE = `usage: directpath-check (--stack <name> | --plan <dir> | -
   --print-targets      print what would be checked (JSON, usable as --targets) and exit
   --print-rbac <kind:name>  print the least-privilege RBAC for User:<n>, Group:<n> or ServiceAccount:<ns>/<n> and exit
 
-exit codes: 0 no fault present, 1 a fault present, 2 bad input or could not run`;
+exit codes: 0 no fault present, 1 a fault present, 2 bad input, could not run, or a fault could not be checked`;
 
 export interface CliArgs {
     stack?: string;

@@ -161,10 +161,13 @@ export async function runClusterCheck(o: ClusterCheckOptions): Promise<ClusterCh
             throw new CheckRunError(`could not read namespace ${ns}: ${kubeReason(g)}`);
         } else {
             // Forbidden to read namespaces: the least-privilege RBAC pre-creates this one; go on (listing its pods says if it exists).
-            const mine = await kube.run(["-n", ns, "get", "pods,configmaps", "-l", "app.kubernetes.io/managed-by=directpath-check", "-o", "name"]);
+            const mine = await kube.run(["-n", ns, "get", "pods,configmaps", "-l", "app.kubernetes.io/managed-by=directpath-check", "-o", "json"]);
             if (mine.code !== 0) throw new CheckRunError(`could not list pods/configmaps in ${ns}: ${kubeReason(mine)}`);
-            if (mine.stdout.trim()) {
-                throw new CheckRunError(`namespace ${ns} already holds probe objects (${mine.stdout.trim().split("\n").join(", ")}): another check is running, or a killed one left them. When no check runs: kubectl -n ${ns} delete pods,configmaps -l app.kubernetes.io/managed-by=directpath-check`);
+            // Objects already being deleted (an earlier run's pods still terminating) are not in the way.
+            const live = json<{ items: Array<{ kind: string; metadata: { name: string; deletionTimestamp?: string } }> }>(mine.stdout, "probe objects").items
+                .filter((x) => !x.metadata.deletionTimestamp).map((x) => `${x.kind.toLowerCase()}/${x.metadata.name}`);
+            if (live.length > 0) {
+                throw new CheckRunError(`namespace ${ns} already holds probe objects (${live.join(", ")}): another check is running, or a killed one left them. When no check runs: kubectl -n ${ns} delete pods,configmaps -l app.kubernetes.io/managed-by=directpath-check`);
             }
             log("      exists: only this run's objects will be created and deleted");
         }

@@ -18,7 +18,11 @@ export interface Verdict {
     fix: string;
 }
 
-/** Exit code of the CLI: 0 no fault present, 1 a fault present. (2, bad input or could not run, is the CLI's.) */
-export function exitCodeOf(verdicts: readonly Verdict[]): 0 | 1 {
-    return verdicts.some((v) => v.verdict === "present") ? 1 : 0;
+/**
+ * Exit code of the CLI: 1 a fault present; else 2 when a fault could not be checked (the check could
+ * not run for it: CI must not read that as healthy); else 0. (Bad input is 2 as well, from the CLI.)
+ */
+export function exitCodeOf(verdicts: readonly Verdict[]): 0 | 1 | 2 {
+    if (verdicts.some((v) => v.verdict === "present")) return 1;
+    return verdicts.some((v) => v.verdict === "could-not-check") ? 2 : 0;
 }

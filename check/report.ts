@@ -40,7 +40,7 @@ export function formatTable(verdicts: readonly Verdict[], opts: { width?: number
     const code = exitCodeOf(verdicts);
     const present = verdicts.filter((v) => v.verdict === "present").map((v) => v.fault);
     const unknown = verdicts.filter((v) => v.verdict === "could-not-check").map((v) => v.fault);
-    lines.push(code === 1 ? `RESULT: fault present (${present.join(", ")})${unknown.length ? `; could not check: ${unknown.join(", ")}` : ""}` : unknown.length ? `RESULT: no fault found; could not check: ${unknown.join(", ")}` : "RESULT: no fault present");
+    lines.push(code === 1 ? `RESULT: fault present (${present.join(", ")})${unknown.length ? `; could not check: ${unknown.join(", ")}` : ""}` : unknown.length ? `RESULT: could not check ${unknown.join(", ")} (no fault found in the rest)` : "RESULT: no fault present");
     return lines.join("\n");
 }
 

@@ -168,7 +168,9 @@ describe("report", () => {
         expect(t.split("\n").every((l) => l.length <= 120)).toBe(true);
         expect(t.split("\n").slice(-1)[0]).toBe("RESULT: fault present (hairpin)");
         expect(exitCodeOf(vs)).toBe(1);
+        // The tailscale verdict alone is not applicable, the overlay absent: 0. A could-not-check is 2, never 0.
         expect(exitCodeOf(vs.slice(1))).toBe(0);
+        expect(exitCodeOf([...vs.slice(1), { ...vs[2]!, verdict: "could-not-check" }])).toBe(2);
         const j = jsonReport({ source: "test", startedAt: "2026-01-01T00:00:00Z", durationMs: 1, verdicts: vs, notes: [] });
         expect(j).toMatchObject({ format: "directpath-check/v1", exitCode: 1 });
         expect(JSON.parse(JSON.stringify(j)).verdicts[0].verdict).toBe("present");

@@ -25,6 +25,25 @@ export function run(argv: readonly string[], o: { ns?: string; input?: string; e
     return res;
 }
 
+/** Like {@link run} but asynchronous, so Ctrl-C is handled while a long probe runs. Never throws. */
+export function runAsync(argv: readonly string[], o: { ns?: string; timeoutMs?: number } = {}): Promise<Res> {
+    const full = o.ns ? ["ip", "netns", "exec", o.ns, ...argv] : [...argv];
+    return new Promise((resolve) => {
+        const c = spawn(full[0]!, full.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+        daemons.add(c);
+        let stdout = "";
+        let stderr = "";
+        const t = setTimeout(() => c.kill("SIGKILL"), o.timeoutMs ?? 30_000);
+        c.stdout!.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
+        c.stderr!.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+        c.on("close", (code, sig) => {
+            clearTimeout(t);
+            daemons.delete(c);
+            resolve({ code: code ?? (sig ? 124 : 1), stdout, stderr });
+        });
+    });
+}
+
 const daemons = new Set<ChildProcess>();
 
 /** A long-running process in a namespace, killed at cleanup. */

@@ -23,7 +23,7 @@ import { formatTable } from "../../check/report";
 import { targetsFromPlan, type CheckTargets } from "../../check/targets";
 import { hairpinVerdict, overlayVerdict } from "../../check/verdict";
 import { firewallFromRows, isTunnelRule, nodeGroupOf, type SgRow } from "./firewall";
-import { cleanupAll, LabError, onCleanup, removeLeftovers, run } from "./ns";
+import { cleanupAll, LabError, onCleanup, removeLeftovers, run, runAsync } from "./ns";
 import { buildHairpin, buildOverlay, DNS_NAME, OVERLAY, tunnelCounters, type HairpinLab } from "./topology";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -84,9 +84,9 @@ interface Ctx {
 }
 
 /** probe.sh under busybox ash in `ns`, with the busybox applets first on PATH. */
-function probe(ctx: Ctx, ns: string, node: string, vantage: Vantage, checks: PlannedCheck[], tag: string, cut?: number): ProbeRun {
+async function probe(ctx: Ctx, ns: string, node: string, vantage: Vantage, checks: PlannedCheck[], tag: string, cut?: number): Promise<ProbeRun> {
     const env = { PATH: `${ctx.bb}:/usr/sbin:/usr/bin:/sbin:/bin`, ...probeEnv(checks, { node, vantage }, PROBE_TIMEOUT_S) };
-    const r = run(["env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), "busybox", "sh", probePath("probe.sh")], { ns, allowFail: true, timeoutMs: checks.length * (PROBE_TIMEOUT_S + 3) * 1000 + 10_000 });
+    const r = await runAsync(["env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), "busybox", "sh", probePath("probe.sh")], { ns, timeoutMs: checks.length * (PROBE_TIMEOUT_S + 3) * 1000 + 10_000 });
     let output = r.stdout;
     if (cut !== undefined) output = output.split("\n").slice(0, cut).join("\n") + "\n";
     fs.writeFileSync(path.join(ctx.frames, `probe-${tag}.out`), output);
@@ -94,11 +94,11 @@ function probe(ctx: Ctx, ns: string, node: string, vantage: Vantage, checks: Pla
     return { node, vantage, checks, output };
 }
 
-function hairpinRuns(ctx: Ctx, lab: HairpinLab, t: CheckTargets, tag: string): ProbeRun[] {
-    return [
+async function hairpinRuns(ctx: Ctx, lab: HairpinLab, t: CheckTargets, tag: string): Promise<ProbeRun[]> {
+    return Promise.all([
         probe(ctx, lab.ns.pod2, "node2", "pod", hairpinChecks(t, "pod"), `hairpin-${tag}-pod`),
         probe(ctx, lab.ns.node2, "node2", "hostnet", hairpinChecks(t, "hostnet"), `hairpin-${tag}-hostnet`),
-    ];
+    ]);
 }
 
 function table(v: Verdict[]): string[] {
@@ -142,7 +142,7 @@ async function main(): Promise<number> {
     const lab = await buildHairpin({ busyboxDir: bb, listenSh: probePath("listen.sh"), logDir, hostname: ep.hostnames[0], port: ep.ports[0]!.port });
 
     // 1. Before the fix.
-    const before = hairpinRuns(ctx, lab, targets, "before");
+    const before = await hairpinRuns(ctx, lab, targets, "before");
     const v1 = hairpinVerdict(targets, before.flatMap(observe));
     const obs1 = before.flatMap(observe);
     const extFail = obs1.filter((o) => o.what.fault === "hairpin" && o.what.via === "ip" && o.status === "timeout").map((o) => o.vantage);
@@ -168,7 +168,7 @@ async function main(): Promise<number> {
     });
     const r1 = redirect("once");
     const h1 = hosts("once");
-    const after = hairpinRuns(ctx, lab, targets, "after");
+    const after = await hairpinRuns(ctx, lab, targets, "after");
     const obs2 = after.flatMap(observe);
     const v2 = hairpinVerdict(targets, obs2);
     const hostsSeen = obs2.find((o) => o.vantage === "hostnet" && o.what.fault === "hairpin" && o.what.via === "system");
@@ -179,13 +179,13 @@ async function main(): Promise<number> {
     // 3. The fix removed by the scripts' own cleanup: the fault is back.
     const r2 = redirect("cleanup");
     const h2 = hosts("remove");
-    const again = hairpinRuns(ctx, lab, targets, "removed");
+    const again = await hairpinRuns(ctx, lab, targets, "removed");
     const v3 = hairpinVerdict(targets, again.flatMap(observe));
     result("3", "hairpin with the fix removed (redirect cleanup, hosts remove)", "PRESENT again",
         `${v3.verdict}: ${v3.summary}; cleanup exit ${r2.code}, remove exit ${h2.code}`, v3.verdict === "present" && r2.code === 0 && h2.code === 0);
 
     // 4. A truncated probe output (the pod killed mid-run): could not check, never absent.
-    const cutRuns = [probe(ctx, lab.ns.pod2, "node2", "pod", hairpinChecks(targets, "pod"), "hairpin-truncated-pod", 9)];
+    const cutRuns = [await probe(ctx, lab.ns.pod2, "node2", "pod", hairpinChecks(targets, "pod"), "hairpin-truncated-pod", 9)];
     const v4 = hairpinVerdict(targets, cutRuns.flatMap(observe));
     result("4", "hairpin with the pod's probe output cut after 9 lines", "could not check (not absent)", `${v4.verdict}: ${v4.summary}; ${v4.evidence[0] ?? ""}`, v4.verdict === "could-not-check");
 
@@ -203,7 +203,7 @@ async function main(): Promise<number> {
         fs.writeFileSync(path.join(work, `firewall-${tag}.rules`), fw.restore);
         const o = await buildOverlay({ busyboxDir: bb, listenSh: probePath("listen.sh"), logDir, tunnelPort: tunnel.port, firewall: fw.restore, tag, listenPort: LISTEN_PORT });
         const checks = overlayChecks(servers, servers, DNS_NAME, LISTEN_PORT);
-        const runs = [probe(ctx, o.ns.ca, "nodea", "pod", checks, `overlay-${tag}-nodea`), probe(ctx, o.ns.cb, "nodeb", "pod", checks, `overlay-${tag}-nodeb`)];
+        const runs = await Promise.all([probe(ctx, o.ns.ca, "nodea", "pod", checks, `overlay-${tag}-nodea`), probe(ctx, o.ns.cb, "nodeb", "pod", checks, `overlay-${tag}-nodeb`)]);
         const v = overlayVerdict({ nodes: ["nodea", "nodeb"], tunnel: { ...tunnel, source: "dev stack" }, environment: devTargets.environment }, runs.flatMap(observe));
         return { v, c: tunnelCounters(o, tunnel.port), fw };
     };
