@@ -74,6 +74,9 @@ describe("probe scripts", () => {
             else expect(bb.status).toBe(0);
         });
     }
+    it("the fixture recorder is lint-clean sh too", () => {
+        expect(spawnSync("sh", ["-n", path.join(ROOT, "test", "fixtures", "check", "record.sh")]).status).toBe(0);
+    });
     it("probe.sh refuses a bad check line with exit 2 and says why", () => {
         const r = spawnSync("sh", [probePath("probe.sh")], { env: { ...process.env, DPC_CHECKS: "tcp bad/id 1.2.3.4 443" }, encoding: "utf8" });
         expect(r.status).toBe(2);
