@@ -18,4 +18,6 @@ function walk(dir) {
     }
 }
 walk("components");
-console.log(`copy-assets: ${copied} embedded file(s) copied into dist/components`);
+// The check's probe scripts (check/probes/*.sh) ship next to dist/check/ the same way.
+walk("check");
+console.log(`copy-assets: ${copied} embedded file(s) copied into dist/components and dist/check`);
