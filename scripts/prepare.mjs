@@ -33,8 +33,8 @@ try {
     process.exit(1);
 }
 
-// Only what an earlier build wrote: dist/components is this script's and tsc's output.
-rmSync(join(root, "dist", "components"), { recursive: true, force: true });
+// Only what an earlier build wrote: dist/components and dist/check are this script's and tsc's output.
+for (const dir of ["components", "check"]) rmSync(join(root, "dist", dir), { recursive: true, force: true });
 for (const [what, args] of [["tsc", [tsc, "-p", "tsconfig.build.json"]], ["copy-assets", [join(root, "scripts", "copy-assets.mjs")]]]) {
     const res = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit" });
     if (res.status !== 0) {
