@@ -7,14 +7,15 @@ import { ROOT } from "./harness";
 describe("the package", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
 
-    it("points main, types and exports at the compiled barrels: the root entry and the aws subpath", () => {
+    it("points main, types and exports at the compiled barrels: the root entry, the aws and check subpaths", () => {
         expect(pkg.name).toBe("pulumi-directpath");
         expect(pkg.main).toBe("dist/components/index.js");
         expect(pkg.types).toBe("dist/components/index.d.ts");
         expect(pkg.exports["."]).toEqual({ types: "./dist/components/index.d.ts", default: "./dist/components/index.js" });
         expect(pkg.exports["./aws"]).toEqual({ types: "./dist/components/aws/index.d.ts", default: "./dist/components/aws/index.js" });
         // moduleResolution "node" (node10) ignores `exports`: typesVersions maps the subpath's types.
-        expect(pkg.typesVersions).toEqual({ "*": { aws: ["dist/components/aws/index.d.ts"] } });
+        expect(pkg.exports["./check"]).toEqual({ types: "./dist/check/index.d.ts", default: "./dist/check/index.js" });
+        expect(pkg.typesVersions).toEqual({ "*": { aws: ["dist/components/aws/index.d.ts"], check: ["dist/check/index.d.ts"] } });
     });
 
     it("takes the Pulumi SDK as peers; @pulumi/aws and @pulumi/tailscale are optional ones", () => {
