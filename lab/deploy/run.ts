@@ -1,0 +1,410 @@
+/**
+ * `npm run lab:deploy [-- --stack local,local-iptables] [--keep] [--build-only]`: the default program, run by the
+ * real Pulumi engine (the Automation API's inline program, the pinned CLI built from source) with
+ * the Kubernetes provider built from source, against a real kube-apiserver on loopback. For each
+ * stack, on a fresh cluster, it checks (one named PASS/FAIL line each):
+ *   preview = plan, up + live specs = plan's manifests, DaemonSet pods admitted, a second preview
+ *   is a no-op, a config change previews exactly the updates two plans differ by, a plain destroy
+ *   refuses (delete hooks), destroy --run-program removes everything and restores what was patched.
+ * Every process and temp dir it starts is removed on exit, failure, Ctrl-C or the time limit.
+ * See docs/deploying.md.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
+import { parse as parseYaml } from "yaml";
+import { kubeRequest } from "../../components/hairpin/kube-api";
+import { killAllDaemons, LabError, ROOT, stopDaemon, withTimeout } from "../lib/proc";
+import { ensureLabBinaries, type LabBinaries } from "./build";
+import { startCluster, seedCluster, type Cluster } from "./cluster";
+import { canonical, changingSteps, comparePlanToPreview, expectedChanges, ownedState, subsetDiff, urnTail, type EngineStep, type PlanResource } from "./compare";
+import { FakeKubelet, type NodeSpec } from "./kubelet";
+
+const LIMITS = { buildMs: 45 * 60_000, stackMs: 12 * 60_000, previewMs: 120_000, upMs: 300_000, destroyMs: 240_000, planMs: 120_000 };
+const CILIUM_VERSION = "1.19.3";
+
+/** Per stack: the config change to preview, as a path in the stack file and the new value. */
+const CHANGES: Record<string, { key: string[]; value: unknown }> = {
+    local: { key: ["directpath:tailscale", "port"], value: 41642 },
+    "local-iptables": { key: ["directpath:hairpin", "redirect", "iptables", "reconcileSeconds"], value: 45 },
+};
+
+let passed = 0;
+let failed = 0;
+const failures: string[] = [];
+function check(name: string, ok: boolean, detail = ""): boolean {
+    if (ok) passed++;
+    else {
+        failed++;
+        failures.push(name);
+    }
+    console.log(`${ok ? "PASS" : "FAIL"} ${name}${detail ? ` — ${detail}` : ""}`);
+    return ok;
+}
+const info = (l: string) => console.log(`     ${l}`);
+
+// ---- cleanup on every exit path ----
+const cleanups: Array<() => void | Promise<void>> = [];
+let cleaning = false;
+async function cleanup(): Promise<void> {
+    if (cleaning) return;
+    cleaning = true;
+    for (const fn of cleanups.reverse()) {
+        try {
+            await fn();
+        } catch (e) {
+            console.error(`cleanup: ${(e as Error).message}`);
+        }
+    }
+    killAllDaemons();
+}
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(sig, () => {
+        console.error(`\n${sig}: stopping the lab and removing what it started`);
+        void cleanup().then(() => process.exit(130));
+    });
+}
+process.on("exit", () => killAllDaemons());
+
+// ---- the plan, through its documented CLI and output ----
+interface PlanOut {
+    dir: string;
+    resources: PlanResource[];
+    manifests: string[];
+    patches: string[];
+}
+function runPlan(stack: string, out: string, stackDir?: string): PlanOut {
+    const args = [path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), path.join(ROOT, "plan", "cli.ts"), "--stack", stack, "--out", out, "--quiet", ...(stackDir ? ["--stack-dir", stackDir] : [])];
+    const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: "utf8", timeout: LIMITS.planMs });
+    if (r.status !== 0) throw new LabError(`npm run plan -- --stack ${stack} failed (${r.status}): ${r.stderr}`);
+    const doc = JSON.parse(fs.readFileSync(path.join(out, "plan.json"), "utf8")) as { resources: PlanResource[] };
+    const list = (d: string) => (fs.existsSync(path.join(out, d)) ? fs.readdirSync(path.join(out, d)).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => path.join(out, d, f)) : []);
+    return { dir: out, resources: doc.resources, manifests: list("manifests"), patches: list("patches") };
+}
+
+// ---- the stack, through the Automation API ----
+type Cfg = Record<string, unknown>;
+function readStackConfig(stack: string): { plain: Cfg; secretKeys: string[] } {
+    const doc = parseYaml(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Cfg };
+    const plain: Cfg = {};
+    const secretKeys: string[] = [];
+    for (const [k, v] of Object.entries(doc.config ?? {})) {
+        if (v && typeof v === "object" && "secure" in (v as object)) secretKeys.push(k);
+        else plain[k] = v;
+    }
+    return { plain, secretKeys };
+}
+
+function withChange(config: Cfg, key: string[], value: unknown): Cfg {
+    const copy = JSON.parse(JSON.stringify(config)) as Cfg;
+    let o = copy as Record<string, unknown>;
+    for (const k of key.slice(0, -1)) o = o[k] as Record<string, unknown>;
+    o[key[key.length - 1]!] = value;
+    return copy;
+}
+
+interface Run {
+    steps: EngineStep[];
+    summary: Record<string, number>;
+    output: string;
+}
+function collector(): { steps: EngineStep[]; onEvent: (e: EngineEvent) => void } {
+    const steps: EngineStep[] = [];
+    return {
+        steps,
+        onEvent: (e) => {
+            const m = e.resourcePreEvent?.metadata;
+            if (m) steps.push({ op: m.op, urn: m.urn, type: m.type });
+        },
+    };
+}
+
+async function timed<T>(what: string, ms: number, stack: Stack, fn: () => Promise<T>): Promise<T> {
+    try {
+        return await withTimeout(what, ms, fn);
+    } catch (e) {
+        if ((e as Error).message.includes("timed out")) await stack.cancel().catch(() => undefined);
+        throw e;
+    }
+}
+
+async function preview(stack: Stack): Promise<Run> {
+    const c = collector();
+    let output = "";
+    const r = await timed("preview", LIMITS.previewMs, stack, () => stack.preview({ onEvent: c.onEvent, onOutput: (o) => (output += o) }));
+    return { steps: c.steps, summary: r.changeSummary as Record<string, number>, output };
+}
+
+async function liveObject(cluster: Cluster, file: string): Promise<Record<string, unknown> | undefined> {
+    const r = cluster.kubectl(["get", "-f", file, "-o", "json"]);
+    if (r.code !== 0) return undefined;
+    return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+function docsOf(file: string): Record<string, unknown>[] {
+    return fs.readFileSync(file, "utf8").split(/^---\s*$/m).map((d) => parseYaml(d) as Record<string, unknown>).filter((d) => d && typeof d === "object");
+}
+
+/** Rendered content that must be in the live object: Secret values are the lab's dummies, so only their keys are compared. */
+function comparable(doc: Record<string, unknown>): Record<string, unknown> {
+    if (doc.kind !== "Secret") return doc;
+    const keysOnly = (m: unknown) => (m && typeof m === "object" ? Object.fromEntries(Object.keys(m as object).map((k) => [k, "[secret]"])) : m);
+    const stringData = doc.stringData;
+    // The API server folds stringData into data.
+    return { ...doc, stringData: undefined, data: { ...(keysOnly(doc.data) as object), ...(keysOnly(stringData) as object) } };
+}
+
+/** The objects the cluster already has, which destroy must leave as they were before up. */
+const PRE_EXISTING = [
+    ["configmap", "kube-system", "coredns"],
+    ["configmap", "kube-system", "nodelocaldns"],
+    ["deployment", "kube-system", "coredns"],
+    ["daemonset", "kube-system", "nodelocaldns"],
+    ["namespace", "", "ingress"],
+] as const;
+function snapshot(cluster: Cluster): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [kind, ns, name] of PRE_EXISTING) {
+        const r = cluster.kubectl(["get", kind, name, ...(ns ? ["-n", ns] : []), "-o", "json"]);
+        out[`${kind}/${ns}/${name}`] = r.code === 0 ? canonical(ownedState(JSON.parse(r.stdout) as Record<string, unknown>)) : "(absent)";
+    }
+    return out;
+}
+
+async function runStack(stackName: string, bins: LabBinaries, work: string): Promise<void> {
+    console.log(`\n== stack ${stackName}`);
+    const dir = path.join(work, stackName);
+    fs.mkdirSync(dir, { recursive: true });
+    const cfg = readStackConfig(stackName);
+    const plan = runPlan(stackName, path.join(dir, "plan"));
+    info(`plan: ${plan.resources.length} resources, ${plan.manifests.length} manifests, ${plan.patches.length} patches`);
+
+    // The cluster, fresh for this stack.
+    const cluster = await withTimeout("cluster start", 120_000, () => startCluster(path.join(dir, "cluster"), bins, info));
+    cleanups.push(async () => {
+        for (const d of [...cluster.daemons].reverse()) await stopDaemon(d, "SIGTERM", 5000);
+    });
+    const clusterCfg = (cfg.plain["directpath:cluster"] ?? {}) as { nodes?: NodeSpec[] };
+    const nodes = (clusterCfg.nodes ?? []).map((n) => ({ name: n.name, internalIp: n.internalIp, externalIp: n.externalIp }));
+    const kubelet = new FakeKubelet(cluster.kube, nodes);
+    cleanups.push(() => kubelet.stop());
+    const localCfg = readStackConfig("local").plain["directpath:hairpin"] as { dns: { coredns: { baseCorefile: string }; nodeLocalDns: { baseCorefile: string } } };
+    const crdDir = ciliumCrdDir();
+    const hairpin = (cfg.plain["directpath:hairpin"] ?? {}) as { endpoints?: Array<{ backend?: { pods?: { namespace?: string } } }> };
+    const namespaces = [...new Set((hairpin.endpoints ?? []).map((e) => e.backend?.pods?.namespace).filter((n): n is string => !!n))];
+    await seedCluster(cluster, {
+        nodes,
+        corednsCorefile: localCfg.dns.coredns.baseCorefile,
+        nodeLocalCorefile: localCfg.dns.nodeLocalDns.baseCorefile,
+        namespaces,
+        crdFiles: fs.readdirSync(crdDir).filter((f) => f.endsWith(".yaml")).map((f) => path.join(crdDir, f)),
+    }, () => kubelet.markNodesReady());
+    kubelet.start();
+    info(`seeded: nodes ${nodes.map((n) => n.name).join(", ")}, kubespray's coredns + nodelocaldns, Cilium ${CILIUM_VERSION} CRDs, namespaces ${namespaces.join(", ") || "(none)"}`);
+    const before = snapshot(cluster);
+
+    // The engine: the pinned CLI, a file backend and a PULUMI_HOME of this run, the provider installed under the SDK's version.
+    const pulumiRoot = path.join(dir, "pulumi-root");
+    fs.mkdirSync(path.join(pulumiRoot, "bin"), { recursive: true });
+    fs.symlinkSync(bins.pulumi, path.join(pulumiRoot, "bin", "pulumi"));
+    const env: Record<string, string> = {
+        PULUMI_HOME: path.join(dir, "pulumi-home"),
+        PULUMI_BACKEND_URL: `file://${path.join(dir, "backend")}`,
+        PULUMI_CONFIG_PASSPHRASE: "deploy-lab",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "false",
+        KUBECONFIG: cluster.kubeconfig,
+    };
+    fs.mkdirSync(path.join(dir, "backend"));
+    // The inline program runs in this process: its restore hooks read the same kubeconfig.
+    Object.assign(process.env, { KUBECONFIG: cluster.kubeconfig, PULUMI_CONFIG_PASSPHRASE: env.PULUMI_CONFIG_PASSPHRASE });
+    const inst = spawnSync(bins.pulumi, ["plugin", "install", "resource", "kubernetes", `v${bins.providerVersion}`, "--file", bins.provider], { env: { ...process.env, ...env }, encoding: "utf8", timeout: 120_000 });
+    if (inst.status !== 0) throw new LabError(`pulumi plugin install kubernetes: ${inst.stderr}`);
+    const pulumiCommand = await PulumiCommand.get({ root: pulumiRoot });
+    const workDir = path.join(dir, "project");
+    fs.mkdirSync(workDir);
+    // The default program itself: index.ts is `export = runDefaultProgram()`; each engine run calls it afresh.
+    const program = async () => {
+        const { runDefaultProgram } = await import("../../program/main");
+        return runDefaultProgram();
+    };
+    const stack = await LocalWorkspace.createOrSelectStack({ stackName, projectName: "directpath", program }, {
+        workDir, pulumiCommand, envVars: env, pulumiHome: env.PULUMI_HOME,
+        projectSettings: { name: "directpath", runtime: "nodejs", backend: { url: env.PULUMI_BACKEND_URL } },
+    });
+    const ws = stack.workspace;
+    const setConfig = async (config: Cfg) => {
+        const s = await ws.stackSettings(stackName);
+        const secrets = Object.fromEntries(Object.entries(s.config ?? {}).filter(([, v]) => v && typeof v === "object" && "secure" in (v as object)));
+        s.config = { ...(config as Record<string, never>), ...secrets };
+        await ws.saveStackSettings(stackName, s);
+    };
+    await setConfig(cfg.plain);
+    for (const k of cfg.secretKeys) await stack.setConfig(k, { value: `lab-dummy-${k.split(":")[1]}`, secret: true });
+
+    // 1. preview plans exactly what plan lists.
+    const p1 = await preview(stack);
+    const cmp = comparePlanToPreview(plan.resources, p1.steps);
+    check(`${stackName}: preview plans exactly plan's ${plan.resources.length} resources (+ the stack)`, cmp.missing.length === 0 && cmp.extra.length === 0 && cmp.notCreate.length === 0,
+        [cmp.missing.length ? `missing ${cmp.missing.join(", ")}` : "", cmp.extra.length ? `extra ${cmp.extra.join(", ")}` : "", cmp.notCreate.length ? `not creates: ${cmp.notCreate.join(", ")}` : "", `${p1.steps.length} steps`].filter(Boolean).join("; "));
+
+    // 2. up, then every object's live spec contains what plan rendered.
+    let upOk = false;
+    try {
+        let out = "";
+        const up = await timed("up", LIMITS.upMs, stack, () => stack.up({ onOutput: (o) => (out += o) }));
+        upOk = up.summary.result === "succeeded";
+        check(`${stackName}: up succeeds`, upOk, JSON.stringify(up.summary.resourceChanges));
+    } catch (e) {
+        check(`${stackName}: up succeeds`, false, (e as Error).message.split("\n").filter((l) => /error|timed out/i.test(l)).slice(0, 6).join(" | "));
+    }
+    if (upOk) {
+        const problems: string[] = [];
+        for (const file of [...plan.manifests, ...plan.patches]) {
+            for (const doc of docsOf(file)) {
+                const live = await liveObject(cluster, file);
+                if (!live) {
+                    problems.push(`${path.basename(file)}: not in the cluster`);
+                    continue;
+                }
+                const d = subsetDiff(comparable(doc), live);
+                if (d.length) problems.push(`${path.basename(file)}: ${d.slice(0, 3).join("; ")}`);
+            }
+        }
+        check(`${stackName}: every object in the cluster has the spec plan rendered (${plan.manifests.length} objects, ${plan.patches.length} patches)`, problems.length === 0, problems.slice(0, 6).join(" | "));
+
+        // 3. DaemonSet pods created and admitted.
+        const dsProblems: string[] = [];
+        const dsDocs = plan.manifests.flatMap(docsOf).filter((d) => d.kind === "DaemonSet");
+        for (const ds of dsDocs) {
+            const m = ds.metadata as { name: string; namespace: string };
+            const live = (await kubeRequest(cluster.kube, "GET", `/apis/apps/v1/namespaces/${m.namespace}/daemonsets/${m.name}`)).body as { status?: Record<string, number> };
+            const ev = (await kubeRequest(cluster.kube, "GET", `/api/v1/namespaces/${m.namespace}/events?fieldSelector=involvedObject.name=${m.name}`)).body as { items?: Array<{ reason: string; message: string }> };
+            const refused = (ev.items ?? []).filter((e) => e.reason === "FailedCreate");
+            const s = live.status ?? {};
+            info(`DaemonSet ${m.namespace}/${m.name}: desired ${s.desiredNumberScheduled}, scheduled ${s.currentNumberScheduled}, ready ${s.numberReady}${refused.length ? `, FailedCreate: ${refused[0]!.message}` : ""}`);
+            if (refused.length) dsProblems.push(`${m.name}: ${refused[0]!.message}`);
+            if (!s.desiredNumberScheduled || s.numberReady !== s.desiredNumberScheduled) dsProblems.push(`${m.name}: ${s.numberReady ?? 0}/${s.desiredNumberScheduled ?? 0} ready`);
+        }
+        check(`${stackName}: the DaemonSets' pods are created and admitted on every node (${dsDocs.length} DaemonSets, no FailedCreate)`, dsDocs.length > 0 && dsProblems.length === 0, dsProblems.join(" | "));
+
+        // 4. a second preview changes nothing.
+        const p2 = await preview(stack);
+        const churn = changingSteps(p2.steps).filter((s) => s.type !== "pulumi:pulumi:Stack");
+        check(`${stackName}: a second preview reports no changes`, churn.length === 0, churn.length ? churn.map((s) => `${s.op} ${urnTail(s.urn)}`).join(", ") : JSON.stringify(p2.summary));
+
+        // 5. a config change previews as exactly the updates two plans differ by.
+        const change = CHANGES[stackName];
+        if (change) {
+            const changed = withChange(cfg.plain, change.key, change.value);
+            const stackDir = path.join(dir, "changed-stack");
+            fs.mkdirSync(stackDir, { recursive: true });
+            const original = parseYaml(fs.readFileSync(path.join(ROOT, `Pulumi.${stackName}.yaml`), "utf8")) as { config: Cfg };
+            fs.writeFileSync(path.join(stackDir, `Pulumi.${stackName}.yaml`), JSON.stringify({ config: withChange(original.config, change.key, change.value) }));
+            const plan2 = runPlan(stackName, path.join(dir, "plan-changed"), stackDir);
+            const want = expectedChanges(plan.resources, plan2.resources);
+            await setConfig(changed);
+            const p3 = await preview(stack);
+            await setConfig(cfg.plain);
+            const got = changingSteps(p3.steps).filter((s) => s.type !== "pulumi:pulumi:Stack");
+            const gotSet = got.map((s) => urnTail(s.urn)).sort();
+            const ok = want.added.length === 0 && want.removed.length === 0 && want.changed.length > 0 && canonical(gotSet) === canonical(want.changed) && got.every((s) => s.op === "update");
+            check(`${stackName}: changing ${change.key.join(".")} to ${JSON.stringify(change.value)} previews exactly the updates plan predicts`, ok,
+                `plan predicts ${want.changed.join(", ") || "(none)"}; preview: ${got.map((s) => `${s.op} ${urnTail(s.urn)}`).join(", ") || "(none)"}`);
+        }
+    }
+
+    // 6. destroy: plain `destroy` refuses (delete hooks need the program), `destroy --run-program`
+    // removes everything the stack created and restores what it patched.
+    const hasHooks = plan.patches.some((f) => docsOf(f).some((d) => d.kind === "ConfigMap" && "Corefile" in ((d.data as object) ?? {})));
+    if (hasHooks && upOk) {
+        const snapMid = snapshot(cluster);
+        let refused = "";
+        try {
+            await timed("destroy", LIMITS.destroyMs, stack, () => stack.destroy());
+        } catch (e) {
+            refused = (e as Error).message;
+        }
+        check(`${stackName}: plain destroy refuses (the Corefile restore hooks need --run-program) and changes nothing`, /--run-program/.test(refused) && canonical(snapshot(cluster)) === canonical(snapMid), refused ? "engine: must run with --run-program" : "destroy ran without the program");
+    }
+    try {
+        const d = await timed("destroy", LIMITS.destroyMs, stack, () => stack.destroy({ runProgram: true }));
+        check(`${stackName}: destroy --run-program succeeds`, d.summary.result === "succeeded", JSON.stringify(d.summary.resourceChanges));
+    } catch (e) {
+        check(`${stackName}: destroy --run-program succeeds`, false, (e as Error).message.split("\n").filter((l) => /error/i.test(l)).slice(0, 4).join(" | "));
+    }
+    const left: string[] = [];
+    for (const file of plan.manifests) if (await liveObject(cluster, file)) left.push(path.basename(file));
+    check(`${stackName}: destroy removes every object the stack created`, left.length === 0, left.join(", "));
+    const after = snapshot(cluster);
+    const changedObjs = Object.keys(before).filter((k) => before[k] !== after[k]);
+    check(`${stackName}: destroy leaves the cluster's own objects as they were before up (data, labels, annotations, spec)`, changedObjs.length === 0,
+        changedObjs.map((k) => `${k} differs`).join(", ") || PRE_EXISTING.map(([k, n, m]) => `${k}/${n}/${m}`).join(", "));
+    const cm = (await kubeRequest(cluster.kube, "GET", "/api/v1/namespaces/kube-system/configmaps/coredns")).body as { data?: { Corefile?: string } };
+    check(`${stackName}: kube-system/coredns Corefile is kubespray's byte for byte`, cm.data?.Corefile === localCfg.dns.coredns.baseCorefile);
+    kubelet.stop();
+    if (kubelet.errors.length) info(`stand-in kubelet errors: ${kubelet.errors.slice(0, 3).join(" | ")}`);
+    await ws.removeStack(stackName).catch(() => undefined);
+    for (const d of [...cluster.daemons].reverse()) await stopDaemon(d, "SIGTERM", 5000);
+}
+
+/** The pinned Cilium module's CRDs (the chart's own version), from the Go module cache. */
+function ciliumCrdDir(): string {
+    const r = spawnSync("go", ["mod", "download", "-json", `github.com/cilium/cilium@v${CILIUM_VERSION}`], { cwd: os.tmpdir(), encoding: "utf8", timeout: 600_000, env: { ...process.env, GOFLAGS: "-mod=mod" } });
+    if (r.status !== 0) throw new LabError(`go mod download github.com/cilium/cilium@v${CILIUM_VERSION}: ${r.stderr || r.stdout}`);
+    return path.join((JSON.parse(r.stdout) as { Dir: string }).Dir, "pkg", "k8s", "apis", "cilium.io", "client", "crds", "v2");
+}
+
+async function main(): Promise<number> {
+    const argv = process.argv.slice(2);
+    if (argv.includes("--build-only")) {
+        // CI runs this in the background while the unit tests run.
+        const t0 = Date.now();
+        const bins = ensureLabBinaries((l) => console.log(`[build] ${l}`));
+        for (const r of bins.results) console.log(`[build] ${r.name}@${r.version}: ${r.built ? `built in ${r.seconds} s` : "cached"}`);
+        console.log(`[build] all binaries ready in ${Math.round((Date.now() - t0) / 1000)} s`);
+        return 0;
+    }
+    const keep = argv.includes("--keep");
+    const si = argv.indexOf("--stack");
+    const stacks = si >= 0 ? argv[si + 1]!.split(",") : ["local", "local-iptables"];
+    const start = Date.now();
+    for (const d of fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("dpd-deploy-"))) {
+        // An earlier run's leftovers (killed with -9): only our own prefix.
+        fs.rmSync(path.join(os.tmpdir(), d), { recursive: true, force: true });
+    }
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "dpd-deploy-"));
+    cleanups.push(() => {
+        if (keep) console.log(`kept ${work}`);
+        else fs.rmSync(work, { recursive: true, force: true });
+    });
+    console.log("== binaries (built once, cached by version outside the repo)");
+    const bins = ensureLabBinaries(info);
+    for (const r of bins.results) info(`${r.name}@${r.version}: ${r.built ? `built in ${r.seconds} s` : "cached"}`);
+    info(`Kubernetes provider: code ${"github.com/pulumi/pulumi-kubernetes/provider/v4"} (pseudo-version), installed as v${bins.providerVersion} (the npm SDK's version)`);
+    for (const s of stacks) {
+        try {
+            await withTimeout(`stack ${s}`, LIMITS.stackMs, () => runStack(s, bins, work));
+        } catch (e) {
+            check(`${s}: the stack's run completes`, false, (e as Error).message.split("\n").slice(0, 4).join(" | "));
+        }
+    }
+    console.log(`\n${passed} passed, ${failed} failed (${Math.round((Date.now() - start) / 1000)} s)`);
+    if (failures.length) console.log(`failed: ${failures.join("; ")}`);
+    return failed === 0 ? 0 : 1;
+}
+
+main()
+    .then(async (code) => {
+        await cleanup();
+        process.exit(code);
+    })
+    .catch(async (e) => {
+        console.error(`lab:deploy: ${(e as Error).stack ?? e}`);
+        console.log(`\n${passed} passed, ${failed + 1} failed`);
+        await cleanup();
+        process.exit(1);
+    });
