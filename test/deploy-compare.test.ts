@@ -4,7 +4,7 @@
  * should cause (two plans compared).
  */
 import { describe, expect, it } from "vitest";
-import { changingSteps, comparePlanToPreview, expectedChanges, ownedState, subsetDiff, urnTail, type PlanResource } from "../lab/deploy/compare";
+import { changingSteps, comparable, comparePlanToPreview, expectedChanges, ownedState, subsetDiff, urnTail, type PlanResource } from "../lab/deploy/compare";
 
 const urn = (stack: string, type: string, name: string) => `urn:pulumi:${stack}::directpath::${type}::${name}`;
 const res = (type: string, name: string, inputs: unknown = {}): PlanResource => ({ urn: urn("local", type, name), type, name, inputs });
@@ -63,5 +63,15 @@ describe("ownedState", () => {
     it("keeps what destroy must restore, not what the server maintains", () => {
         const s = ownedState({ metadata: { name: "coredns", resourceVersion: "9", managedFields: [{}], labels: { l: "1" }, annotations: { a: "1" } }, data: { Corefile: "x" } });
         expect(s).toEqual({ labels: { l: "1" }, annotations: { a: "1" }, data: { Corefile: "x" }, binaryData: undefined, spec: undefined });
+    });
+});
+
+describe("comparable", () => {
+    it("a Secret's placeholder values are compared by key, or just for being there", () => {
+        expect(comparable({ kind: "Secret", stringData: "[secret]", type: "Opaque" })).toEqual({ kind: "Secret", data: "[secret]", type: "Opaque" });
+        expect(comparable({ kind: "Secret", stringData: { authkey: "[secret]" }, data: { b: "x" } })).toEqual({ kind: "Secret", data: { b: "[secret]", authkey: "[secret]" } });
+        expect(subsetDiff(comparable({ kind: "Secret", stringData: { authkey: "[secret]" } }), { kind: "Secret", data: { authkey: "ZHVtbXk=" } })).toEqual([]);
+        const cm = { kind: "ConfigMap", data: { a: "1" } };
+        expect(comparable(cm)).toBe(cm);
     });
 });

@@ -19,7 +19,7 @@ import { kubeRequest } from "../../components/hairpin/kube-api";
 import { killAllDaemons, LabError, ROOT, stopDaemon, withTimeout } from "../lib/proc";
 import { ensureLabBinaries, type LabBinaries } from "./build";
 import { startCluster, seedCluster, type Cluster } from "./cluster";
-import { canonical, changingSteps, comparePlanToPreview, expectedChanges, ownedState, subsetDiff, urnTail, type EngineStep, type PlanResource } from "./compare";
+import { canonical, changingSteps, comparable, comparePlanToPreview, expectedChanges, ownedState, subsetDiff, urnTail, type EngineStep, type PlanResource } from "./compare";
 import { FakeKubelet, type NodeSpec } from "./kubelet";
 
 const LIMITS = { buildMs: 45 * 60_000, stackMs: 12 * 60_000, previewMs: 120_000, upMs: 300_000, destroyMs: 240_000, planMs: 120_000 };
@@ -145,15 +145,6 @@ async function liveObject(cluster: Cluster, file: string): Promise<Record<string
 
 function docsOf(file: string): Record<string, unknown>[] {
     return fs.readFileSync(file, "utf8").split(/^---\s*$/m).map((d) => parseYaml(d) as Record<string, unknown>).filter((d) => d && typeof d === "object");
-}
-
-/** Rendered content that must be in the live object: Secret values are the lab's dummies, so only their keys are compared. */
-function comparable(doc: Record<string, unknown>): Record<string, unknown> {
-    if (doc.kind !== "Secret") return doc;
-    const keysOnly = (m: unknown) => (m && typeof m === "object" ? Object.fromEntries(Object.keys(m as object).map((k) => [k, "[secret]"])) : m);
-    const stringData = doc.stringData;
-    // The API server folds stringData into data.
-    return { ...doc, stringData: undefined, data: { ...(keysOnly(doc.data) as object), ...(keysOnly(stringData) as object) } };
 }
 
 /** The objects the cluster already has, which destroy must leave as they were before up. */
