@@ -172,70 +172,15 @@ async function runStack(stackName: string, bins: LabBinaries, work: string): Pro
     const plan = runPlan(stackName, path.join(dir, "plan"));
     info(`plan: ${plan.resources.length} resources, ${plan.manifests.length} manifests, ${plan.patches.length} patches`);
 
-    // The cluster, fresh for this stack.
-    const cluster = await withTimeout("cluster start", 120_000, () => startCluster(path.join(dir, "cluster"), bins, info));
-    cleanups.push(async () => {
-        for (const d of [...cluster.daemons].reverse()) await stopDaemon(d, "SIGTERM", 5000);
-    });
-    const clusterCfg = (cfg.plain["directpath:cluster"] ?? {}) as { nodes?: NodeSpec[] };
-    const nodes = (clusterCfg.nodes ?? []).map((n) => ({ name: n.name, internalIp: n.internalIp, externalIp: n.externalIp }));
-    const kubelet = new FakeKubelet(cluster.kube, nodes);
-    cleanups.push(() => kubelet.stop());
-    const localCfg = readStackConfig("local").plain["directpath:hairpin"] as { dns: { coredns: { baseCorefile: string }; nodeLocalDns: { baseCorefile: string } } };
-    const crdDir = ciliumCrdDir();
-    const hairpin = (cfg.plain["directpath:hairpin"] ?? {}) as { endpoints?: Array<{ backend?: { pods?: { namespace?: string } } }> };
-    const namespaces = [...new Set((hairpin.endpoints ?? []).map((e) => e.backend?.pods?.namespace).filter((n): n is string => !!n))];
-    await seedCluster(cluster, {
-        nodes,
-        corednsCorefile: localCfg.dns.coredns.baseCorefile,
-        nodeLocalCorefile: localCfg.dns.nodeLocalDns.baseCorefile,
-        namespaces,
-        crdFiles: fs.readdirSync(crdDir).filter((f) => f.endsWith(".yaml")).map((f) => path.join(crdDir, f)),
-    }, () => kubelet.markNodesReady());
-    kubelet.start();
-    info(`seeded: nodes ${nodes.map((n) => n.name).join(", ")}, kubespray's coredns + nodelocaldns, Cilium ${CILIUM_VERSION} CRDs, namespaces ${namespaces.join(", ") || "(none)"}`);
+    const { cluster, kubelet, base } = await freshCluster(dir, bins, cfg);
     const before = snapshot(cluster);
 
-    // The engine: the pinned CLI, a file backend and a PULUMI_HOME of this run, the provider installed under the SDK's version.
-    const pulumiRoot = path.join(dir, "pulumi-root");
-    fs.mkdirSync(path.join(pulumiRoot, "bin"), { recursive: true });
-    fs.symlinkSync(bins.pulumi, path.join(pulumiRoot, "bin", "pulumi"));
-    const env: Record<string, string> = {
-        PULUMI_HOME: path.join(dir, "pulumi-home"),
-        PULUMI_BACKEND_URL: `file://${path.join(dir, "backend")}`,
-        PULUMI_CONFIG_PASSPHRASE: "deploy-lab",
-        PULUMI_SKIP_UPDATE_CHECK: "true",
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "false",
-        KUBECONFIG: cluster.kubeconfig,
-    };
-    fs.mkdirSync(path.join(dir, "backend"));
-    // The inline program runs in this process: its restore hooks read the same kubeconfig.
-    Object.assign(process.env, { KUBECONFIG: cluster.kubeconfig, PULUMI_CONFIG_PASSPHRASE: env.PULUMI_CONFIG_PASSPHRASE });
-    const inst = spawnSync(bins.pulumi, ["plugin", "install", "resource", "kubernetes", `v${bins.providerVersion}`, "--file", bins.provider], { env: { ...process.env, ...env }, encoding: "utf8", timeout: 120_000 });
-    if (inst.status !== 0) throw new LabError(`pulumi plugin install kubernetes: ${inst.stderr}`);
-    const pulumiCommand = await PulumiCommand.get({ root: pulumiRoot });
-    const workDir = path.join(dir, "project");
-    fs.mkdirSync(workDir);
-    // The default program itself: index.ts is `export = runDefaultProgram()`; each engine run calls it afresh.
-    const program = async () => {
+    const { stack, setConfig } = await engine(dir, cluster, stackName, bins, cfg, async () => {
+        // The default program itself: index.ts is `export = runDefaultProgram()`; each engine run calls it afresh.
         const { runDefaultProgram } = await import("../../program/main");
         return runDefaultProgram();
-    };
-    const stack = await LocalWorkspace.createOrSelectStack({ stackName, projectName: "directpath", program }, {
-        workDir, pulumiCommand, envVars: env, pulumiHome: env.PULUMI_HOME,
-        projectSettings: { name: "directpath", runtime: "nodejs", backend: { url: env.PULUMI_BACKEND_URL } },
     });
     const ws = stack.workspace;
-    const setConfig = async (config: Cfg) => {
-        const s = await ws.stackSettings(stackName);
-        const secrets = Object.fromEntries(Object.entries(s.config ?? {}).filter(([, v]) => v && typeof v === "object" && "secure" in (v as object)));
-        s.config = { ...(config as Record<string, never>), ...secrets };
-        await ws.saveStackSettings(stackName, s);
-    };
-    await setConfig(cfg.plain);
-    for (const k of cfg.secretKeys) await stack.setConfig(k, { value: `lab-dummy-${k.split(":")[1]}`, secret: true });
-
     // 1. preview plans exactly what plan lists.
     const p1 = await preview(stack);
     const cmp = comparePlanToPreview(plan.resources, p1.steps);
@@ -335,18 +280,143 @@ async function runStack(stackName: string, bins: LabBinaries, work: string): Pro
     check(`${stackName}: destroy leaves the cluster's own objects as they were before up (data, labels, annotations, spec)`, changedObjs.length === 0,
         changedObjs.map((k) => `${k} differs`).join(", ") || PRE_EXISTING.map(([k, n, m]) => `${k}/${n}/${m}`).join(", "));
     const cm = (await kubeRequest(cluster.kube, "GET", "/api/v1/namespaces/kube-system/configmaps/coredns")).body as { data?: { Corefile?: string } };
-    check(`${stackName}: kube-system/coredns Corefile is kubespray's byte for byte`, cm.data?.Corefile === localCfg.dns.coredns.baseCorefile);
+    check(`${stackName}: kube-system/coredns Corefile is kubespray's byte for byte`, cm.data?.Corefile === base.coredns);
     kubelet.stop();
     if (kubelet.errors.length) info(`stand-in kubelet errors: ${kubelet.errors.slice(0, 3).join(" | ")}`);
     await ws.removeStack(stackName).catch(() => undefined);
     for (const d of [...cluster.daemons].reverse()) await stopDaemon(d, "SIGTERM", 5000);
 }
 
-/** The pinned Cilium module's CRDs (the chart's own version), from the Go module cache. */
-function ciliumCrdDir(): string {
+
+/**
+ * The Cilium install through the real Helm code path (the provider's helm.v3.Release) from the
+ * chart in the pinned Cilium module, as an air-gapped cluster would: the `local` stack's config
+ * with `cilium.install: true`, and the default program's Cilium step (CiliumInstall with
+ * `ciliumValueOptions(config)`) given that local chart. The default program has no config key for
+ * a chart path yet, so this program passes it (docs/deploying.md).
+ */
+async function runCiliumInstall(bins: LabBinaries, work: string): Promise<void> {
+    const name = "local-cilium";
+    console.log(`\n== ${name}: the local stack with cilium.install: true, Cilium ${CILIUM_VERSION} from the module's chart`);
+    const dir = path.join(work, name);
+    fs.mkdirSync(dir, { recursive: true });
+    const base = readStackConfig("local");
+    const cfg = { plain: withChange(base.plain, ["directpath:cilium", "install"], true), secretKeys: base.secretKeys };
+    const chart = path.join(ciliumModuleDir(), "install", "kubernetes", "cilium");
+    const { cluster, kubelet } = await freshCluster(dir, bins, cfg);
+    const { stack } = await engine(dir, cluster, name, bins, cfg, async () => {
+        const k8s = await import("@pulumi/kubernetes");
+        const { loadStackConfig } = await import("../../program/config");
+        const { ciliumValueOptions } = await import("../../program/sections/cilium");
+        const { CiliumInstall } = await import("../../components/cilium");
+        const config = loadStackConfig();
+        const provider = new k8s.Provider(`${config.cluster.name}-k8s`, { enableServerSideApply: true });
+        const cilium = new CiliumInstall(`${config.cluster.name}-cilium`, { ...ciliumValueOptions(config), namespace: config.cilium!.namespace, chart }, { provider });
+        return { ciliumValues: cilium.values, ciliumStatus: cilium.status };
+    });
+    let values: Record<string, any> | undefined; // eslint-disable-line @typescript-eslint/no-explicit-any
+    try {
+        const up = await timed("up", LIMITS.upMs, stack, () => stack.up());
+        values = up.outputs.ciliumValues?.value as Record<string, unknown>;
+        check(`${name}: up installs the chart through Helm from a local chart`, up.summary.result === "succeeded", JSON.stringify(up.summary.resourceChanges));
+    } catch (e) {
+        check(`${name}: up installs the chart through Helm from a local chart`, false, (e as Error).message.split("\n").filter((l) => /error|timed out/i.test(l)).slice(0, 6).join(" | "));
+    }
+    if (values) {
+        const cm = (await kubeRequest(cluster.kube, "GET", "/api/v1/namespaces/kube-system/configmaps/cilium-config")).body as { data?: Record<string, string> };
+        const want: Record<string, string> = {
+            "kube-proxy-replacement": "true",
+            "routing-mode": "tunnel",
+            "tunnel-protocol": String(values.tunnelProtocol),
+            "tunnel-port": String(values.tunnelPort),
+            "bpf-lb-sock-hostns-only": "false",
+            "enable-hubble": String(values.hubble?.enabled === true),
+        };
+        if (values.localRedirectPolicies?.enabled) want["enable-local-redirect-policy"] = "true";
+        if (values.localRedirectPolicies?.addressMatcherCIDRs?.length) want["lrp-address-matcher-cidrs"] = values.localRedirectPolicies.addressMatcherCIDRs.join(",");
+        const wrong = Object.entries(want).filter(([k, v]) => cm.data?.[k] !== v).map(([k, v]) => `${k}: want ${v}, got ${cm.data?.[k] ?? "(absent)"}`);
+        check(`${name}: cilium-config has the values directpath needs`, !!cm.data && wrong.length === 0, wrong.join("; ") || Object.entries(want).map(([k, v]) => `${k}=${v}`).join(", "));
+    }
+    try {
+        const d = await timed("destroy", LIMITS.destroyMs, stack, () => stack.destroy({ runProgram: true }));
+        const gone = (await kubeRequest(cluster.kube, "GET", "/api/v1/namespaces/kube-system/configmaps/cilium-config")).status === 404;
+        check(`${name}: destroy uninstalls the release`, d.summary.result === "succeeded" && gone, gone ? "cilium-config gone" : "cilium-config still there");
+    } catch (e) {
+        check(`${name}: destroy uninstalls the release`, false, (e as Error).message.split("\n").filter((l) => /error/i.test(l)).slice(0, 4).join(" | "));
+    }
+    kubelet.stop();
+    for (const d of [...cluster.daemons].reverse()) await stopDaemon(d, "SIGTERM", 5000);
+}
+
+/** The engine for one stack: the pinned CLI, a file backend and PULUMI_HOME of this run, the provider installed under the SDK's version. */
+async function engine(dir: string, cluster: Cluster, stackName: string, bins: LabBinaries, cfg: { plain: Cfg; secretKeys: string[] }, program: () => Promise<Record<string, unknown>>): Promise<{ stack: Stack; setConfig: (c: Cfg) => Promise<void> }> {
+    const pulumiRoot = path.join(dir, "pulumi-root");
+    fs.mkdirSync(path.join(pulumiRoot, "bin"), { recursive: true });
+    fs.symlinkSync(bins.pulumi, path.join(pulumiRoot, "bin", "pulumi"));
+    const env: Record<string, string> = {
+        PULUMI_HOME: path.join(dir, "pulumi-home"),
+        PULUMI_BACKEND_URL: `file://${path.join(dir, "backend")}`,
+        PULUMI_CONFIG_PASSPHRASE: "deploy-lab",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        KUBECONFIG: cluster.kubeconfig,
+    };
+    fs.mkdirSync(path.join(dir, "backend"));
+    // The inline program runs in this process: its restore hooks read the same kubeconfig.
+    Object.assign(process.env, { KUBECONFIG: cluster.kubeconfig, PULUMI_CONFIG_PASSPHRASE: env.PULUMI_CONFIG_PASSPHRASE });
+    const inst = spawnSync(bins.pulumi, ["plugin", "install", "resource", "kubernetes", `v${bins.providerVersion}`, "--file", bins.provider], { env: { ...process.env, ...env }, encoding: "utf8", timeout: 120_000 });
+    if (inst.status !== 0) throw new LabError(`pulumi plugin install kubernetes: ${inst.stderr}`);
+    const pulumiCommand = await PulumiCommand.get({ root: pulumiRoot });
+    const workDir = path.join(dir, "project");
+    fs.mkdirSync(workDir);
+    const stack = await LocalWorkspace.createOrSelectStack({ stackName, projectName: "directpath", program }, {
+        workDir, pulumiCommand, envVars: env, pulumiHome: env.PULUMI_HOME,
+        projectSettings: { name: "directpath", runtime: "nodejs", backend: { url: env.PULUMI_BACKEND_URL } },
+    });
+    const ws = stack.workspace;
+    const setConfig = async (config: Cfg) => {
+        const st = await ws.stackSettings(stackName);
+        const secrets = Object.fromEntries(Object.entries(st.config ?? {}).filter(([, v]) => v && typeof v === "object" && "secure" in (v as object)));
+        st.config = { ...(config as Record<string, never>), ...secrets };
+        await ws.saveStackSettings(stackName, st);
+    };
+    await setConfig(cfg.plain);
+    for (const k of cfg.secretKeys) await stack.setConfig(k, { value: `lab-dummy-${k.split(":")[1]}`, secret: true });
+    return { stack, setConfig };
+}
+
+/** A fresh cluster with what a kubespray cluster already has, and the stand-in kubelet running. */
+async function freshCluster(dir: string, bins: LabBinaries, cfg: { plain: Cfg }): Promise<{ cluster: Cluster; kubelet: FakeKubelet; base: { coredns: string; nodeLocal: string } }> {
+    const cluster = await withTimeout("cluster start", 120_000, () => startCluster(path.join(dir, "cluster"), bins, info));
+    cleanups.push(async () => {
+        for (const d of [...cluster.daemons].reverse()) await stopDaemon(d, "SIGTERM", 5000);
+    });
+    const clusterCfg = (cfg.plain["directpath:cluster"] ?? {}) as { nodes?: NodeSpec[] };
+    const nodes = (clusterCfg.nodes ?? []).map((n) => ({ name: n.name, internalIp: n.internalIp, externalIp: n.externalIp }));
+    const kubelet = new FakeKubelet(cluster.kube, nodes);
+    cleanups.push(() => kubelet.stop());
+    // kubespray's own Corefiles: the base Corefiles the `local` stack's config quotes from such a cluster.
+    const localCfg = readStackConfig("local").plain["directpath:hairpin"] as { dns: { coredns: { baseCorefile: string }; nodeLocalDns: { baseCorefile: string } } };
+    const crdDir = path.join(ciliumModuleDir(), "pkg", "k8s", "apis", "cilium.io", "client", "crds", "v2");
+    const hairpin = (cfg.plain["directpath:hairpin"] ?? {}) as { endpoints?: Array<{ backend?: { pods?: { namespace?: string } } }> };
+    const namespaces = [...new Set((hairpin.endpoints ?? []).map((e) => e.backend?.pods?.namespace).filter((n): n is string => !!n))];
+    await seedCluster(cluster, {
+        nodes,
+        corednsCorefile: localCfg.dns.coredns.baseCorefile,
+        nodeLocalCorefile: localCfg.dns.nodeLocalDns.baseCorefile,
+        namespaces,
+        crdFiles: fs.readdirSync(crdDir).filter((f) => f.endsWith(".yaml")).map((f) => path.join(crdDir, f)),
+    }, () => kubelet.markNodesReady());
+    kubelet.start();
+    info(`seeded: nodes ${nodes.map((n) => n.name).join(", ")}, kubespray's coredns + nodelocaldns, Cilium ${CILIUM_VERSION} CRDs, namespaces ${namespaces.join(", ") || "(none)"}`);
+    return { cluster, kubelet, base: { coredns: localCfg.dns.coredns.baseCorefile, nodeLocal: localCfg.dns.nodeLocalDns.baseCorefile } };
+}
+
+/** The pinned Cilium module (its CRDs and chart), from the Go module cache. */
+function ciliumModuleDir(): string {
     const r = spawnSync("go", ["mod", "download", "-json", `github.com/cilium/cilium@v${CILIUM_VERSION}`], { cwd: os.tmpdir(), encoding: "utf8", timeout: 600_000, env: { ...process.env, GOFLAGS: "-mod=mod" } });
     if (r.status !== 0) throw new LabError(`go mod download github.com/cilium/cilium@v${CILIUM_VERSION}: ${r.stderr || r.stdout}`);
-    return path.join((JSON.parse(r.stdout) as { Dir: string }).Dir, "pkg", "k8s", "apis", "cilium.io", "client", "crds", "v2");
+    return (JSON.parse(r.stdout) as { Dir: string }).Dir;
 }
 
 async function main(): Promise<number> {
@@ -361,7 +431,7 @@ async function main(): Promise<number> {
     }
     const keep = argv.includes("--keep");
     const si = argv.indexOf("--stack");
-    const stacks = si >= 0 ? argv[si + 1]!.split(",") : ["local", "local-iptables"];
+    const stacks = si >= 0 ? argv[si + 1]!.split(",") : ["local", "local-iptables", "local-cilium"];
     const start = Date.now();
     for (const d of fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("dpd-deploy-"))) {
         // An earlier run's leftovers (killed with -9): only our own prefix.
@@ -378,7 +448,7 @@ async function main(): Promise<number> {
     info(`Kubernetes provider: code ${"github.com/pulumi/pulumi-kubernetes/provider/v4"} (pseudo-version), installed as v${bins.providerVersion} (the npm SDK's version)`);
     for (const s of stacks) {
         try {
-            await withTimeout(`stack ${s}`, LIMITS.stackMs, () => runStack(s, bins, work));
+            await withTimeout(`stack ${s}`, LIMITS.stackMs, () => (s === "local-cilium" ? runCiliumInstall(bins, work) : runStack(s, bins, work)));
         } catch (e) {
             check(`${s}: the stack's run completes`, false, (e as Error).message.split("\n").slice(0, 4).join(" | "));
         }
