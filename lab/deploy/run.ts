@@ -260,7 +260,7 @@ async function runStack(stackName: string, bins: LabBinaries, work: string): Pro
         const snapMid = snapshot(cluster);
         let refused = "";
         try {
-            await timed("destroy", LIMITS.destroyMs, stack, () => stack.destroy());
+            await timed("destroy", LIMITS.destroyMs, stack, () => stack.destroy({ runProgram: false }));
         } catch (e) {
             refused = (e as Error).message;
         }
