@@ -137,8 +137,11 @@ async function preview(stack: Stack): Promise<Run> {
     return { steps: c.steps, summary: r.changeSummary as Record<string, number>, output };
 }
 
-async function liveObject(cluster: Cluster, file: string): Promise<Record<string, unknown> | undefined> {
-    const r = cluster.kubectl(["get", "-f", file, "-o", "json"]);
+/** The live object a rendered document names (looked up by apiVersion, kind, namespace and name only). */
+async function liveObject(cluster: Cluster, doc: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+    const m = (doc.metadata ?? {}) as { name?: string; namespace?: string };
+    const ref = { apiVersion: doc.apiVersion, kind: doc.kind, metadata: { name: m.name, ...(m.namespace ? { namespace: m.namespace } : {}) } };
+    const r = cluster.kubectl(["get", "-f", "-", "-o", "json"], JSON.stringify(ref));
     if (r.code !== 0) return undefined;
     return JSON.parse(r.stdout) as Record<string, unknown>;
 }
@@ -201,7 +204,7 @@ async function runStack(stackName: string, bins: LabBinaries, work: string): Pro
         const problems: string[] = [];
         for (const file of [...plan.manifests, ...plan.patches]) {
             for (const doc of docsOf(file)) {
-                const live = await liveObject(cluster, file);
+                const live = await liveObject(cluster, doc);
                 if (!live) {
                     problems.push(`${path.basename(file)}: not in the cluster`);
                     continue;
@@ -273,7 +276,7 @@ async function runStack(stackName: string, bins: LabBinaries, work: string): Pro
         check(`${stackName}: destroy --run-program succeeds`, false, (e as Error).message.split("\n").filter((l) => /error/i.test(l)).slice(0, 4).join(" | "));
     }
     const left: string[] = [];
-    for (const file of plan.manifests) if (await liveObject(cluster, file)) left.push(path.basename(file));
+    for (const file of plan.manifests) for (const doc of docsOf(file)) if (await liveObject(cluster, doc)) left.push(path.basename(file));
     check(`${stackName}: destroy removes every object the stack created`, left.length === 0, left.join(", "));
     const after = snapshot(cluster);
     const changedObjs = Object.keys(before).filter((k) => before[k] !== after[k]);
