@@ -109,7 +109,7 @@ export async function startCluster(work: string, bins: LabBinaries, log: (l: str
         "--service-cluster-ip-range", SERVICE_CIDR, "--leader-elect=false",
         // The stand-in kubelet reports the nodes Ready once; with no lease heartbeats the node
         // lifecycle controller would taint them unreachable, so it stays off (documented).
-        "--controllers", "*,-node-lifecycle-controller,-nodeipam-controller",
+        "--controllers", "*,-node-lifecycle-controller",
     ], { logFile: path.join(logs, "kube-controller-manager.log") }));
     const kubectl = (args: string[], input?: string, timeoutMs = 60_000) => {
         const r = spawnSync(bins.kubectl, ["--kubeconfig", kubeconfig, ...args], { encoding: "utf8", input, timeout: timeoutMs });
