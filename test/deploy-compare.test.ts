@@ -54,6 +54,8 @@ describe("subsetDiff", () => {
     });
     it("a list of another length differs; placeholders only need the field", () => {
         expect(subsetDiff({ a: [1, 2] }, { a: [1] })).toEqual([".a: rendered 2 items, live has 1"]);
+        expect(subsetDiff({ env: [{ name: "TS_KUBE_SECRET", value: "" }] }, { env: [{ name: "TS_KUBE_SECRET" }] })).toEqual([]);
+        expect(subsetDiff({ env: [{ name: "X", value: "" }] }, { env: [{ name: "X", value: "y" }] })).toEqual(['.env[0].value: rendered "", live "y"']);
         expect(subsetDiff({ data: { key: "[secret]" } }, { data: { key: "ZHVtbXk=" } })).toEqual([]);
         expect(subsetDiff({ data: { key: "[secret]" } }, { data: {} })).toEqual([".data.key: missing (rendered [secret])"]);
     });

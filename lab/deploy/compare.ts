@@ -84,7 +84,8 @@ export const PLACEHOLDERS = new Set(["[secret]", "[computed]", "[unknown]"]);
  * Where `rendered` is not contained in `live`: every field the manifest sets must be in the live
  * object with the same value (the server may add defaults, status, metadata). Placeholder values
  * (`[secret]`, `[computed]`) and secret-looking plan markers only need the field to exist. Lists
- * are compared item by item in order (the API server keeps the order it was given). Numbers and
+ * are compared item by item in order (the API server keeps the order it was given); an empty
+ * string may read back absent. Numbers and
  * strings compare as the API returns them (`"8443"` is not `8443`).
  */
 export function subsetDiff(rendered: unknown, live: unknown, at = ""): string[] {
@@ -101,6 +102,9 @@ export function subsetDiff(rendered: unknown, live: unknown, at = ""): string[] 
         return Object.entries(rendered as Record<string, unknown>).flatMap(([k, v]) => subsetDiff(v, (live as Record<string, unknown>)[k], `${at}.${k}`));
     }
     if (rendered === null || rendered === undefined) return [];
+    // The API server stores no empty strings in omitempty fields (`env[].value: ""` reads back
+    // absent, and the container still gets the empty variable).
+    if (rendered === "" && live === undefined) return [];
     return rendered === live ? [] : [`${at}: rendered ${JSON.stringify(rendered).slice(0, 120)}, live ${JSON.stringify(live)?.slice(0, 120)}`];
 }
 

@@ -77,7 +77,10 @@ interface PlanOut {
 }
 function runPlan(stack: string, out: string, stackDir?: string): PlanOut {
     const args = [path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), path.join(ROOT, "plan", "cli.ts"), "--stack", stack, "--out", out, "--quiet", ...(stackDir ? ["--stack-dir", stackDir] : [])];
-    const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: "utf8", timeout: LIMITS.planMs });
+    // plan is offline; the provider's SDK defaults its kubeconfig input from KUBECONFIG, which this
+    // process sets for the engine, so plan runs without it (both plans of a stack alike).
+    const { KUBECONFIG: _kc, ...env } = process.env;
+    const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: "utf8", timeout: LIMITS.planMs, env });
     if (r.status !== 0) throw new LabError(`npm run plan -- --stack ${stack} failed (${r.status}): ${r.stderr}`);
     const doc = JSON.parse(fs.readFileSync(path.join(out, "plan.json"), "utf8")) as { resources: PlanResource[] };
     const list = (d: string) => (fs.existsSync(path.join(out, d)) ? fs.readdirSync(path.join(out, d)).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => path.join(out, d, f)) : []);
@@ -143,7 +146,10 @@ async function liveObject(cluster: Cluster, doc: Record<string, unknown>): Promi
     const ref = { apiVersion: doc.apiVersion, kind: doc.kind, metadata: { name: m.name, ...(m.namespace ? { namespace: m.namespace } : {}) } };
     const r = cluster.kubectl(["get", "-f", "-", "-o", "json"], JSON.stringify(ref));
     if (r.code !== 0) return undefined;
-    return JSON.parse(r.stdout) as Record<string, unknown>;
+    const got = JSON.parse(r.stdout) as Record<string, unknown>;
+    // `get -f` answers a List of what the file names.
+    if (got.kind === "List") return ((got.items as Record<string, unknown>[]) ?? [])[0];
+    return got;
 }
 
 function docsOf(file: string): Record<string, unknown>[] {
