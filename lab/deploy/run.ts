@@ -46,11 +46,59 @@ function check(name: string, ok: boolean, detail = ""): boolean {
 const info = (l: string) => console.log(`     ${l}`);
 
 // ---- cleanup on every exit path ----
+
+/** Pids of this process's descendants (the Pulumi CLI and its plugins the Automation API spawned), deepest first. */
+function descendants(root: number): number[] {
+    const children = new Map<number, number[]>();
+    for (const d of fs.readdirSync("/proc").filter((f) => /^\d+$/.test(f))) {
+        try {
+            const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
+            const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+            children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
+        } catch {
+            /* gone */
+        }
+    }
+    const out: number[] = [];
+    const walk = (pid: number) => {
+        for (const c of children.get(pid) ?? []) {
+            walk(c);
+            out.push(c);
+        }
+    };
+    walk(root);
+    return out;
+}
+
+/** Ends the processes this run started that the daemon list doesn't track (by pid, children first). */
+async function endDescendants(): Promise<void> {
+    const pids = descendants(process.pid);
+    for (const pid of pids) {
+        try {
+            process.kill(pid, "SIGTERM");
+        } catch {
+            /* gone */
+        }
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+    for (const pid of descendants(process.pid)) {
+        try {
+            process.kill(pid, "SIGKILL");
+        } catch {
+            /* gone */
+        }
+    }
+}
+
 const cleanups: Array<() => void | Promise<void>> = [];
-let cleaning = false;
-async function cleanup(): Promise<void> {
-    if (cleaning) return;
-    cleaning = true;
+let cleaning: Promise<void> | undefined;
+/** Runs the cleanups once; every caller (a signal, the end of main) waits for the same run. */
+function cleanup(): Promise<void> {
+    cleaning ??= runCleanups();
+    return cleaning;
+}
+async function runCleanups(): Promise<void> {
+    await endDescendants();
     for (const fn of cleanups.reverse()) {
         try {
             await fn();
@@ -60,9 +108,11 @@ async function cleanup(): Promise<void> {
     }
     killAllDaemons();
 }
+let interrupted = false;
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.on(sig, () => {
         console.error(`\n${sig}: stopping the lab and removing what it started`);
+        interrupted = true;
         void cleanup().then(() => process.exit(130));
     });
 }
@@ -449,7 +499,7 @@ async function main(): Promise<number> {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "dpd-deploy-"));
     cleanups.push(() => {
         if (keep) console.log(`kept ${work}`);
-        else fs.rmSync(work, { recursive: true, force: true });
+        else fs.rmSync(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 500 });
     });
     console.log("== binaries (built once, cached by version outside the repo)");
     const bins = ensureLabBinaries(info);
@@ -470,7 +520,7 @@ async function main(): Promise<number> {
 main()
     .then(async (code) => {
         await cleanup();
-        process.exit(code);
+        process.exit(interrupted ? 130 : code);
     })
     .catch(async (e) => {
         console.error(`lab:deploy: ${(e as Error).stack ?? e}`);
