@@ -5,10 +5,16 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { acquireLock, binCacheRoot, binDir, cached, ensureGoBuild, goArgv, type GoBuildSpec } from "../lab/lib/gobuild";
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "dpd-gobuild-test-"));
+const made: string[] = [];
+const tmp = () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), "dpd-gobuild-test-"));
+    made.push(d);
+    return d;
+};
+afterAll(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
 describe("gobuild cache", () => {
     it("lives under XDG_CACHE_HOME (or ~/.cache) /directpath/bin/<name>@<version>", () => {
