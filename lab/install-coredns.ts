@@ -1,5 +1,5 @@
 /**
- * `npm run lab:coredns`: builds the lab's pinned CoreDNS into lab/.bin (or reuses it), so that the
+ * `npm run lab:coredns`: builds the lab's pinned CoreDNS into the binary cache (or reuses it) and links lab/.bin/coredns to it, so that the
  * unit test that runs the rendered Corefile in a real CoreDNS (test/coredns-live.test.ts) runs
  * instead of skipping. CI calls it before `npm test`; the network lab calls the same function.
  */

@@ -22,6 +22,19 @@ export interface CiliumInstallArgs extends CiliumValuesOptions {
     namespace?: string;
     /** Helm release name. Default `cilium`. */
     releaseName?: string;
+    /**
+     * The chart: a local chart directory or `.tgz` (a path: absolute, or starting with `./` or
+     * `../`; for air-gapped clusters, e.g. `install/kubernetes/cilium` of the Cilium source), or a
+     * chart name in `repository`. Default `cilium`.
+     */
+    chart?: string;
+    /** Helm repository URL for a chart name (ignored for a local chart). Default https://helm.cilium.io. */
+    repository?: string;
+}
+
+/** Whether `chart` names a local chart (a path) rather than a chart in a repository. Pure. */
+export function isLocalChart(chart: string): boolean {
+    return chart.startsWith("/") || chart.startsWith("./") || chart.startsWith("../") || chart.endsWith(".tgz");
 }
 
 /** The rules Cilium needs open between nodes, for a set of values. Pure. */
@@ -48,7 +61,7 @@ export class CiliumInstall extends pulumi.ComponentResource {
 
     /** Throws a ValidationError (every problem at once, nothing registered) on bad args. */
     constructor(name: string, args: CiliumInstallArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        const { namespace, releaseName, ...valueOptions } = args;
+        const { namespace, releaseName, chart, repository, ...valueOptions } = args;
         const values = ciliumValues(valueOptions);
         super("directpath:cilium:CiliumInstall", name, {}, opts);
         this.values = values;
@@ -56,9 +69,9 @@ export class CiliumInstall extends pulumi.ComponentResource {
         this.firewallRules = ciliumFirewallRules(values);
         const release = new k8s.helm.v3.Release(name, {
             name: releaseName ?? "cilium",
-            chart: "cilium",
+            chart: chart ?? "cilium",
             version: this.chartVersion,
-            repositoryOpts: { repo: CILIUM_HELM_REPO },
+            ...(chart !== undefined && isLocalChart(chart) ? {} : { repositoryOpts: { repo: repository ?? CILIUM_HELM_REPO } }),
             namespace: namespace ?? "kube-system",
             values,
         }, { parent: this });

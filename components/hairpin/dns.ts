@@ -12,10 +12,11 @@
  *   owns (the key, the annotation).
  * - CoreDNS, `corefile` delivery: a ConfigMapPatch that force-owns the `Corefile` key of the
  *   `coredns` ConfigMap (the base Corefile with the marked block in front). `reload` (in kubeadm's
- *   and kubespray's Corefiles) picks it up; `rollout: always` rolls as well. Created with
- *   `retainOnDelete`, because deleting a patch that solely owns `Corefile` would remove the key and
- *   break cluster DNS; to remove the override, deploy with no hostnames first (the key goes back
- *   to the base Corefile), then delete.
+ *   and kubespray's Corefiles) picks it up; `rollout: always` rolls as well. Deleting it restores
+ *   the cluster's own Corefile byte for byte: a `beforeDelete` hook (dns-restore.ts) removes exactly
+ *   directpath's marked region from the live text and hands the key to another field manager, so
+ *   the provider's relinquish never removes the key (`pulumi destroy --run-program`; plain
+ *   `pulumi destroy` refuses with the engine's error and changes nothing).
  * - NodeLocal DNSCache, `corefile` delivery: the same for the `Corefile` key of `nodelocaldns`.
  * - hosts: a ConfigMap (script + entries) and a DaemonSet, owned outright.
  */
@@ -25,6 +26,7 @@ import { createHash } from "node:crypto";
 import { readAsset } from "../common/assets";
 import type { ParsedHairpinArgs } from "./args";
 import { planDns, regionId, type DnsPlan, type HostnameAnswer } from "./dns-plan";
+import { corefilePatchDeleteOptions, corefileRestoreHook, engineSupportsHooks } from "./dns-restore";
 import { hostsConfigMap, hostsDaemonSet, HOSTS_ENTRIES_KEY } from "./hosts";
 import { resolveEndpoint, type Endpoint } from "./model";
 
@@ -74,8 +76,16 @@ export function deployDns(parent: pulumi.ComponentResource, name: string, args: 
         nodeLocalDnsBlocks: plan.nodeLocalBlocks,
         hostsEntries: plan.hostsEntries,
     };
-    if (!hasHostnames(args.endpoints)) return out;
     const id = regionId(name);
+    // The restore hooks are registered whenever a `corefile` delivery is on, patch or not: a later
+    // run that drops the patch (no hostnames any more) must still find its delete hook by name.
+    // (Where the engine runs no hooks, the patches fall back to retainOnDelete: see dns-restore.ts.)
+    const hooks = engineSupportsHooks();
+    const corefileHook = (role: string, namespace: string, configMap: string) =>
+        hooks ? corefileRestoreHook(`${name}-${role}-restore`, { namespace, configMap, key: "Corefile", regionId: id }) : undefined;
+    const corednsHook = dns.coredns.enabled && dns.coredns.delivery === "corefile" ? corefileHook("coredns-corefile", dns.coredns.namespace, dns.coredns.configMapName ?? "coredns") : undefined;
+    const nodeLocalHook = dns.nodeLocalDns.enabled && dns.nodeLocalDns.delivery === "corefile" ? corefileHook("nodelocaldns", dns.nodeLocalDns.namespace, dns.nodeLocalDns.configMapName) : undefined;
+    if (!hasHostnames(args.endpoints)) return out;
 
     if (dns.coredns.enabled) {
         const c = dns.coredns;
@@ -93,7 +103,7 @@ export function deployDns(parent: pulumi.ComponentResource, name: string, args: 
             const patch = new k8s.core.v1.ConfigMapPatch(`${name}-coredns-corefile`, {
                 metadata: { name: configMap, namespace: c.namespace, annotations: { "pulumi.com/patchForce": "true" } },
                 data: { Corefile: plan.apply((p) => p.corednsCorefile ?? "") },
-            }, { ...opts, retainOnDelete: true });
+            }, { ...opts, ...corefilePatchDeleteOptions(corednsHook) });
             out.corednsTarget = { namespace: c.namespace, configMap, key: "Corefile", delivery: c.delivery };
             if (c.rollout === "always") rollCoredns(name, c.namespace, c.deploymentName, plan.corednsBlock, opts, [patch]);
         }
@@ -105,7 +115,7 @@ export function deployDns(parent: pulumi.ComponentResource, name: string, args: 
             new k8s.core.v1.ConfigMapPatch(`${name}-nodelocaldns`, {
                 metadata: { name: n.configMapName, namespace: n.namespace, annotations: { "pulumi.com/patchForce": "true" } },
                 data: { Corefile: plan.apply((p) => p.nodeLocalCorefile ?? "") },
-            }, { ...opts, retainOnDelete: true });
+            }, { ...opts, ...corefilePatchDeleteOptions(nodeLocalHook) });
         } else {
             out.nodeLocalDnsInventory = plan.apply((p) => p.nodeLocalInventory ?? "");
         }

@@ -1,18 +1,21 @@
 /**
  * The lab's prerequisites, installed from the project's own files when missing:
  * - `ip` and `iptables` (plus `iptables-save`) from Debian's packages (iproute2, iptables);
- * - CoreDNS at a pinned version, built with `go install` into lab/.bin (git-ignored), reused when
- *   the binary there already reports that version.
+ * - CoreDNS at a pinned version, built with `go install` into the binary cache outside the repo
+ *   (`${XDG_CACHE_HOME:-$HOME/.cache}/directpath/bin/coredns@<version>/`, lab/lib/gobuild.ts) and
+ *   reused from there, also by a fresh clone; lab/.bin/coredns (git-ignored) links to it.
  * Root on Linux is required. Anything the lab could install but can't is a failure, not a skip.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { ensureGoBuild, type GoBuildSpec } from "./gobuild";
 import { hasCommand, LabError, ROOT, run } from "./proc";
 
 /** CoreDNS release the lab builds (the same pin the DNS unit test uses). */
 export const COREDNS_VERSION = "v1.14.7";
 export const COREDNS_MODULE = "github.com/coredns/coredns";
 export const LAB_BIN = path.join(ROOT, "lab", ".bin");
+/** Where the CoreDNS unit test looks: a link to the cached binary. */
 export const COREDNS_BIN = path.join(LAB_BIN, "coredns");
 
 export function checkRootLinux(): void {
@@ -47,17 +50,31 @@ export function corednsVersion(bin: string): string | undefined {
     return m ? `v${m[1]}` : undefined;
 }
 
-/** Builds CoreDNS into lab/.bin unless the right version is already there; returns the binary. */
+export const COREDNS_BUILD: GoBuildSpec = { name: "coredns", version: COREDNS_VERSION, binaries: { coredns: COREDNS_MODULE } };
+
+/**
+ * Builds CoreDNS into the shared binary cache (lab/lib/gobuild.ts) unless it is there, and links
+ * lab/.bin/coredns to it (where the CoreDNS unit test looks). Returns the cached binary.
+ */
 export function ensureCoreDNS(log: (line: string) => void): string {
-    const have = corednsVersion(COREDNS_BIN);
-    if (have === COREDNS_VERSION) return COREDNS_BIN;
-    if (!hasCommand("go")) {
-        throw new LabError(`CoreDNS ${COREDNS_VERSION} is needed and Go is not installed: install Go (https://go.dev/doc/install), then rerun; the lab builds CoreDNS with go install`);
+    let bin: string;
+    try {
+        bin = ensureGoBuild(COREDNS_BUILD, log).bins.coredns!;
+    } catch (e) {
+        throw new LabError((e as Error).message);
     }
-    log(`building CoreDNS ${COREDNS_VERSION} with go install into ${path.relative(ROOT, LAB_BIN)}/ (${have ? `found ${have}` : "not built yet"}; takes a few minutes once)`);
+    const built = corednsVersion(bin);
+    if (built !== COREDNS_VERSION) throw new LabError(`${bin} reports CoreDNS ${built ?? "(none)"}, expected ${COREDNS_VERSION}`);
     fs.mkdirSync(LAB_BIN, { recursive: true });
-    run(["go", "install", `${COREDNS_MODULE}@${COREDNS_VERSION}`], { timeoutMs: 1_500_000, env: { ...process.env, GOBIN: LAB_BIN, GOFLAGS: "-mod=mod" } });
-    const built = corednsVersion(COREDNS_BIN);
-    if (built !== COREDNS_VERSION) throw new LabError(`go install produced CoreDNS ${built ?? "(none)"} at ${COREDNS_BIN}, expected ${COREDNS_VERSION}`);
-    return COREDNS_BIN;
+    let current: string | undefined;
+    try {
+        current = fs.readlinkSync(COREDNS_BIN);
+    } catch {
+        current = undefined;
+    }
+    if (current !== bin) {
+        fs.rmSync(COREDNS_BIN, { force: true }); // lab/.bin is the labs' own git-ignored directory
+        fs.symlinkSync(bin, COREDNS_BIN);
+    }
+    return bin;
 }

@@ -1,0 +1,10 @@
+//go:build tools
+
+// Package tools makes `go mod tidy` keep the three commands' module graph in go.sum.
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
