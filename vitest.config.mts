@@ -1,3 +1,4 @@
+import * as os from "node:os";
 import * as path from "node:path";
 import { defineConfig } from "vitest/config";
 
@@ -17,6 +18,11 @@ export default defineConfig({
         include: ["test/**/*.test.ts"],
         // Pulumi's runtime keeps global state (the mock monitor, config): one process per file.
         pool: "forks",
+        // Most files wait on child processes (the plan CLI, npm, tsc, CoreDNS): two at a time even on
+        // two cores, where vitest's default (cores - 1) runs one.
+        maxWorkers: Math.max(2, os.availableParallelism() - 1),
+        // One folder per run where test/harness.ts sharedPlanRun renders each stack once.
+        globalSetup: ["./test/global-setup.ts"],
         testTimeout: 120_000,
         hookTimeout: 120_000,
         reporters: ["default"],
