@@ -8,6 +8,9 @@
  *   plan/command.ts), its transform cache warm, as on every run after the first;
  * - plan local, cold cache: the same with an empty cache folder (a fresh clone's first run);
  * - plan local via tsx: the command `npm run plan` ran before (tsx), for comparison;
+ * - floor + @pulumi/aws: the floor that also loads @pulumi/aws, which the default program loads
+ *   today for every stack; its difference to the floor is what loading it only for
+ *   `environment: aws` saves the local stacks;
  * - load only: node + ts-hook loading every module plan/cli.ts loads, running nothing (the part of
  *   the plan's time that is module loading);
  * - plan N endpoints for N = 10, 50, 200: the `local-iptables` stack file with N hairpin endpoints
@@ -87,6 +90,7 @@ function main(): void {
         const plan = planCliCommand();
         const cases: Record<string, Case> = {
             floor: { cmd: () => [process.execPath, "-e", "require('@pulumi/pulumi'); require('@pulumi/kubernetes')"] },
+            "floor + @pulumi/aws": { cmd: () => [process.execPath, "-e", "require('@pulumi/pulumi'); require('@pulumi/kubernetes'); require('@pulumi/aws')"] },
             "plan local": { cmd: () => [...plan, "--stack", "local", "--out", out(), "--quiet"] },
             "plan local, cold cache": { cmd: () => [...plan, "--stack", "local", "--out", out(), "--quiet"], env: coldCache },
             "plan local via tsx": { cmd: () => [process.execPath, tsx, "plan/cli.ts", "--stack", "local", "--out", out(), "--quiet"] },
@@ -122,6 +126,8 @@ function main(): void {
             ratioLocalColdToFloor: Number((cpu("plan local, cold cache") / floor).toFixed(2)),
             ratioLocalTsxToFloor: Number((cpu("plan local via tsx") / floor).toFixed(2)),
             ratioLoadOnlyToFloor: Number((cpu("load only") / floor).toFixed(2)),
+            // plan local without the cost of loading @pulumi/aws (what a lazy load saves a local stack).
+            ratioLocalWithoutAwsToFloor: Number(((cpu("plan local") - (cpu("floor + @pulumi/aws") - floor)) / floor).toFixed(2)),
             ratio10EndpointsToFloor: Number((e10 / floor).toFixed(2)),
             // Linear growth: a fixed cost plus a per-endpoint cost, the same over both intervals.
             perEndpointCpuMs: { "10-50": Number(slope10to50.toFixed(2)), "50-200": Number(slope50to200.toFixed(2)), "10-200": Number(slope10to200.toFixed(2)) },
@@ -143,7 +149,7 @@ function main(): void {
             ...Object.entries(results).map(([k, v]) => `| ${k} | ${v.cpuMs.toFixed(0)} | ${(v.cpuMs / floor).toFixed(2)}x | ${v.wallMs.toFixed(0)} |`),
             "",
             `- plan local / floor: **${summary.ratioLocalToFloor}x** (goal: at most 1.5x); first run after a change (cold transform cache): ${summary.ratioLocalColdToFloor}x; with tsx: ${summary.ratioLocalTsxToFloor}x`,
-            `- of which module loading (load only / floor): ${summary.ratioLoadOnlyToFloor}x`,
+            `- of which module loading (load only / floor): ${summary.ratioLoadOnlyToFloor}x; loading @pulumi/aws costs ${Math.round(cpu("floor + @pulumi/aws") - floor)} ms of it, so plan local without it (aws loaded only for \`environment: aws\`): ${summary.ratioLocalWithoutAwsToFloor}x`,
             `- per endpoint: ${summary.perEndpointCpuMs["10-50"]} ms CPU from 10 to 50, ${summary.perEndpointCpuMs["50-200"]} ms from 50 to 200 (linear when these agree); ` +
                 `the line through 10 and 200 predicts ${summary.predicted50FromLineMs} ms at 50, measured ${Math.round(e50)} ms; 200 endpoints cost ${summary.ratio200To10}x of 10`,
             "",

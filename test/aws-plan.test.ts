@@ -9,7 +9,6 @@ import { awsEnvironment } from "../program/sections/aws";
 import type { PlanDocument, PlanResource } from "../plan/render";
 import { runPlanCli } from "./aws-helpers";
 import { sharedPlanRun } from "./harness";
-import type { PlanRun } from "./harness";
 
 type Row = { target: string; direction: string; protocol: string; ports: string; peer: string; description: string };
 
