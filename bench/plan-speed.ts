@@ -61,7 +61,7 @@ function stackWithEndpoints(n: number): string {
     const endpoints = Array.from({ length: n }, (_, i) => ({
         name: `svc-${i}`,
         hostnames: [`svc-${i}.example.com`],
-        externalIps: [`169.233.${100 + Math.floor(i / 250)}.${10 + (i % 250)}`],
+        externalIps: [`169.233.${100 + Math.floor(i / 200)}.${10 + (i % 200)}`], // valid octets for any n
         ports: [{ port: 443, protocol: "TCP", name: "https", targetPort: 443 }],
         backend: { address: { ip: `192.168.${20 + Math.floor(i / 250)}.${(i % 250) + 1}` } },
     }));
