@@ -1,33 +1,47 @@
 /**
- * `npm run bench:plan`: how much CPU `npm run plan` costs, against the floor.
+ * `npm run bench:plan`: how much CPU `npm run plan` costs, against the floor, and how it grows with
+ * the number of hairpin endpoints.
  *
  * - floor: a bare Node process that loads `@pulumi/pulumi` and `@pulumi/kubernetes` and exits (what
  *   any Pulumi Kubernetes program pays before it does anything);
- * - plan(local): `plan --stack local` exactly as a user runs it (tsx, the default program, mocks,
- *   the files it writes);
- * - plan(N endpoints) for N = 10 and 200: the `local-iptables` stack file with N hairpin endpoints
- *   (distinct names, external IPs and backends), in a temp stack folder, to see how the time grows.
+ * - plan local: `plan --stack local` with the command `npm run plan` runs (node + scripts/ts-hook.cjs,
+ *   plan/command.ts), its transform cache warm, as on every run after the first;
+ * - plan local, cold cache: the same with an empty cache folder (a fresh clone's first run);
+ * - plan local via tsx: the command `npm run plan` ran before (tsx), for comparison;
+ * - floor + @pulumi/aws: the floor that also loads @pulumi/aws, which the default program loads
+ *   today for every stack; its difference to the floor is what loading it only for
+ *   `environment: aws` saves the local stacks;
+ * - load only: node + ts-hook loading every module plan/cli.ts loads, running nothing (the part of
+ *   the plan's time that is module loading);
+ * - plan N endpoints for N = 10, 50, 200: the `local-iptables` stack file with N hairpin endpoints
+ *   (distinct names, external IPs and backends) in a temp stack folder: the per-endpoint cost from
+ *   10 to 50 and from 50 to 200 must agree for the growth to be linear.
  *
- * CPU time is user + system of the process tree (GNU time reports the waited-for children too, so
- * tsx's esbuild service counts). Each case runs `--runs` times (default 5); the median is reported.
- * Results go to bench/results/plan-speed.json and .md. This is a measurement, not a test: nothing
- * here fails on a number.
+ * CPU time is user + system of the process tree (GNU time counts waited-for children too: esbuild's
+ * service on a cold cache). npm's own start-up (~0.3 s) is not counted: the cases run the command
+ * npm runs. The cases run round-robin, `--runs` rounds (default 7), so a change in the machine's
+ * load hits every case alike; the median is reported. CPU time is fairly robust to other load on the
+ * machine, wall time is not. Results go to bench/results/plan-speed.json and .md. This is a
+ * measurement, not a test: nothing here fails on a number.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
+import { planCliCommand, TS_HOOK } from "../plan/command";
 
 const ROOT = path.resolve(__dirname, "..");
 const RESULTS = path.join(ROOT, "bench", "results");
+const ENDPOINT_COUNTS = [10, 50, 200] as const;
 
 interface Sample { cpuMs: number; wallMs: number }
+interface Case { cmd: () => string[]; env?: () => NodeJS.ProcessEnv }
 
 /** Runs a command under GNU time and returns its CPU (user+sys, children included) and wall time. */
-function measure(cmd: string[], cwd: string): Sample {
+function measure(cmd: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Sample {
     const t0 = process.hrtime.bigint();
-    const res = spawnSync("/usr/bin/time", ["-f", "DPBENCH %U %S", ...cmd], { cwd, encoding: "utf8", maxBuffer: 64 << 20 });
+    const res = spawnSync("/usr/bin/time", ["-f", "DPBENCH %U %S", ...cmd], { cwd, env, encoding: "utf8", maxBuffer: 64 << 20 });
     const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
     if (res.status !== 0) throw new Error(`${cmd.join(" ")} exited ${res.status}: ${res.stderr.slice(-2000)}`);
     const m = /DPBENCH ([\d.]+) ([\d.]+)/.exec(res.stderr);
@@ -47,7 +61,7 @@ function stackWithEndpoints(n: number): string {
     const endpoints = Array.from({ length: n }, (_, i) => ({
         name: `svc-${i}`,
         hostnames: [`svc-${i}.example.com`],
-        externalIps: [`169.233.${100 + Math.floor(i / 250)}.${10 + (i % 250)}`],
+        externalIps: [`169.233.${100 + Math.floor(i / 200)}.${10 + (i % 200)}`], // valid octets for any n
         ports: [{ port: 443, protocol: "TCP", name: "https", targetPort: 443 }],
         backend: { address: { ip: `192.168.${20 + Math.floor(i / 250)}.${(i % 250) + 1}` } },
     }));
@@ -57,45 +71,68 @@ function stackWithEndpoints(n: number): string {
 
 function main(): void {
     const runsArg = process.argv.indexOf("--runs");
-    const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
+    const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 7;
     if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${process.argv[runsArg + 1]}`);
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dp-bench-"));
     try {
         const stackDir = path.join(tmp, "stacks");
         fs.mkdirSync(stackDir);
-        for (const n of [10, 200]) fs.writeFileSync(path.join(stackDir, `Pulumi.bench-${n}.yaml`), stackWithEndpoints(n));
-        const tsx = path.join(ROOT, "node_modules", ".bin", "tsx");
-        let outN = 0;
-        const out = () => path.join(tmp, `out-${outN++}`); // a fresh folder each run
-        const cases: Record<string, () => string[]> = {
-            floor: () => [process.execPath, "-e", "require('@pulumi/pulumi'); require('@pulumi/kubernetes')"],
-            "plan local": () => [tsx, "plan/cli.ts", "--stack", "local", "--out", out(), "--quiet"],
-            "plan 10 endpoints": () => [tsx, "plan/cli.ts", "--stack", "bench-10", "--stack-dir", stackDir, "--out", out(), "--quiet"],
-            "plan 200 endpoints": () => [tsx, "plan/cli.ts", "--stack", "bench-200", "--stack-dir", stackDir, "--out", out(), "--quiet"],
+        for (const n of ENDPOINT_COUNTS) fs.writeFileSync(path.join(stackDir, `Pulumi.bench-${n}.yaml`), stackWithEndpoints(n));
+        // Every module plan/cli.ts loads, without running the CLI (cli.ts runs on import).
+        const loadOnly = [
+            ...fs.readdirSync(path.join(ROOT, "plan")).filter((f) => f.endsWith(".ts") && f !== "cli.ts").map((f) => path.join(ROOT, "plan", f)),
+            path.join(ROOT, "program", "main.ts"),
+        ];
+        const tsx = path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
+        let n = 0;
+        const out = () => path.join(tmp, `out-${n++}`); // a fresh folder each run
+        const coldCache = (): NodeJS.ProcessEnv => ({ ...process.env, XDG_CACHE_HOME: path.join(tmp, `cache-${n++}`) });
+        const plan = planCliCommand();
+        const cases: Record<string, Case> = {
+            floor: { cmd: () => [process.execPath, "-e", "require('@pulumi/pulumi'); require('@pulumi/kubernetes')"] },
+            "floor + @pulumi/aws": { cmd: () => [process.execPath, "-e", "require('@pulumi/pulumi'); require('@pulumi/kubernetes'); require('@pulumi/aws')"] },
+            "plan local": { cmd: () => [...plan, "--stack", "local", "--out", out(), "--quiet"] },
+            "plan local, cold cache": { cmd: () => [...plan, "--stack", "local", "--out", out(), "--quiet"], env: coldCache },
+            "plan local via tsx": { cmd: () => [process.execPath, tsx, "plan/cli.ts", "--stack", "local", "--out", out(), "--quiet"] },
+            "load only": { cmd: () => [process.execPath, "--require", TS_HOOK, "-e", loadOnly.map((f) => `require(${JSON.stringify(f)});`).join("")] },
+            ...Object.fromEntries(ENDPOINT_COUNTS.map((c) => [`plan ${c} endpoints`, { cmd: () => [...plan, "--stack", `bench-${c}`, "--stack-dir", stackDir, "--out", out(), "--quiet"] }])),
         };
-        const results: Record<string, { cpuMs: number; wallMs: number; samples: Sample[] }> = {};
-        measure(cases.floor!(), ROOT); // warm the page cache
-        measure(cases["plan local"]!(), ROOT);
-        for (const [name, cmd] of Object.entries(cases)) {
-            const samples = Array.from({ length: runs }, () => measure(cmd(), ROOT));
-            results[name] = { cpuMs: median(samples.map((s) => s.cpuMs)), wallMs: median(samples.map((s) => s.wallMs)), samples };
-            console.log(`${name.padEnd(20)} cpu ${results[name].cpuMs.toFixed(0)} ms  wall ${results[name].wallMs.toFixed(0)} ms`);
+        // Warm the page cache and the transform cache.
+        measure(cases.floor!.cmd(), ROOT);
+        measure(cases["plan local"]!.cmd(), ROOT);
+        measure(cases["plan local via tsx"]!.cmd(), ROOT);
+        const samples: Record<string, Sample[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+        const load0 = os.loadavg()[0]!;
+        for (let round = 0; round < runs; round++) {
+            for (const [name, c] of Object.entries(cases)) samples[name]!.push(measure(c.cmd(), ROOT, c.env?.()));
+            console.log(`round ${round + 1}/${runs}: ${Object.entries(samples).map(([k, v]) => `${k} ${v.at(-1)!.cpuMs.toFixed(0)}`).join(", ")}`);
         }
-        const floor = results.floor!.cpuMs;
-        const local = results["plan local"]!.cpuMs;
-        const e10 = results["plan 10 endpoints"]!.cpuMs;
-        const e200 = results["plan 200 endpoints"]!.cpuMs;
-        const perEndpointMs = (e200 - e10) / 190;
+        const load1 = os.loadavg()[0]!;
+        const results = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, { cpuMs: median(v.map((s) => s.cpuMs)), wallMs: median(v.map((s) => s.wallMs)), samples: v }]));
+        const cpu = (k: string) => results[k]!.cpuMs;
+        const floor = cpu("floor");
+        const [e10, e50, e200] = ENDPOINT_COUNTS.map((c) => cpu(`plan ${c} endpoints`)) as [number, number, number];
+        const slope10to50 = (e50 - e10) / 40;
+        const slope50to200 = (e200 - e50) / 150;
+        const slope10to200 = (e200 - e10) / 190;
         const summary = {
             date: new Date().toISOString(),
             node: process.version,
             cpus: os.cpus().length,
+            loadAverage: { start: Number(load0.toFixed(1)), end: Number(load1.toFixed(1)) },
             runs,
-            cpuMs: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, Math.round(v.cpuMs)])),
-            ratioLocalToFloor: Number((local / floor).toFixed(2)),
+            cpuMs: Object.fromEntries(Object.keys(results).map((k) => [k, Math.round(cpu(k))])),
+            ratioLocalToFloor: Number((cpu("plan local") / floor).toFixed(2)),
+            ratioLocalColdToFloor: Number((cpu("plan local, cold cache") / floor).toFixed(2)),
+            ratioLocalTsxToFloor: Number((cpu("plan local via tsx") / floor).toFixed(2)),
+            ratioLoadOnlyToFloor: Number((cpu("load only") / floor).toFixed(2)),
+            // plan local without the cost of loading @pulumi/aws (what a lazy load saves a local stack).
+            ratioLocalWithoutAwsToFloor: Number(((cpu("plan local") - (cpu("floor + @pulumi/aws") - floor)) / floor).toFixed(2)),
             ratio10EndpointsToFloor: Number((e10 / floor).toFixed(2)),
-            // Linear growth: the fixed cost plus a per-endpoint cost; 200 endpoints predicted from 10.
-            perEndpointCpuMs: Number(perEndpointMs.toFixed(2)),
+            // Linear growth: a fixed cost plus a per-endpoint cost, the same over both intervals.
+            perEndpointCpuMs: { "10-50": Number(slope10to50.toFixed(2)), "50-200": Number(slope50to200.toFixed(2)), "10-200": Number(slope10to200.toFixed(2)) },
+            // The 50-endpoint time the straight line through 10 and 200 predicts, against the measured one.
+            predicted50FromLineMs: Math.round(e10 + 40 * slope10to200),
             ratio200To10: Number((e200 / e10).toFixed(2)),
             samples: results,
         };
@@ -104,15 +141,17 @@ function main(): void {
         const md = [
             "# `npm run plan`: CPU time against the floor (`npm run bench:plan`)",
             "",
-            `${summary.date}, Node ${summary.node}, ${summary.cpus} cores, median of ${runs} runs, CPU = user + system of the process tree.`,
+            `${summary.date}, Node ${summary.node}, ${summary.cpus} cores, load average ${summary.loadAverage.start} -> ${summary.loadAverage.end} (the cores are shared),`,
+            `median of ${runs} round-robin runs, CPU = user + system of the process tree (robust to other load, within ~10%; wall times are not).`,
             "",
-            "| case | CPU (ms) | wall (ms) |",
-            "|---|---:|---:|",
-            ...Object.entries(results).map(([k, v]) => `| ${k} | ${v.cpuMs.toFixed(0)} | ${v.wallMs.toFixed(0)} |`),
+            "| case | CPU (ms) | / floor | wall (ms) |",
+            "|---|---:|---:|---:|",
+            ...Object.entries(results).map(([k, v]) => `| ${k} | ${v.cpuMs.toFixed(0)} | ${(v.cpuMs / floor).toFixed(2)}x | ${v.wallMs.toFixed(0)} |`),
             "",
-            `- plan local / floor: **${summary.ratioLocalToFloor}x** (goal: at most 1.5x)`,
-            `- plan with 10 endpoints / floor: ${summary.ratio10EndpointsToFloor}x`,
-            `- per extra endpoint: ${summary.perEndpointCpuMs} ms CPU; 200 endpoints cost ${summary.ratio200To10}x of 10`,
+            `- plan local / floor: **${summary.ratioLocalToFloor}x** (goal: at most 1.5x); first run after a change (cold transform cache): ${summary.ratioLocalColdToFloor}x; with tsx: ${summary.ratioLocalTsxToFloor}x`,
+            `- of which module loading (load only / floor): ${summary.ratioLoadOnlyToFloor}x; loading @pulumi/aws costs ${Math.round(cpu("floor + @pulumi/aws") - floor)} ms of it, so plan local without it (aws loaded only for \`environment: aws\`): ${summary.ratioLocalWithoutAwsToFloor}x`,
+            `- per endpoint: ${summary.perEndpointCpuMs["10-50"]} ms CPU from 10 to 50, ${summary.perEndpointCpuMs["50-200"]} ms from 50 to 200 (linear when these agree); ` +
+                `the line through 10 and 200 predicts ${summary.predicted50FromLineMs} ms at 50, measured ${Math.round(e50)} ms; 200 endpoints cost ${summary.ratio200To10}x of 10`,
             "",
         ].join("\n");
         fs.writeFileSync(path.join(RESULTS, "plan-speed.md"), md);

@@ -14,11 +14,8 @@ import { parseArgs as parseNodeArgs } from "node:util";
 import { ValidationError } from "../components/common/errors";
 import { diffResources, formatDiff } from "./diff";
 import { inspectOutDir, OutDirError, writeOutDir, type OutFile } from "./out-dir";
-import { assemblePlan } from "./assemble";
-import { countByType, requiredRuleRows, resourceTree, table, toYaml, type PlanDocument, type PlanResource } from "./render";
-import { installMocks, plainValue, settle } from "./runtime";
+import type { PlanDocument, PlanResource } from "./render";
 import { listStacks, readStackFiles, StackFileError } from "./stack-files";
-import { formatSummary } from "./summary";
 
 /** Bad command-line use: exit 2, the message names the flag or folder and the rule. */
 class UsageError extends Error {}
@@ -126,6 +123,12 @@ async function main(): Promise<number> {
     const out = inspectOutDir(args.out ?? path.join(projectDir, "out", args.stack));
     const oldPlan = args.diff !== undefined ? readOldPlan(args.diff) : undefined;
 
+    // Loaded only now (@pulumi/pulumi and the renderers): a bad flag, folder or stack file is
+    // answered without them, in a fraction of the time.
+    const { installMocks, plainValue, settle } = await import("./runtime");
+    const { assemblePlan } = await import("./assemble");
+    const { countByType, requiredRuleRows, resourceTree, table, toYaml } = await import("./render");
+    const { formatSummary } = await import("./summary");
     const recorder = installMocks({ project: files.project, stack: files.stack, preview: true, config: files.config, secretKeys: files.secretKeys });
 
     const failures: unknown[] = [];

@@ -7,7 +7,7 @@
  */
 import { indexPath, keyPath } from "./paths";
 import type { PlanResource } from "./render";
-import { SECRET } from "./runtime";
+import { SECRET } from "./markers";
 
 export type Change =
     | { kind: "added"; path: string; after: unknown }

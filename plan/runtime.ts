@@ -34,8 +34,9 @@ interface RegisterRequest {
     getDependenciesList?(): string[];
 }
 
-export const SECRET = "[secret]";
-export const COMPUTED = "[computed]";
+import { COMPUTED, SECRET } from "./markers";
+
+export { COMPUTED, SECRET };
 
 /** A resource as the program registered it. */
 export interface RecordedResource {

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { SECRET } from "./runtime";
+import { SECRET } from "./markers";
 
 export interface StackFiles {
     project: string;

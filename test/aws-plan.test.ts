@@ -7,7 +7,7 @@ import { ValidationError } from "../components/common/errors";
 import { resolveStack, type AwsStackSpec } from "../program/resolve";
 import type { PlanDocument, PlanResource } from "../plan/render";
 import { runPlanCli } from "./aws-helpers";
-import { expectProblems, type PlanRun } from "./harness";
+import { expectProblems, sharedPlanRun, type PlanRun } from "./harness";
 
 type Row = { target: string; direction: string; protocol: string; ports: string; peer: string; description: string };
 
@@ -46,9 +46,8 @@ function readPlan(outDir: string): PlanDocument & { securityGroupRules?: Row[] }
 const byType = (doc: PlanDocument, type: string): PlanResource[] => doc.resources.filter((r) => r.type === type);
 
 describe("npm run plan -- --stack dev / prod (AWS)", () => {
-    // One run of the CLI for the dev checks (each run takes seconds on 2 cores).
-    let devRun: PlanRun | undefined;
-    const dev = () => (devRun ??= runPlanCli(["--stack", "dev"]));
+    // One run of the CLI per stack for the whole test run (test/harness.ts sharedPlanRun).
+    const dev = () => sharedPlanRun("dev");
 
     it("dev: renders offline with exactly the expected security-group rules", () => {
         const run = dev();
@@ -107,7 +106,7 @@ describe("npm run plan -- --stack dev / prod (AWS)", () => {
     });
 
     it("prod: 3 zones, 2 node groups, IPv6 rules and routes", () => {
-        const run = runPlanCli(["--stack", "prod"]);
+        const run = sharedPlanRun("prod");
         expect(run.stderr).not.toMatch(/plan failed/);
         expect(run.status).toBe(0);
         const doc = readPlan(run.outDir);

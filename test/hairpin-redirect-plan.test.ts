@@ -11,14 +11,14 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { PlanDocument } from "../plan/render";
 import { runDefaultProgram } from "../program/main";
-import { capture, resolve, ROOT, runPlanCli, SHARED } from "./harness";
+import { capture, resolve, ROOT, SHARED, sharedPlanRun } from "./harness";
 
 const manifests = (dir: string) =>
     Object.fromEntries(fs.readdirSync(path.join(dir, "manifests")).map((f) => [f, parse(fs.readFileSync(path.join(dir, "manifests", f), "utf8")) as any]));
 
 describe("npm run plan: redirect half", () => {
     it("local: one CiliumLocalRedirectPolicy for the registry, valid against the CRD schema; the Cilium values as an output", () => {
-        const run = runPlanCli(["--stack", "local"]);
+        const run = sharedPlanRun("local");
         expect(run.status, run.stderr).toBe(0);
         const all = manifests(run.outDir);
         const lrps = Object.values(all).filter((m) => m.kind === "CiliumLocalRedirectPolicy");
@@ -51,7 +51,7 @@ describe("npm run plan: redirect half", () => {
     });
 
     it("local-iptables: the ConfigMap (script + rules.conf) and the DaemonSet the network lab runs", () => {
-        const run = runPlanCli(["--stack", "local-iptables"]);
+        const run = sharedPlanRun("local-iptables");
         expect(run.status, run.stderr).toBe(0);
         const all = manifests(run.outDir);
         // The lab reads these two files.

@@ -7,8 +7,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { expect } from "vitest";
+import { expect, inject } from "vitest";
 import { ValidationError, type Problem } from "../components/common/errors";
+import { planCliCommand } from "../plan/command";
 import { installMocks, plainValue, settle, type MockOptions, type RecordedResource, Recorder } from "../plan/runtime";
 
 export { Recorder, type RecordedResource };
@@ -74,15 +75,74 @@ export interface PlanRun {
     outDir: string;
 }
 
-/** Runs `npm run plan`'s entry point in a child process, as a user would. */
+/**
+ * Runs `npm run plan`'s entry point in a child process, as a user would: the same command
+ * `npm run plan` runs (node + scripts/ts-hook.cjs, see plan/command.ts), into a fresh folder.
+ */
 export function runPlanCli(args: string[], outDir = fs.mkdtempSync(path.join(os.tmpdir(), "directpath-plan-"))): PlanRun {
-    const res = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), path.join(ROOT, "plan", "cli.ts"), ...args, "--out", outDir], {
+    const [node, ...cli] = planCliCommand();
+    const res = spawnSync(node!, [...cli, ...args, "--out", outDir], {
         cwd: ROOT,
         encoding: "utf8",
         timeout: 120_000,
         env: { ...process.env, NO_COLOR: "1" },
     });
     return { status: res.status ?? -1, stdout: res.stdout, stderr: res.stderr, outDir };
+}
+
+/** The stacks of the project folder, each rendered at most once per test run by sharedPlanRun. */
+export type ProjectStack = "local" | "local-iptables" | "dev" | "prod";
+
+const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+const alive = (pid: number) => {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (e) {
+        return (e as NodeJS.ErrnoException).code === "EPERM";
+    }
+};
+
+/**
+ * `plan --stack <stack>` (project folder, default flags) run once per test run and shared by every
+ * test file that only reads what it printed and wrote: a fresh plan run of this test run, not a
+ * cached one from an earlier run. The first file to ask renders it (the others wait for it) into
+ * the folder test/global-setup.ts made for this run, which it removes at the end. Never write into
+ * the returned outDir; a test that needs its own folder or flags uses runPlanCli. Outside a vitest
+ * run with that setup (no folder provided), each call renders afresh.
+ */
+export function sharedPlanRun(stack: ProjectStack): PlanRun {
+    const root = inject("planCacheDir") as string | undefined;
+    if (!root) return runPlanCli(["--stack", stack]);
+    const result = path.join(root, `${stack}.json`);
+    const lock = path.join(root, `${stack}.lock`);
+    const deadline = Date.now() + 300_000;
+    for (;;) {
+        if (fs.existsSync(result)) return JSON.parse(fs.readFileSync(result, "utf8")) as PlanRun;
+        if (Date.now() > deadline) throw new Error(`sharedPlanRun(${stack}): no result in ${result} after 300 s`);
+        try {
+            fs.mkdirSync(lock);
+        } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+            // Another test process renders it; take over only if that process died.
+            let owner = 0; // 0 while the owner has not written its pid yet
+            try {
+                owner = Number(fs.readFileSync(path.join(lock, "pid"), "utf8"));
+            } catch {
+                // not written yet, or the lock was just released
+            }
+            if (owner > 0 && !alive(owner)) fs.rmSync(lock, { recursive: true, force: true });
+            else sleep(100);
+            continue;
+        }
+        fs.writeFileSync(path.join(lock, "pid"), String(process.pid));
+        const outDir = path.join(root, stack);
+        fs.rmSync(outDir, { recursive: true, force: true }); // a dead renderer's leftovers
+        const run = runPlanCli(["--stack", stack], outDir);
+        fs.writeFileSync(`${result}.tmp`, JSON.stringify(run));
+        fs.renameSync(`${result}.tmp`, result);
+        return run;
+    }
 }
 
 /** Why this process can't create network namespaces, or undefined when it can (root on Linux with iproute2). */

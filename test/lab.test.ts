@@ -15,7 +15,7 @@ import { hostsDaemonSet, nodeFieldRefs } from "../lab/cases/hosts";
 import { nodeGroupOf } from "../lab/cases/overlay";
 import { redirectObjects } from "../lab/cases/redirect";
 import { readRendered } from "../lab/lib/rendered";
-import { ROOT, runPlanCli } from "./harness";
+import { ROOT, sharedPlanRun } from "./harness";
 
 const rows = JSON.parse(fs.readFileSync(path.join(ROOT, "test", "fixtures", "lab", "dev-security-group-rules.json"), "utf8")) as SgRow[];
 const nodes: LabNode[] = [
@@ -200,7 +200,7 @@ describe("result lines", () => {
 
 describe("plan.json -> the lab's firewall (the contract between plan and lab)", () => {
     it("the dev stack's plan.json carries the SG table with group names, and the generator opens VXLAN from the other node only", () => {
-        const run = runPlanCli(["--stack", "dev", "--quiet"]);
+        const run = sharedPlanRun("dev");
         expect(run.status, run.stderr).toBe(0);
         const plan = JSON.parse(fs.readFileSync(path.join(run.outDir, "plan.json"), "utf8")) as { securityGroupRules: SgRow[] };
         const sg = plan.securityGroupRules;
@@ -225,7 +225,7 @@ describe("plan.json -> the lab's firewall (the contract between plan and lab)", 
 
 describe("the rendered objects the lab runs (so a renamed object fails here, not as a lab skip)", () => {
     it("local: the CoreDNS override block and the hosts DaemonSet, runnable outside Kubernetes", () => {
-        const run = runPlanCli(["--stack", "local", "--quiet"]);
+        const run = sharedPlanRun("local");
         expect(run.status, run.stderr).toBe(0);
         const r = readRendered("local", run.outDir);
         const blocks = renderedServerBlocks(r);
@@ -245,7 +245,7 @@ describe("the rendered objects the lab runs (so a renamed object fails here, not
     });
 
     it("local-iptables: the redirect DaemonSet and its rules file", () => {
-        const run = runPlanCli(["--stack", "local-iptables", "--quiet"]);
+        const run = sharedPlanRun("local-iptables");
         expect(run.status, run.stderr).toBe(0);
         const o = redirectObjects(readRendered("local-iptables", run.outDir));
         expect(o?.rules).toEqual([{ name: expect.any(String), protocol: "tcp", externalIp: "169.233.100.10", externalPort: 443, target: "192.168.10.100", targetPort: 443 }]);

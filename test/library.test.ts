@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { TS_HOOK } from "../plan/command";
 import { ROOT } from "./harness";
 
 describe("the package", () => {
@@ -38,7 +39,7 @@ describe("the package", () => {
     });
 
     it("the root entry loads no @pulumi/aws or @pulumi/tailscale module (sources, fresh process)", () => {
-        const res = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), "-e",
+        const res = spawnSync(process.execPath, ["--require", TS_HOOK, "-e",
             "const n = () => Object.keys(require.cache).filter((f) => /node_modules[\\\\/]@pulumi[\\\\/](aws|tailscale)[\\\\/]/.test(f)).length;" +
             "require('./components/index.ts'); const root = n(); require('./components/aws/index.ts'); console.log(JSON.stringify([root, n()]));"],
             { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
@@ -52,7 +53,7 @@ describe("the package", () => {
     it("importing the library registers nothing and never runs the default program", () => {
         // The TypeScript sources of the barrel, loaded in a fresh process with no Pulumi engine:
         // if anything registered a resource, Pulumi would fail with "Program run without the Pulumi engine".
-        const res = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), "-e",
+        const res = spawnSync(process.execPath, ["--require", TS_HOOK, "-e",
             "const d = require('./components/index.ts'); console.log(JSON.stringify(Object.keys(d).sort()));"], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
         expect(res.stderr).not.toMatch(/Error|engine/);
         expect(res.status).toBe(0);

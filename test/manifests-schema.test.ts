@@ -13,7 +13,7 @@ import { CILIUM_CHART_VERSION } from "../components/cilium/values";
 import { SECRET_PLACEHOLDER } from "../plan/runtime";
 import type { PlanSummary } from "../plan/summary";
 import { ajvErrors, compileStrict, isBuiltIn, kubernetesModelError, pinnedCiliumCrdSchemas, sharedCrdValidator } from "./crd-schemas";
-import { ROOT, runPlanCli, type PlanRun } from "./harness";
+import { ROOT, sharedPlanRun, type PlanRun } from "./harness";
 
 const STACKS = ["local", "local-iptables", "dev", "prod"] as const;
 type Obj = Record<string, any>;
@@ -38,7 +38,7 @@ function secureValues(stack: string): string[] {
 
 const runs = new Map<string, PlanRun>();
 beforeAll(() => {
-    for (const s of STACKS) runs.set(s, runPlanCli(["--stack", s]));
+    for (const s of STACKS) runs.set(s, sharedPlanRun(s));
 }, 600_000);
 
 describe.each(STACKS)("plan --stack %s: the files it writes", (stack) => {

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { diffResources, diffValues, formatDiff, isSecretField, lineDiff } from "../plan/diff";
 import type { PlanResource } from "../plan/render";
-import { ROOT, runPlanCli } from "./harness";
+import { ROOT, runPlanCli, sharedPlanRun } from "./harness";
 
 const res = (name: string, inputs: Record<string, unknown>, type = "kubernetes:apps/v1:DaemonSet"): PlanResource => ({ urn: `urn:pulumi:s::p::${type}::${name}`, type, name, parent: null, inputs });
 
@@ -69,8 +69,11 @@ describe("diff (pure)", () => {
 
 describe("npm run plan -- --diff", () => {
     it("against an earlier plan of a changed stack file: the port change, the removed objects, no secret", () => {
-        const old = runPlanCli(["--stack", "local"]);
-        expect(old.status, old.stderr).toBe(0);
+        // The earlier plan: this run's plan of the local stack, copied, since --out replaces it.
+        const shared = sharedPlanRun("local");
+        expect(shared.status, shared.stderr).toBe(0);
+        const old = { ...shared, outDir: fs.mkdtempSync(path.join(os.tmpdir(), "directpath-plan-")) };
+        fs.cpSync(shared.outDir, old.outDir, { recursive: true });
 
         const stackDir = fs.mkdtempSync(path.join(os.tmpdir(), "directpath-stack-"));
         const text = fs.readFileSync(path.join(ROOT, "Pulumi.local.yaml"), "utf8");

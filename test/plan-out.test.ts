@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { inspectOutDir, MARKER, OutDirError, writeOutDir } from "../plan/out-dir";
+import { TS_HOOK } from "../plan/command";
 import { ROOT, runPlanCli } from "./harness";
 
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -59,7 +60,8 @@ describe("plan --out: refuses a folder it did not write", () => {
         fs.writeFileSync(path.join(copy, ".git", "HEAD"), "ref: refs/heads/main\n");
         fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(copy, "node_modules"));
         const before = snapshot(copy, (r) => r === "node_modules");
-        const res = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), path.join(copy, "plan", "cli.ts"), "--stack", "local", "--out", "."], {
+        // `npm run plan -- --out .` in the copy: its own plan/cli.ts, run the way package.json runs it.
+        const res = spawnSync(process.execPath, ["--require", path.join(copy, path.relative(ROOT, TS_HOOK)), path.join(copy, "plan", "cli.ts"), "--stack", "local", "--out", "."], {
             cwd: copy, encoding: "utf8", timeout: 120_000,
         });
         expect(res.status, res.stderr).toBe(2);
@@ -81,9 +83,11 @@ describe("plan --out: refuses a folder it did not write", () => {
 describe("plan --out: its own folder", () => {
     it("a new nested folder is created; an empty one is used", () => {
         const nested = path.join(tmp("directpath-new-"), "a", "b", "plan");
-        const run = runPlanCli(["--stack", "local-iptables"], nested);
+        const run = runPlanCli(["--stack", "local-iptables", "--quiet"], nested);
         expect(run.status, run.stderr).toBe(0);
         const written = Object.keys(marker(nested).files).sort();
+        // --quiet prints only the line saying what was written (this stack has no patches, no Helm release).
+        expect(run.stdout.trimEnd().split("\n")).toEqual([`Wrote ${written.filter((f) => f.startsWith("manifests/")).length} manifest(s) to ${nested}/manifests, and ${nested}/plan.json`]);
         expect(written).toContain("plan.json");
         expect(written.some((f) => f.startsWith("manifests/"))).toBe(true);
         // The marker lists exactly the files there are, with their hashes.

@@ -5,11 +5,11 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { PlanDocument } from "../plan/render";
 import { readStackFiles } from "../plan/stack-files";
-import { ROOT, runPlanCli } from "./harness";
+import { ROOT, runPlanCli, sharedPlanRun } from "./harness";
 
 describe("npm run plan", () => {
     it("renders the local stack offline: tree, counts, plan.json, manifests", () => {
-        const run = runPlanCli(["--stack", "local"]);
+        const run = sharedPlanRun("local");
         expect(run.stderr).not.toMatch(/plan failed/);
         expect(run.status).toBe(0);
         expect(run.stdout).toContain("Plan for stack local of project directpath");

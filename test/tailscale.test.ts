@@ -16,7 +16,7 @@ import { effectiveHealthAddress, effectiveUserspace, renderWorkload } from "../c
 import { parseConfig } from "../program/config";
 import { runDefaultProgram } from "../program/main";
 import { SECRET_PLACEHOLDER } from "../plan/runtime";
-import { capture, expectProblems, resolve, ROOT, runPlanCli, type Recorder } from "./harness";
+import { capture, expectProblems, resolve, ROOT, sharedPlanRun, type Recorder } from "./harness";
 
 const T = {
     ns: "kubernetes:core/v1:Namespace",
@@ -486,7 +486,7 @@ describe("default program: directpath:tailscale", () => {
 
 describe("plan --stack local", () => {
     it("writes a DaemonSet manifest that validates, with nothing unknown and the port in its standard places", () => {
-        const run = runPlanCli(["--stack", "local"]);
+        const run = sharedPlanRun("local");
         expect(run.status, run.stderr).toBe(0);
         const dir = path.join(run.outDir, "manifests");
         const files = fs.readdirSync(dir).filter((f) => /daemonset-tailscale-/.test(f));

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { kubeRequest, kubeTargetFromKubeconfig, type KubeTarget } from "../../components/hairpin/kube-api";
-import { LabError, startDaemon, waitFor, type Daemon } from "../lib/proc";
+import { LabError, waitFor, type Daemon, type Daemons } from "../lib/proc";
 import type { LabBinaries } from "./build";
 import type { NodeSpec } from "./kubelet";
 
@@ -61,7 +61,7 @@ export function writeKubeconfig(file: string, certDir: string): void {
 }
 
 /** Starts the three daemons and waits until the API server is ready and the default ServiceAccount exists. */
-export async function startCluster(work: string, bins: LabBinaries, log: (l: string) => void): Promise<Cluster> {
+export async function startCluster(work: string, bins: LabBinaries, log: (l: string) => void, running: Daemons): Promise<Cluster> {
     const certs = path.join(work, "pki");
     const logs = path.join(work, "logs");
     fs.mkdirSync(logs, { recursive: true });
@@ -71,13 +71,13 @@ export async function startCluster(work: string, bins: LabBinaries, log: (l: str
     const c = (f: string) => path.join(certs, f);
     const daemons: Daemon[] = [];
     const etcdUrl = `http://127.0.0.1:${PORTS.etcdClient}`;
-    daemons.push(startDaemon("etcd", [
+    daemons.push(running.start("etcd", [
         bins.etcd, "--name", "lab", "--data-dir", path.join(work, "etcd"),
         "--listen-client-urls", etcdUrl, "--advertise-client-urls", etcdUrl,
         "--listen-peer-urls", `http://127.0.0.1:${PORTS.etcdPeer}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${PORTS.etcdPeer}`,
         "--initial-cluster", `lab=http://127.0.0.1:${PORTS.etcdPeer}`, "--listen-metrics-urls", "",
     ], { logFile: path.join(logs, "etcd.log") }));
-    daemons.push(startDaemon("kube-apiserver", [
+    daemons.push(running.start("kube-apiserver", [
         bins.kubeApiserver,
         "--etcd-servers", etcdUrl,
         "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--secure-port", String(PORTS.apiserver),
@@ -101,7 +101,7 @@ export async function startCluster(work: string, bins: LabBinaries, log: (l: str
         }
     }, 60_000, 250);
     if (!ready) throw new LabError(`kube-apiserver not ready after 60 s; see ${path.join(logs, "kube-apiserver.log")}:\n${daemons[1]!.log().split("\n").slice(-15).join("\n")}`);
-    daemons.push(startDaemon("kube-controller-manager", [
+    daemons.push(running.start("kube-controller-manager", [
         bins.kubeControllerManager,
         "--kubeconfig", kubeconfig, "--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig,
         "--bind-address", "127.0.0.1", "--secure-port", String(PORTS.controllerManager),

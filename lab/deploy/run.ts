@@ -16,7 +16,10 @@ import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
 import { parse as parseYaml } from "yaml";
 import { kubeRequest } from "../../components/hairpin/kube-api";
-import { killAllDaemons, LabError, ROOT, stopDaemon, withTimeout } from "../lib/proc";
+import { Daemons, LabError, ROOT, stopDaemon, withTimeout } from "../lib/proc";
+
+/** Every daemon this run starts (the entry point owns them; exit handlers kill what is left). */
+const DAEMONS = new Daemons();
 import { ensureLabBinaries, type LabBinaries } from "./build";
 import { startCluster, seedCluster, type Cluster } from "./cluster";
 import { canonical, changingSteps, comparable, comparePlanToPreview, expectedChanges, ownedState, subsetDiff, urnTail, type EngineStep, type PlanResource } from "./compare";
@@ -106,7 +109,7 @@ async function runCleanups(): Promise<void> {
             console.error(`cleanup: ${(e as Error).message}`);
         }
     }
-    killAllDaemons();
+    DAEMONS.killAll();
 }
 let interrupted = false;
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
@@ -116,7 +119,7 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
         void cleanup().then(() => process.exit(130));
     });
 }
-process.on("exit", () => killAllDaemons());
+process.on("exit", () => DAEMONS.killAll());
 
 // ---- the plan, through its documented CLI and output ----
 interface PlanOut {
@@ -365,12 +368,13 @@ async function runCiliumInstall(bins: LabBinaries, work: string): Promise<void> 
     const { cluster, kubelet } = await freshCluster(dir, bins, cfg);
     const { stack } = await engine(dir, cluster, name, bins, cfg, async () => {
         const k8s = await import("@pulumi/kubernetes");
-        const { loadStackConfig } = await import("../../program/config");
-        const { ciliumValueOptions } = await import("../../program/sections/cilium");
+        const { loadStack } = await import("../../program/config");
+        const { ciliumValueOptions } = await import("../../program/sections/cilium-deploy");
         const { CiliumInstall } = await import("../../components/cilium");
-        const config = loadStackConfig();
-        const provider = new k8s.Provider(`${config.cluster.name}-k8s`, { enableServerSideApply: true });
-        const cilium = new CiliumInstall(`${config.cluster.name}-cilium`, { ...ciliumValueOptions(config), namespace: config.cilium!.namespace, chart }, { provider });
+        const { spec } = loadStack();
+        if (!spec.cilium) throw new LabError("the local stack has no directpath:cilium block");
+        const provider = new k8s.Provider(`${spec.cluster.name}-k8s`, { enableServerSideApply: true });
+        const cilium = new CiliumInstall(`${spec.cluster.name}-cilium`, { ...ciliumValueOptions(spec.cilium), namespace: spec.cilium.namespace, chart }, { provider });
         return { ciliumValues: cilium.values, ciliumStatus: cilium.status };
     });
     let values: Record<string, any> | undefined; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -446,7 +450,7 @@ async function engine(dir: string, cluster: Cluster, stackName: string, bins: La
 
 /** A fresh cluster with what a kubespray cluster already has, and the stand-in kubelet running. */
 async function freshCluster(dir: string, bins: LabBinaries, cfg: { plain: Cfg }): Promise<{ cluster: Cluster; kubelet: FakeKubelet; base: { coredns: string; nodeLocal: string } }> {
-    const cluster = await withTimeout("cluster start", 120_000, () => startCluster(path.join(dir, "cluster"), bins, info));
+    const cluster = await withTimeout("cluster start", 120_000, () => startCluster(path.join(dir, "cluster"), bins, info, DAEMONS));
     cleanups.push(async () => {
         for (const d of [...cluster.daemons].reverse()) await stopDaemon(d, "SIGTERM", 5000);
     });
