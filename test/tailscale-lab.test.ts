@@ -213,9 +213,9 @@ describe("expectations", () => {
     });
 
     it("labels a pair directpath when one end is the directpath node", () => {
-        expect(setupOf("laptop", "node-a", "node-a")).toBe("directpath");
-        expect(setupOf("node-a", "node-b", "node-a")).toBe("directpath");
-        expect(setupOf("laptop", "node-b", "node-a")).toBe("default");
+        expect(setupOf("laptop", "node-a", ["node-a", "node-p"])).toBe("directpath");
+        expect(setupOf("node-a", "node-b", ["node-a", "node-p"])).toBe("directpath");
+        expect(setupOf("laptop", "node-b", ["node-a", "node-p"])).toBe("default");
     });
 
     it("renders the Markdown table", () => {
