@@ -418,13 +418,17 @@ type Obj = { kind?: string; metadata?: { name?: string }; data?: Record<string, 
  * port is its NodePort, the relay's targetPort is RelayServerPort and its static endpoints' port
  * the relay NodePort. Throws a ManifestError listing every problem.
  */
-export function configFileFacts(objects: readonly Obj[], key: string): ConfigFileFacts {
+export function configFileFacts(rendered: readonly unknown[], key: string): ConfigFileFacts {
+    const objects = rendered as readonly Obj[];
     const problems: string[] = [];
-    const ds = objects.find((o) => o.kind === "DaemonSet") as { metadata?: { name?: string }; spec?: { template?: { spec?: { hostNetwork?: boolean; containers?: Container[] } } } } | undefined;
-    if (!ds) throw new ManifestError(["no document of kind DaemonSet"]);
-    const containers = ds.spec?.template?.spec?.containers ?? [];
-    const c = containers.find((x) => (x.env ?? []).some((e) => e.name === "TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR"));
-    if (!c) throw new ManifestError([`DaemonSet ${ds.metadata?.name}: no container has TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR (not the config-file flow)`]);
+    type Ds = { metadata?: { name?: string }; spec?: { template?: { spec?: { hostNetwork?: boolean; containers?: Container[] } } } };
+    const hasFlow = (x: Container) => (x.env ?? []).some((e) => e.name === "TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR");
+    const dss = objects.filter((o) => o.kind === "DaemonSet") as Ds[];
+    if (dss.length === 0) throw new ManifestError(["no document of kind DaemonSet"]);
+    // The DaemonSet whose container runs the config-file flow (a plan may render others).
+    const ds = dss.find((d) => (d.spec?.template?.spec?.containers ?? []).some(hasFlow));
+    if (!ds) throw new ManifestError([`no DaemonSet (of ${dss.map((d) => d.metadata?.name).join(", ")}) has a container with TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR (the config-file flow)`]);
+    const c = (ds.spec?.template?.spec?.containers ?? []).find(hasFlow)!;
     const env = new Map((c.env ?? []).map((e) => [e.name, e.value]));
     const inits = ((ds.spec?.template?.spec as { initContainers?: Array<Container & { command?: string[] }> } | undefined)?.initContainers ?? []);
     const init = inits.find((x) => (x.env ?? []).some((e) => e.name === "DIRECTPATH_CONFIG_FILE"));

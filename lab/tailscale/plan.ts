@@ -118,8 +118,8 @@ function renderVariant(session: LabSession, name: string, overrides: Record<stri
  * (config file, Service, DaemonSet) and that firewallRules open exactly the NodePort.
  */
 export function readPodPlan(session: LabSession, checks: CheckLog): PodPlanFacts | undefined {
-    const doc = JSON.parse(JSON.stringify((parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.local.yaml"), "utf8")) as { config: Record<string, { nodes?: Array<{ name: string }> }> }).config)) as Record<string, { nodes?: Array<{ name: string }> }>;
-    const node = doc["directpath:cluster"]?.nodes?.[0]?.name;
+    const doc = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.local.yaml"), "utf8")) as { config?: Record<string, { nodes?: Array<{ name?: string }> }> };
+    const node = doc.config?.["directpath:cluster"]?.nodes?.[0]?.name;
     if (!checks.check("Pulumi.local.yaml names a cluster node for the pod-mode variant", !!node, node ?? "no directpath:cluster nodes")) return undefined;
     let rendered: Rendered;
     const overrides = { network: "pod", nodePort: VARIANTS.pod.nodePort, nodes: [{ name: node!, publicIps: [NET.nodep.wan] }], loginServer: HEADSCALE_URL };
@@ -177,5 +177,7 @@ export function readRelayPlan(session: LabSession, checks: CheckLog): RelayPlanF
         facts.hostNetwork && typeof relayPort === "number" && opens(relayPort) && opens(facts.port) && relayCap,
         `any-node.hujson: RelayServerPort ${String(relayPort)}, Hostname ${facts.config.Hostname}; PORT ${facts.port}; IPv4 ingress: ${ruleText(iptables)}; relayGrant grants ${JSON.stringify(grants)}`);
     if (!relayCap || typeof relayPort !== "number") return undefined;
-    return { facts, firewallRules, iptables, grants, tags: [...VARIANTS.relay.tags], dir: rendered.dir };
+    // The tags node A's key must carry: the grant's tag destinations (the relay nodes), as rendered.
+    const tags = [...new Set(grants.flatMap((g) => (Array.isArray(g.dst) ? (g.dst as string[]) : []).filter((t) => t.startsWith("tag:"))))];
+    return { facts, firewallRules, iptables, grants, tags, dir: rendered.dir };
 }
