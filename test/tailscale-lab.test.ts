@@ -12,8 +12,9 @@ import { parse } from "yaml";
 import type { FirewallRule } from "../components/common/firewall";
 import { iptablesFromFirewallRules } from "../lab/lib/firewall";
 import {
-    checkPairs, classifyPeer, classifyVia, derpMapYaml, fixedPortFromDaemonSet, ManifestError, markdownTable, median,
-    parseGoDuration, parsePingOutput, peerFromStatus, percentile, portFromArgs, setupOf, splitArgs, type Expectation, type PairResult,
+    checkPairs, checkRelay, classifyPeer, classifyVia, configFileFacts, derpMapYaml, expectedRelayRttMs, fixedPortFromDaemonSet, labPolicy, labTailscaledConfig,
+    ManifestError, markdownTable, median, parseGoDuration, parsePingOutput, peerFromStatus, peerRelayAddr, percentile, portFromArgs, relayMarkdownTable, setupOf,
+    splitArgs, tailscaleVariantStack, viaKind, withinLinkFactor, type Expectation, type PairResult, type RelayResult,
 } from "../lab/tailscale/model";
 import { ROOT } from "./harness";
 
@@ -213,9 +214,9 @@ describe("expectations", () => {
     });
 
     it("labels a pair directpath when one end is the directpath node", () => {
-        expect(setupOf("laptop", "node-a", "node-a")).toBe("directpath");
-        expect(setupOf("node-a", "node-b", "node-a")).toBe("directpath");
-        expect(setupOf("laptop", "node-b", "node-a")).toBe("default");
+        expect(setupOf("laptop", "node-a", ["node-a", "node-p"])).toBe("directpath");
+        expect(setupOf("node-a", "node-b", ["node-a", "node-p"])).toBe("directpath");
+        expect(setupOf("laptop", "node-b", ["node-a", "node-p"])).toBe("default");
     });
 
     it("renders the Markdown table", () => {
@@ -230,12 +231,117 @@ describe("committed results", () => {
         expect(doc.pairs.length).toBeGreaterThanOrEqual(3);
         for (const p of doc.pairs) {
             expect(Object.keys(p)).toEqual(expect.arrayContaining(["from", "to", "setup", "path", "timeToDirectMs", "rttMedianMs", "rttP95Ms", "linkRttMs"]));
-            expect(["directpath", "default"]).toContain(p.setup);
+            expect(["directpath", "default", "control"]).toContain(p.setup);
             expect(["direct", "relayed"]).toContain(p.path);
         }
-        const expected: Expectation[] = doc.pairs.filter((p) => p.setup === "directpath").map((p) => ({ from: p.from, to: p.to, path: "direct" }));
+        // The control (node P without its static endpoint) shares its from/to with a directpath pair: check each set on its own.
+        const main = doc.pairs.filter((p) => p.setup !== "control");
+        const expected: Expectation[] = main.filter((p) => p.setup === "directpath").map((p) => ({ from: p.from, to: p.to, path: "direct" }));
         expected.push({ from: "laptop", to: "node-b", path: "relayed" });
-        expect(checkPairs(doc.pairs, expected).filter((l) => !l.ok)).toEqual([]);
+        expect(checkPairs(main, expected).filter((l) => !l.ok)).toEqual([]);
+        const control = doc.pairs.filter((p) => p.setup === "control");
+        expect(checkPairs(control, control.map((p) => ({ from: p.from, to: p.to, path: "relayed" as const }))).filter((l) => !l.ok)).toEqual([]);
+        // Issue 14: every pair with the pod-mode node within 1.5x the link RTT.
+        for (const p of doc.pairs.filter((x) => x.to === "node-p" && x.setup === "directpath")) expect(withinLinkFactor(p, 1.5).ok).toBe(true);
+        const relay = (doc as { relay?: RelayResult | null }).relay;
+        if (relay) expect(viaKind(relay.via)).toBe("peer-relay");
+    });
+});
+
+describe("variant stacks", () => {
+    const stack = "config:\n  directpath:environment: local\n  directpath:tailscale:\n    enabled: true\n    port: 41641\n    tolerations:\n      - operator: Exists\n";
+
+    it("merges the overrides into the tailscale section only, and removes keys set to undefined", () => {
+        const out = parse(tailscaleVariantStack(stack, { network: "pod", nodePort: 30641, tolerations: undefined, nodes: [{ name: "node1", publicIps: ["198.18.2.10"] }] })) as { config: Record<string, unknown> };
+        expect(out.config["directpath:environment"]).toBe("local");
+        expect(out.config["directpath:tailscale"]).toEqual({ enabled: true, port: 41641, network: "pod", nodePort: 30641, nodes: [{ name: "node1", publicIps: ["198.18.2.10"] }] });
+    });
+
+    it("refuses a stack without a tailscale section", () => {
+        expect(() => tailscaleVariantStack("config:\n  directpath:environment: local\n", {})).toThrow(/no directpath:tailscale section/);
+    });
+});
+
+describe("configFileFacts", () => {
+    const conf = (extra: Record<string, unknown>) => JSON.stringify({ Version: "alpha0", AuthKey: "file:/etc/directpath/auth/TS_AUTHKEY", Hostname: "local-node1", ...extra });
+    const objects = (o: { staticEp?: string[]; nodePort?: number; targetPort?: number; envPort?: string; relay?: boolean } = {}) => [
+        {
+            kind: "DaemonSet", metadata: { name: "tailscale" }, spec: { template: { spec: {
+                hostNetwork: false,
+                initContainers: [{ name: "select-config", command: ["/bin/sh", "/etc/directpath/checks/select-config.sh"], env: [{ name: "NODE_NAME", valueFrom: {} }, { name: "DIRECTPATH_CONFIG_FILE", value: "cap-142.hujson" }] }],
+                containers: [{ name: "tailscale", env: [{ name: "PORT", value: o.envPort ?? "41641" }, { name: "TS_USERSPACE", value: "true" }, { name: "TS_TAILSCALED_EXTRA_ARGS", value: "--port=41641" }, { name: "TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR", value: "/etc/tailscaled" }] }],
+            } } },
+        },
+        { kind: "ConfigMap", metadata: { name: "tailscale-tailscaled" }, data: { "node1.hujson": conf({ StaticEndpoints: o.staticEp ?? ["198.18.2.10:30641"], ...(o.relay ? { RelayServerPort: 40000, RelayServerStaticEndpoints: ["198.18.2.10:30640"] } : {}) }) } },
+        { kind: "ConfigMap", metadata: { name: "tailscale-checks" }, data: { "select-config.sh": "#!/bin/sh\n" } },
+        { kind: "Service", metadata: { name: "tailscale-udp" }, spec: { ports: [
+            { name: "tailscale", protocol: "UDP", port: 41641, targetPort: o.targetPort ?? 41641, nodePort: o.nodePort ?? 30641 },
+            ...(o.relay ? [{ name: "relay", protocol: "UDP", port: 40000, targetPort: 40000, nodePort: 30640 }] : []),
+        ] } },
+    ];
+
+    it("reads the config file, NodePorts, userspace flag and the init container's script and env", () => {
+        const f = configFileFacts(objects({ relay: true }), "node1.hujson");
+        expect(f.config.StaticEndpoints).toEqual(["198.18.2.10:30641"]);
+        expect(f.nodePorts).toEqual({ tailscale: { nodePort: 30641, targetPort: 41641 }, relay: { nodePort: 30640, targetPort: 40000 } });
+        expect(f).toMatchObject({ port: 41641, extraArgs: ["--port=41641"], userspace: true, hostNetwork: false, configMap: "tailscale-tailscaled", selectScript: "#!/bin/sh\n" });
+        expect(f.initEnv).toEqual({ DIRECTPATH_CONFIG_FILE: "cap-142.hujson" });
+        expect(Object.keys(f.sources)).toEqual(["node1.hujson"]);
+    });
+
+    it("names every disagreement between the file, the Service and the pod", () => {
+        const problems = problemsOf(() => configFileFacts(objects({ staticEp: ["198.18.2.10:30999"], targetPort: 41000, envPort: "41642" }), "node1.hujson"));
+        expect(problems).toEqual([
+            'env PORT=41642 but TS_TAILSCALED_EXTRA_ARGS is "--port=41641"; they must agree',
+            "StaticEndpoints 198.18.2.10:30999 but the Service's tailscale nodePort is 30641",
+            "the Service's tailscale targetPort is 41000 but the pod's port is 41642",
+        ]);
+        expect(problemsOf(() => configFileFacts(objects(), "node2.hujson"))).toEqual(["want exactly one ConfigMap with the key node2.hujson, found 0"]);
+    });
+
+    it("points AuthKey at the lab's key, and drops StaticEndpoints only for the control", () => {
+        const c = { AuthKey: "file:/etc/directpath/auth/TS_AUTHKEY", Hostname: "h", StaticEndpoints: ["1.2.3.4:30641"] };
+        expect(labTailscaledConfig(c, "/x/authkey", { staticEndpoints: true })).toEqual({ AuthKey: "file:/x/authkey", Hostname: "h", StaticEndpoints: ["1.2.3.4:30641"] });
+        expect(labTailscaledConfig(c, "/x/authkey", { staticEndpoints: false })).toEqual({ AuthKey: "file:/x/authkey", Hostname: "h" });
+        expect(c.AuthKey).toBe("file:/etc/directpath/auth/TS_AUTHKEY");
+    });
+});
+
+describe("peer relay", () => {
+    it("tells a peer relay from DERP and direct, and reads the relay's address", () => {
+        expect(viaKind("peer-relay(192.0.2.10:40000:vni:3)")).toBe("peer-relay");
+        expect(viaKind("DERP(lab-a)")).toBe("derp");
+        expect(viaKind("198.18.2.10:30641")).toBe("direct");
+        expect(viaKind("somewhere")).toBeUndefined();
+        expect(peerRelayAddr("peer-relay(192.0.2.10:40000:vni:3)")).toBe("192.0.2.10:40000");
+        expect(peerRelayAddr("DERP(lab-a)")).toBeUndefined();
+    });
+
+    it("writes the lab policy: access for all, tag owners, and the rendered relay grants", () => {
+        const grant = { src: ["*"], dst: ["tag:k8s"], app: { "tailscale.com/cap/relay": [] } };
+        expect(labPolicy("lab", ["tag:k8s"], [grant])).toEqual({
+            tagOwners: { "tag:k8s": ["lab@"] },
+            grants: [{ src: ["*"], dst: ["*"], ip: ["*"] }, grant],
+        });
+        expect(labPolicy("lab", []).grants).toHaveLength(1);
+    });
+
+    const r: RelayResult = { from: "laptop", to: "node-b", relay: "node-a", via: "peer-relay(192.0.2.10:40000:vni:1)", rttMedianMs: 22, rttP95Ms: 30, expectedMs: expectedRelayRttMs([10.6, 10.2]), linkRttMs: 11, derpPathRttMs: 83, derpMeasuredMs: 84 };
+
+    it("expects the sum of the two legs, and checks path, RTT and that it beats DERP", () => {
+        expect(r.expectedMs).toBe(20.8);
+        expect(checkRelay(r, "192.0.2.10:40000").map((l) => l.ok)).toEqual([true, true, true]);
+        const bad = checkRelay({ ...r, via: "DERP(lab-a)", rttMedianMs: 85 }, "192.0.2.10:40000");
+        expect(bad.map((l) => l.ok)).toEqual([false, false, false]);
+        expect(checkRelay(r, "192.0.2.99:40000")[0]!.ok).toBe(false);
+        expect(relayMarkdownTable([r]).split("\n")[2]).toBe("| laptop | node-b | node-a | `peer-relay(192.0.2.10:40000:vni:1)` | 22 ms | 30 ms | 20.8 ms | 11 ms | 84 ms | 83 ms |");
+    });
+
+    it("holds a direct pair to 1.5x the link RTT", () => {
+        const d: PairResult = { from: "laptop", to: "node-p", setup: "directpath", path: "direct", timeToDirectMs: 100, rttMedianMs: 15, rttP95Ms: 20, linkRttMs: 10, derpPathRttMs: 80 };
+        expect(withinLinkFactor(d, 1.5).ok).toBe(true);
+        expect(withinLinkFactor({ ...d, rttMedianMs: 15.1 }, 1.5).ok).toBe(false);
+        expect(withinLinkFactor({ ...d, path: "relayed" }, 1.5).ok).toBe(false);
     });
 });
 

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { checkRootLinux, ensureSystemTools } from "../lib/prereqs";
 import { exec, hasCommand, ROOT } from "../lib/proc";
 import type { CheckLog } from "../lib/report";
-import { LIMITS, PATHS, VERSIONS } from "./config";
+import { LIMITS, PATHS, TOOL_CACHE, VERSIONS } from "./config";
 
 const GO_TOOLS = [
     { bin: "tailscaled", pkg: "tailscale.com/cmd/tailscaled", module: "tailscale.com", version: VERSIONS.tailscale },
@@ -21,10 +21,16 @@ const GO_TOOLS = [
  * headscale is built from a pinned wrapper module (lab/tailscale/headscale-build: go.mod + go.sum)
  * instead of `go install ...@version`: the Go proxy reachable here answers 403 for headscale's
  * version list, which `go install pkg@version` reads to check for deprecation, and fails. The
- * wrapper requires exactly v0.29.1 (headscale has no replace directives, so the build list is the
+ * wrapper requires exactly the pinned version (headscale has no replace directives, so the build list is the
  * same) and the committed go.sum pins every checksum.
  */
 const WRAPPER_BUILDS: Record<string, string> = { headscale: path.join(ROOT, "lab", "tailscale", "headscale-build") };
+
+/** A pinned tool's binary in the cache: `<cache>/<name>@<version>/<name>`. */
+export function toolBin(name: (typeof GO_TOOLS)[number]["bin"]): string {
+    const t = GO_TOOLS.find((x) => x.bin === name)!;
+    return path.join(TOOL_CACHE, `${t.bin}@${t.version}`, t.bin);
+}
 
 /** The WAN emulator's binary (built from lab/tailscale/wanem). */
 export const WANEM_BIN = path.join(PATHS.bin, "dpt-wanem");
@@ -67,16 +73,18 @@ async function builtVersion(file: string, module: string): Promise<string | unde
     return undefined;
 }
 
-/** Builds (or reuses) the pinned tools and the WAN emulator in lab/.bin; one check per tool. */
+/** Builds (or reuses) the pinned tools in the cache and the WAN emulator in lab/.bin; one check per tool. */
 export async function installTools(checks: CheckLog): Promise<boolean> {
     fs.mkdirSync(PATHS.bin, { recursive: true });
-    const env = { ...process.env, GOBIN: PATHS.bin, GOFLAGS: "-buildvcs=false -trimpath" };
     for (const t of GO_TOOLS) {
-        const file = path.join(PATHS.bin, t.bin);
+        const file = toolBin(t.bin);
+        const dir = path.dirname(file);
+        fs.mkdirSync(dir, { recursive: true });
+        const env = { ...process.env, GOBIN: dir, GOFLAGS: "-buildvcs=false -trimpath" };
         let have = await builtVersion(file, t.module);
         if (have !== t.version) {
             const wrapper = WRAPPER_BUILDS[t.bin];
-            checks.info(`${wrapper ? "go build" : "go install"} ${t.pkg}@${t.version} (into lab/.bin; this takes minutes the first time)`);
+            checks.info(`${wrapper ? "go build" : "go install"} ${t.pkg}@${t.version} (into ${dir}; this takes minutes the first time)`);
             const r = wrapper
                 ? await exec(["go", "build", "-mod=readonly", "-o", file, t.pkg], { env, cwd: wrapper, timeoutMs: LIMITS.installMs, allowFail: true })
                 : await exec(["go", "install", `${t.pkg}@${t.version}`], { env, timeoutMs: LIMITS.installMs, allowFail: true });
@@ -86,7 +94,7 @@ export async function installTools(checks: CheckLog): Promise<boolean> {
             }
             have = await builtVersion(file, t.module);
         }
-        if (!checks.check(`${t.bin} ${t.version} in lab/.bin`, have === t.version, `built from ${t.module} ${have ?? "(unknown)"}`)) return false;
+        if (!checks.check(`${t.bin} ${t.version} in the tool cache`, have === t.version, `${file}: built from ${t.module} ${have ?? "(unknown)"}`)) return false;
     }
     // The WAN emulator: standard library only, rebuilt when its source is newer than the binary.
     const src = path.join(ROOT, "lab", "tailscale", "wanem");

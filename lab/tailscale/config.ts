@@ -3,6 +3,7 @@
  * the sites, ports, and where it writes. Constants only; the run's state lives in lab/lib/session.ts
  * and is passed down from lab/tailscale/run.ts.
  */
+import * as os from "node:os";
 import * as path from "node:path";
 import { ROOT } from "../lib/proc";
 
@@ -10,14 +11,21 @@ import { ROOT } from "../lib/proc";
 export const PREFIX = "dpt-";
 export const TEMP_PREFIX = "dpt-plan-";
 
-/** Pinned versions. headscale v0.29.1 supports Tailscale clients v1.80 to v1.98 (hscontrol/capver). */
-export const VERSIONS = { tailscale: "v1.98.10", headscale: "v0.29.1" } as const;
+/**
+ * Pinned versions: tailscale = the component's pinned image tag (v1.102.0+ reads the config
+ * file's RelayServerPort; pod mode and the relay need it); headscale v0.29.2 serves peer-relay
+ * grants (and fixes map generation stalling on relay policies, juanfont/headscale#3358).
+ */
+export const VERSIONS = { tailscale: "v1.102.3", headscale: "v0.29.2" } as const;
 
 /** Time limits. The first run compiles four Go programs on a small machine, hence the install budget. */
-export const LIMITS = { installMs: 45 * 60_000, labMs: 8 * 60_000, stepMs: 90_000, cmdMs: 30_000, planMs: 240_000 } as const;
+export const LIMITS = { installMs: 45 * 60_000, labMs: 16 * 60_000, stepMs: 90_000, cmdMs: 30_000, planMs: 240_000 } as const;
+
+/** Where the pinned Go tools are cached, outside the repo: `${XDG_CACHE_HOME:-~/.cache}/directpath/bin/<name>@<version>/`. */
+export const TOOL_CACHE = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "directpath", "bin");
 
 export const PATHS = {
-    /** Built tools (git-ignored). */
+    /** The WAN emulator's build (git-ignored; built from lab/tailscale/wanem). */
     bin: path.join(ROOT, "lab", ".bin"),
     /** Daemon state and logs of the last run (git-ignored; kept after the run for reading). */
     work: path.join(ROOT, ".lab", "tailscale"),
@@ -33,12 +41,23 @@ export const NET = {
     nodeb: { cidr: "198.18.0.0/24", gw: "198.18.0.1", wan: "198.18.0.10", podGw: "10.244.1.1", pod: "10.244.1.10", podCidr: "10.244.1.0/24", clusterPodCidr: "10.244.0.0/16", delayMs: 2.5 },
     // Node C, EC2-style: a private address on the node, the public one as a 1:1 NAT in front of it
     // (the internet gateway's Elastic IP), and the VPC CNI's SNAT rule still in place.
+    // Node P: pod mode. tailscaled in a pod (dpt-podp) behind the node's random-port SNAT, reached
+    // through an emulated UDP NodePort (DNAT, no SNAT: externalTrafficPolicy Local).
+    nodep: { cidr: "198.18.2.0/24", gw: "198.18.2.1", wan: "198.18.2.10", podGw: "10.244.2.1", pod: "10.244.2.10", podCidr: "10.244.2.0/24", delayMs: 2.5 },
     nodec: { cidr: "198.18.1.0/24", gw: "198.18.1.1", eip: "198.18.1.10", vpcCidr: "10.0.0.0/16", vpcGw: "10.0.1.1", node: "10.0.1.10", delayMs: 2.5 },
 } as const;
 
 /** The sites behind the router, and the router's links to them (same order). */
-export const SITES = [NET.svc, NET.home, NET.nodea, NET.nodeb, NET.nodec] as const;
-export const SITE_LINKS = ["to-svc", "to-home", "to-nodea", "to-nodeb", "to-nodec"] as const;
+export const SITES = [NET.svc, NET.home, NET.nodea, NET.nodeb, NET.nodec, NET.nodep] as const;
+export const SITE_LINKS = ["to-svc", "to-home", "to-nodea", "to-nodeb", "to-nodec", "to-nodep"] as const;
+
+/** The lab's own settings for its variant stacks (written into temp copies of Pulumi.local.yaml; the lab reads the rendered values back). */
+export const VARIANTS = {
+    /** Pod mode: the NodePort, and the cluster node (of the stack's cluster.nodes) whose public IP is node P's. */
+    pod: { nodePort: 30641 },
+    /** Host mode + peer relay on node A. */
+    relay: { port: 40000, tags: ["tag:k8s"] },
+} as const;
 
 export const STUN_PORT = 3478;
 export const DERP_PORT = 443;

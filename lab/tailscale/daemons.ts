@@ -8,11 +8,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { exec, LabError, waitUntil, type Daemon, type RunResult } from "../lib/proc";
 import type { LabSession } from "../lib/session";
+import { toolBin } from "./build";
 import { DERP_PORT, HEADSCALE_URL, LIMITS, NET, PATHS, STUN_PORT } from "./config";
-import { derpMapYaml } from "./model";
+import { derpMapYaml, labPolicy, labTailscaledConfig, type ConfigFileFacts } from "./model";
 import type { Topology } from "./topology";
 
-const bin = (name: string) => path.join(PATHS.bin, name);
+const bin = toolBin;
 
 /** Starts a daemon in `ns` with the lab's environment plus `env`, logging to .lab/tailscale/logs/<name>.log. */
 export function startLogged(session: LabSession, name: string, ns: string, argv: string[], env: Record<string, string> = {}): Daemon {
@@ -41,7 +42,7 @@ export async function startDerpers(session: LabSession, topo: Topology): Promise
     return certNames;
 }
 
-function headscaleConfig(dir: string): string {
+function headscaleConfig(dir: string, policyFile: string): string {
     return `# Written by lab/tailscale/daemons.ts. Plain HTTP on a lab address; no embedded DERP, no DERP URLs,
 # no update checks, no log uploads.
 server_url: ${HEADSCALE_URL}
@@ -72,7 +73,7 @@ log:
   level: info
 policy:
   mode: file
-  path: ""
+  path: ${policyFile}
 dns:
   magic_dns: false
   override_local_dns: false
@@ -88,8 +89,25 @@ taildrop:
 `;
 }
 
-/** Starts headscale with a DERP map of only the lab's two regions; creates a user and a reusable preauth key (written to a 0600 file). */
-export async function startHeadscale(session: LabSession, topo: Topology, certNames: string[]): Promise<{ config: string; authKeyFile: string }> {
+/** The lab's headscale: its daemon (SIGHUP reloads the policy file), config, policy file and the preauth key files. */
+export interface Headscale {
+    daemon: Daemon;
+    config: string;
+    policyFile: string;
+    user: string;
+    /** A reusable key (untagged) and a reusable key carrying the relay tags (0600 files). */
+    authKeyFile: string;
+    taggedKeyFile: string;
+}
+
+export const HEADSCALE_USER = "lab";
+
+/**
+ * Starts headscale with a DERP map of only the lab's two regions and a policy file (everyone may
+ * reach everyone; `tags` owned by the lab's user; no relay grant yet); creates a user, a reusable
+ * preauth key, and a reusable key tagged with `tags` (each written to a 0600 file).
+ */
+export async function startHeadscale(session: LabSession, topo: Topology, certNames: string[], tags: readonly string[]): Promise<Headscale> {
     const dir = path.join(PATHS.work, "headscale");
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, "derpmap.yaml"), derpMapYaml([
@@ -97,19 +115,35 @@ export async function startHeadscale(session: LabSession, topo: Topology, certNa
         { id: 901, code: "lab-b", ip: NET.svc.derp2, certName: certNames[1]!, stunPort: STUN_PORT, derpPort: DERP_PORT },
     ]));
     const config = path.join(dir, "config.yaml");
-    fs.writeFileSync(config, headscaleConfig(dir));
-    startLogged(session, "headscale", topo.ns.svc, [bin("headscale"), "-c", config, "serve"]);
+    const policyFile = path.join(dir, "policy.hujson");
+    fs.writeFileSync(policyFile, JSON.stringify(labPolicy(HEADSCALE_USER, tags), null, 2));
+    fs.writeFileSync(config, headscaleConfig(dir, policyFile));
+    const daemon = startLogged(session, "headscale", topo.ns.svc, [bin("headscale"), "-c", config, "serve"]);
     const cli = (args: string[], allowFail = false) => exec([bin("headscale"), "-c", config, ...args, "-o", "json"], { ns: topo.ns.svc, allowFail, timeoutMs: LIMITS.cmdMs });
     await waitUntil(`headscale on ${HEADSCALE_URL} and its CLI socket`, 30_000, async () => {
         const listening = (await exec(["ss", "-Htln", "sport = :8080"], { ns: topo.ns.svc, allowFail: true })).stdout.includes(NET.svc.headscale);
         return listening && (await cli(["users", "list"], true)).code === 0;
     }, 500);
-    const user = JSON.parse((await cli(["users", "create", "lab"])).stdout) as { id: string | number };
-    const key = JSON.parse((await cli(["preauthkeys", "create", "--user", String(user.id), "--reusable", "--expiration", "1h"])).stdout) as { key: string };
-    if (!key.key) throw new LabError("headscale preauthkeys create returned no key");
-    const authKeyFile = path.join(dir, "authkey");
-    fs.writeFileSync(authKeyFile, key.key, { mode: 0o600 });
-    return { config, authKeyFile };
+    const user = JSON.parse((await cli(["users", "create", HEADSCALE_USER])).stdout) as { id: string | number };
+    const keyFile = async (name: string, extra: string[]) => {
+        const r = await cli(["preauthkeys", "create", "--user", String(user.id), "--reusable", "--expiration", "1h", ...extra], true);
+        const key = r.code === 0 ? (JSON.parse(r.stdout) as { key?: string }).key : undefined;
+        if (!key) throw new LabError(`headscale preauthkeys create ${extra.join(" ")} returned no key: ${(r.stderr || r.stdout).trim().split("\n").pop()}`);
+        const file = path.join(dir, name);
+        fs.writeFileSync(file, key, { mode: 0o600 });
+        return file;
+    };
+    const authKeyFile = await keyFile("authkey", []);
+    const taggedKeyFile = await keyFile("authkey-tagged", tags.length ? ["--tags", tags.join(",")] : []);
+    return { daemon, config, policyFile, user: HEADSCALE_USER, authKeyFile, taggedKeyFile };
+}
+
+/** Rewrites headscale's policy file and sends SIGHUP, which makes headscale reload it (hscontrol/app.go). */
+export async function reloadPolicy(hs: Headscale, policy: Record<string, unknown>): Promise<void> {
+    fs.writeFileSync(hs.policyFile, JSON.stringify(policy, null, 2));
+    const before = hs.daemon.log().split("reloading ACL policy").length;
+    hs.daemon.child.kill("SIGHUP");
+    await waitUntil("headscale to reload its policy (SIGHUP)", 10_000, () => hs.daemon.log().split("reloading ACL policy").length > before);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -128,7 +162,7 @@ export interface Device {
     ip?: string;
 }
 
-export type Devices = Record<"laptop" | "nodea" | "nodeb" | "nodec", Device>;
+export type Devices = Record<"laptop" | "nodea" | "nodeb" | "nodec" | "nodep", Device>;
 
 /** The four devices: the laptop, node A (directpath), node B (a default pod, in its pod namespace) and node C. */
 export function devicesOf(topo: Topology): Devices {
@@ -139,6 +173,7 @@ export function devicesOf(topo: Topology): Devices {
     return {
         laptop: dev("laptop", topo.ns.laptop, NET.home.wan), nodea: dev("node-a", topo.ns.nodea, NET.nodea.wan),
         nodeb: dev("node-b", topo.ns.podb, NET.nodeb.wan), nodec: dev("node-c", topo.ns.nodec, NET.nodec.eip),
+        nodep: dev("node-p", topo.ns.podp, NET.nodep.wan),
     };
 }
 
@@ -162,13 +197,57 @@ export async function tunMode(topo: Topology): Promise<"tailscale0" | "userspace
 }
 
 /** Starts a device's tailscaled and waits for its socket. */
-export async function startTailscaled(session: LabSession, d: Device, opts: { tun: string; extraArgs: string[]; env: Record<string, string> }): Promise<void> {
+export async function startTailscaled(session: LabSession, d: Device, opts: { tun: string; extraArgs: string[]; env: Record<string, string>; logName?: string }): Promise<Daemon> {
     fs.mkdirSync(d.dir, { recursive: true });
+    fs.rmSync(d.socket, { force: true });
     // Lab flags first, then the rendered TS_TAILSCALED_EXTRA_ARGS (Go's flag package: the last one wins).
-    startLogged(session, `tailscaled-${d.name}`, d.ns, [bin("tailscaled"), `--state=${d.dir}/tailscaled.state`, `--statedir=${d.dir}`,
+    const daemon = startLogged(session, opts.logName ?? `tailscaled-${d.name}`, d.ns, [bin("tailscaled"), `--state=${d.dir}/tailscaled.state`, `--statedir=${d.dir}`,
         `--socket=${d.socket}`, `--tun=${opts.tun}`, "--no-logs-no-support", ...opts.extraArgs],
     { ...TS_ENV, TS_LOGS_DIR: d.dir, ...opts.env });
     await waitUntil(`tailscaled ${d.name}'s socket`, 20_000, () => fs.existsSync(d.socket));
+    return daemon;
+}
+
+/**
+ * The config-file flow's init container, for real: runs the rendered select-config script (from
+ * its ConfigMap) with the init container's env, NODE_NAME = `node` and the rendered config files
+ * as DIRECTPATH_CONFIG_SOURCE; returns the file it put in TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR.
+ */
+export async function selectConfig(d: Device, facts: ConfigFileFacts, node: string): Promise<string> {
+    const root = path.join(d.dir, "config-flow");
+    const src = path.join(root, "source");
+    const dest = path.join(root, "tailscaled");
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.mkdirSync(src, { recursive: true });
+    fs.mkdirSync(dest, { recursive: true });
+    for (const [k, v] of Object.entries(facts.sources)) fs.writeFileSync(path.join(src, k), v);
+    const script = path.join(root, "select-config.sh");
+    fs.writeFileSync(script, facts.selectScript);
+    const file = facts.initEnv.DIRECTPATH_CONFIG_FILE ?? "";
+    const r = await exec(["/bin/sh", script], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...facts.initEnv, NODE_NAME: node, DIRECTPATH_CONFIG_SOURCE: src, TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR: dest }, allowFail: true, timeoutMs: LIMITS.cmdMs });
+    if (r.code !== 0) throw new LabError(`select-config for ${d.name} (NODE_NAME=${node}) failed: ${(r.stderr || r.stdout).trim()}`);
+    return path.join(dest, file);
+}
+
+/**
+ * Starts tailscaled the way containerboot's config-file flow does: `--config=<file>` (the selected
+ * file with AuthKey pointed at the lab's key, StaticEndpoints dropped for the control run), the
+ * rendered TS_TAILSCALED_EXTRA_ARGS, userspace networking when TS_USERSPACE=true. No `tailscale
+ * up`: the file logs in; waits until the device has its Tailscale IP.
+ */
+export async function startFromConfig(session: LabSession, d: Device, selected: string, facts: ConfigFileFacts,
+    opts: { tun: string; authKeyFile: string; staticEndpoints: boolean; logName?: string }): Promise<{ daemon: Daemon; configFile: string }> {
+    const conf = labTailscaledConfig(JSON.parse(fs.readFileSync(selected, "utf8")) as Record<string, unknown>, opts.authKeyFile, { staticEndpoints: opts.staticEndpoints });
+    const configFile = path.join(d.dir, `tailscaled-${opts.staticEndpoints ? "rendered" : "no-static-endpoints"}.hujson`);
+    fs.writeFileSync(configFile, JSON.stringify(conf, null, 2), { mode: 0o600 });
+    const tun = facts.userspace ? "userspace-networking" : opts.tun;
+    const daemon = await startTailscaled(session, d, { tun, extraArgs: [`--config=${configFile}`, ...facts.extraArgs], env: { PORT: String(facts.port) }, logName: opts.logName });
+    await waitUntil(`${d.name} to log in from its config file`, 60_000, async () => {
+        const ip = (await ts(d, ["ip", "-4"])).stdout.trim();
+        if (/^100\./.test(ip)) d.ip = ip;
+        return d.ip !== undefined && /^100\./.test(d.ip);
+    }, 500);
+    return { daemon, configFile };
 }
 
 /** `tailscale up` against headscale with the preauth key; records the device's Tailscale IP. */

@@ -8,7 +8,7 @@ import { exec, LabError, ROOT, sleep, stopDaemon, waitUntil } from "../lib/proc"
 import type { LabSession } from "../lib/session";
 import { NET, PINGS } from "./config";
 import { startLogged, statusOf, ts, type Device, type Devices } from "./daemons";
-import { classifyPeer, median, parsePingOutput, peerFromStatus, percentile, round1, setupOf, type PairResult, type PathKind } from "./model";
+import { classifyPeer, median, parsePingOutput, peerFromStatus, percentile, round1, setupOf, viaKind, type PairResult, type PathKind, type Pong, type Setup } from "./model";
 import type { Topology } from "./topology";
 
 const PROBE = path.join(ROOT, "lab", "tailscale", "udp-probe.ts");
@@ -35,6 +35,7 @@ export async function measureBaseline(session: LabSession, topo: Topology, devic
     const servers: Array<[string, string, string]> = [
         ["echo-nodec", topo.ns.nodec, NET.nodec.node], ["echo-nodea", topo.ns.nodea, NET.nodea.wan],
         ["echo-nodeb", topo.ns.nodeb, NET.nodeb.wan], ["echo-svc", topo.ns.svc, NET.svc.derp1],
+        ["echo-nodep", topo.ns.nodep, NET.nodep.wan],
     ];
     const echo = servers.map(([name, ns, ip]) => startLogged(session, name, ns, [process.execPath, TSX, PROBE, "echo", ip, ECHO_PORT]));
     await waitUntil("the UDP echo servers", 20_000, () => echo.every((d) => d.log().includes("listening")));
@@ -46,6 +47,11 @@ export async function measureBaseline(session: LabSession, topo: Topology, devic
     b.link.set("laptop|node-c", await udpRtt(topo.ns.laptop, NET.nodec.eip));
     b.link.set("node-b|node-c", await udpRtt(topo.ns.podb, NET.nodec.eip));
     b.link.set("node-a|node-c", await udpRtt(topo.ns.nodea, NET.nodec.eip));
+    // Node P: from each peer's site to the node's public address (the pod's own traffic leaves through the node's SNAT).
+    b.link.set("laptop|node-p", await udpRtt(topo.ns.laptop, NET.nodep.wan));
+    b.link.set("node-a|node-p", await udpRtt(topo.ns.nodea, NET.nodep.wan));
+    b.link.set("node-b|node-p", await udpRtt(topo.ns.podb, NET.nodep.wan));
+    b.link.set("node-c|node-p", await udpRtt(topo.ns.nodec, NET.nodep.wan));
     for (const d of Object.values(devices)) b.derp.set(d.name, await udpRtt(d.ns, NET.svc.derp1));
     for (const d of echo) await stopDaemon(d, "SIGKILL", 2000);
     return b;
@@ -76,7 +82,7 @@ export interface PairMeasurement {
 }
 
 /** One pair: time to direct (ping until direct while polling CurAddr), then PINGS pings for the path and RTT. */
-export async function measurePair(from: Device, to: Device, directpathNode: string, base: Baseline): Promise<PairMeasurement> {
+export async function measurePair(from: Device, to: Device, directpathNodes: readonly string[], base: Baseline, setup?: Setup): Promise<PairMeasurement> {
     // 1) First contact: ping until direct (at most 15 pings) while polling status for CurAddr,
     //    and for 3 s more after the ping stops (it stops at its first direct pong).
     const t0 = Date.now();
@@ -107,7 +113,7 @@ export async function measurePair(from: Device, to: Device, directpathNode: stri
     const key = [from.name, to.name].sort().join("|");
     return {
         result: {
-            from: from.name, to: to.name, setup: setupOf(from.name, to.name, directpathNode), path,
+            from: from.name, to: to.name, setup: setup ?? setupOf(from.name, to.name, directpathNodes), path,
             timeToDirectMs: path === "direct" ? timeToDirectMs : null,
             rttMedianMs: round1(median(rtts)), rttP95Ms: round1(percentile(rtts, 95)),
             linkRttMs: base.link.get(key) ?? NaN,
@@ -118,3 +124,22 @@ export async function measurePair(from: Device, to: Device, directpathNode: stri
     };
 }
 
+
+/**
+ * `tailscale ping` until a pong comes `via` the wanted kind (at most `ms`), then PINGS pings;
+ * returns the pongs of the second run (all of them: the caller checks which way they came).
+ */
+export async function pingVia(from: Device, to: Device, want: "peer-relay" | "direct", ms: number): Promise<{ pongs: Pong[]; firstAfterMs: number | null }> {
+    const t0 = Date.now();
+    let firstAfterMs: number | null = null;
+    while (Date.now() - t0 < ms) {
+        const r = await ts(from, ["ping", "--until-direct=false", "-c", "3", "--timeout=2s", to.ip!], 20_000);
+        if (parsePingOutput(r.stdout).some((p) => viaKind(p.via) === want)) {
+            firstAfterMs = Date.now() - t0;
+            break;
+        }
+        await sleep(500);
+    }
+    const r = await ts(from, ["ping", "--until-direct=false", "-c", String(PINGS), "--timeout=2s", to.ip!], PINGS * 4000);
+    return { pongs: parsePingOutput(r.stdout), firstAfterMs };
+}

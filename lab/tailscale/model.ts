@@ -277,7 +277,8 @@ export function round1(x: number): number {
 // Results and expectations
 // ---------------------------------------------------------------------------------------------
 
-export type Setup = "directpath" | "default";
+/** `control`: a directpath node set up without the piece under test (node P without its static endpoint). */
+export type Setup = "directpath" | "default" | "control";
 
 /** One measured pair, as written to bench/results/direct-connection.json. */
 export interface PairResult {
@@ -295,9 +296,9 @@ export interface PairResult {
     derpPathRttMs: number;
 }
 
-/** `directpath` when one end is the node set up by directpath. */
-export function setupOf(from: string, to: string, directpathNode: string): Setup {
-    return from === directpathNode || to === directpathNode ? "directpath" : "default";
+/** `directpath` when one end is a node set up by directpath. */
+export function setupOf(from: string, to: string, directpathNodes: readonly string[]): Setup {
+    return directpathNodes.includes(from) || directpathNodes.includes(to) ? "directpath" : "default";
 }
 
 export interface Expectation {
@@ -350,4 +351,225 @@ export function markdownTable(results: readonly PairResult[]): string {
         ...results.map((r) => `| ${r.from} | ${r.to} | ${r.setup} | ${r.path} | ${r.timeToDirectMs === null ? "never" : `${r.timeToDirectMs} ms`} | ${r.rttMedianMs} ms | ${r.rttP95Ms} ms | ${r.linkRttMs} ms | ${r.derpPathRttMs} ms |`),
     ];
     return rows.join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lab's variant stacks (pod mode, peer relay), and what their rendered objects say
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A copy of a stack file (YAML text) with `directpath:tailscale` replaced by the given settings
+ * merged over the stack's own (keys of `overrides` win; `undefined` removes a key). The rest of
+ * the file is untouched. Throws when the stack has no `directpath:tailscale` section.
+ */
+export function tailscaleVariantStack(stackYaml: string, overrides: Record<string, unknown>): string {
+    const doc = parseAllDocuments(stackYaml)[0]?.toJSON() as { config?: Record<string, unknown> } | null;
+    const section = doc?.config?.["directpath:tailscale"];
+    if (!doc?.config || typeof section !== "object" || section === null) throw new Error("the stack file has no directpath:tailscale section");
+    const merged: Record<string, unknown> = { ...(section as Record<string, unknown>) };
+    for (const [k, v] of Object.entries(overrides)) {
+        if (v === undefined) delete merged[k];
+        else merged[k] = v;
+    }
+    doc.config["directpath:tailscale"] = merged;
+    return stringify(doc);
+}
+
+/** tailscaled's config file as rendered (the fields the lab reads; the rest is passed through). */
+export interface TailscaledConfig {
+    Version?: string;
+    AuthKey?: string;
+    Hostname?: string;
+    ServerURL?: string;
+    StaticEndpoints?: string[];
+    RelayServerPort?: number;
+    RelayServerStaticEndpoints?: string[];
+    [k: string]: unknown;
+}
+
+/** What the config-file flow of a rendered plan gives the lab, checked for agreement. */
+export interface ConfigFileFacts {
+    /** The ConfigMap holding the config files, and the key the lab uses. */
+    configMap: string;
+    key: string;
+    config: TailscaledConfig;
+    /** tailscaled's port (PORT env and --port in TS_TAILSCALED_EXTRA_ARGS agree). */
+    port: number;
+    extraArgs: string[];
+    /** TS_USERSPACE=true: userspace networking, as the pod spec renders it. */
+    userspace: boolean;
+    hostNetwork: boolean;
+    /** Pod mode: the UDP Service's NodePorts, keyed by port name (`tailscale`, `relay`) with their targetPorts. */
+    nodePorts: Record<string, { nodePort: number; targetPort: number }>;
+    /** Every config file of the ConfigMap (what the init container's DIRECTPATH_CONFIG_SOURCE holds). */
+    sources: Record<string, string>;
+    /** The init container's script (from its ConfigMap) and its env: DIRECTPATH_CONFIG_FILE etc. */
+    selectScript: string;
+    initEnv: Record<string, string>;
+}
+
+type Obj = { kind?: string; metadata?: { name?: string }; data?: Record<string, string>; spec?: Record<string, unknown> };
+
+/**
+ * Reads the config-file flow out of the rendered objects: the DaemonSet's container env (PORT,
+ * TS_TAILSCALED_EXTRA_ARGS, TS_USERSPACE, TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR), the ConfigMap key
+ * `key` (parsed; the component writes JSON, a subset of HuJSON), and a UDP Service's NodePorts.
+ * Checks that they agree: the Service's `tailscale` targetPort is PORT, the static endpoints'
+ * port is its NodePort, the relay's targetPort is RelayServerPort and its static endpoints' port
+ * the relay NodePort. Throws a ManifestError listing every problem.
+ */
+export function configFileFacts(rendered: readonly unknown[], key: string): ConfigFileFacts {
+    const objects = rendered as readonly Obj[];
+    const problems: string[] = [];
+    type Ds = { metadata?: { name?: string }; spec?: { template?: { spec?: { hostNetwork?: boolean; containers?: Container[] } } } };
+    const hasFlow = (x: Container) => (x.env ?? []).some((e) => e.name === "TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR");
+    const dss = objects.filter((o) => o.kind === "DaemonSet") as Ds[];
+    if (dss.length === 0) throw new ManifestError(["no document of kind DaemonSet"]);
+    // The DaemonSet whose container runs the config-file flow (a plan may render others).
+    const ds = dss.find((d) => (d.spec?.template?.spec?.containers ?? []).some(hasFlow));
+    if (!ds) throw new ManifestError([`no DaemonSet (of ${dss.map((d) => d.metadata?.name).join(", ")}) has a container with TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR (the config-file flow)`]);
+    const c = (ds.spec?.template?.spec?.containers ?? []).find(hasFlow)!;
+    const env = new Map((c.env ?? []).map((e) => [e.name, e.value]));
+    const inits = ((ds.spec?.template?.spec as { initContainers?: Array<Container & { command?: string[] }> } | undefined)?.initContainers ?? []);
+    const init = inits.find((x) => (x.env ?? []).some((e) => e.name === "DIRECTPATH_CONFIG_FILE"));
+    const initEnv: Record<string, string> = {};
+    for (const e of init?.env ?? []) if (e.name && typeof e.value === "string") initEnv[e.name] = e.value;
+    const scriptName = (init?.command ?? []).map((a) => a.split("/").pop()!).find((a) => a.endsWith(".sh"));
+    const scriptCm = scriptName ? objects.find((o) => o.kind === "ConfigMap" && o.data && scriptName in o.data) : undefined;
+    if (!init) problems.push("no init container with DIRECTPATH_CONFIG_FILE (the config-file flow's select-config step)");
+    else if (!scriptCm) problems.push(`the init container runs ${JSON.stringify(init.command)}, but no ConfigMap has that script`);
+    const port = toPort(env.get("PORT"));
+    const extraArgs = typeof env.get("TS_TAILSCALED_EXTRA_ARGS") === "string" ? splitArgs(env.get("TS_TAILSCALED_EXTRA_ARGS") as string) : [];
+    const argPort = portFromArgs(extraArgs);
+    if (port === undefined) problems.push(`env PORT is ${JSON.stringify(env.get("PORT"))}, want a literal port`);
+    if (argPort !== port) problems.push(`env PORT=${String(env.get("PORT"))} but TS_TAILSCALED_EXTRA_ARGS is ${JSON.stringify(env.get("TS_TAILSCALED_EXTRA_ARGS"))}; they must agree`);
+
+    const cms = objects.filter((o) => o.kind === "ConfigMap" && o.data && key in o.data);
+    let config: TailscaledConfig = {};
+    if (cms.length !== 1) problems.push(`want exactly one ConfigMap with the key ${key}, found ${cms.length}`);
+    else {
+        try {
+            config = JSON.parse(cms[0]!.data![key]!) as TailscaledConfig;
+        } catch (e) {
+            problems.push(`ConfigMap ${cms[0]!.metadata?.name} key ${key} is not JSON: ${(e as Error).message}`);
+        }
+    }
+    const nodePorts: ConfigFileFacts["nodePorts"] = {};
+    for (const s of objects.filter((o) => o.kind === "Service")) {
+        for (const p of ((s.spec?.ports ?? []) as Array<{ name?: string; protocol?: string; nodePort?: unknown; targetPort?: unknown }>)) {
+            const np = toPort(p.nodePort);
+            const tp = toPort(p.targetPort);
+            if (p.protocol === "UDP" && p.name && np !== undefined && tp !== undefined) nodePorts[p.name] = { nodePort: np, targetPort: tp };
+        }
+    }
+    const portOf = (ep: string) => Number(/:(\d+)$/.exec(ep)?.[1]);
+    const agree = (what: string, eps: string[] | undefined, svcPort: string, podPort: number | undefined): void => {
+        if (!eps || eps.length === 0) return;
+        const np = nodePorts[svcPort];
+        if (!np) {
+            problems.push(`${what} ${eps.join(", ")} but no UDP Service port named ${svcPort}`);
+            return;
+        }
+        if (eps.some((e) => portOf(e) !== np.nodePort)) problems.push(`${what} ${eps.join(", ")} but the Service's ${svcPort} nodePort is ${np.nodePort}`);
+        if (np.targetPort !== podPort) problems.push(`the Service's ${svcPort} targetPort is ${np.targetPort} but the pod's port is ${String(podPort)}`);
+    };
+    agree("StaticEndpoints", config.StaticEndpoints, "tailscale", port);
+    agree("RelayServerStaticEndpoints", config.RelayServerStaticEndpoints, "relay", config.RelayServerPort);
+    if (problems.length > 0) throw new ManifestError(problems);
+    return {
+        configMap: cms[0]!.metadata?.name ?? "", key, config, port: port!, extraArgs,
+        userspace: env.get("TS_USERSPACE") === "true", hostNetwork: ds.spec?.template?.spec?.hostNetwork === true, nodePorts,
+        sources: { ...cms[0]!.data! }, selectScript: scriptCm!.data![scriptName!]!, initEnv,
+    };
+}
+
+/**
+ * The config file the lab hands tailscaled: the rendered one with `AuthKey` pointed at the lab's
+ * key file, and (for the control run) without `StaticEndpoints`. Everything else as rendered.
+ */
+export function labTailscaledConfig(config: TailscaledConfig, authKeyFile: string, opts: { staticEndpoints: boolean }): TailscaledConfig {
+    const out: TailscaledConfig = { ...config, AuthKey: `file:${authKeyFile}` };
+    if (!opts.staticEndpoints) delete out.StaticEndpoints;
+    return out;
+}
+
+/** Which way a pong came: a direct endpoint, a DERP region, or a peer relay. */
+export type Via = "direct" | "derp" | "peer-relay";
+
+export function viaKind(via: string): Via | undefined {
+    if (/^peer-relay\(.*\)$/.test(via)) return "peer-relay";
+    if (/^DERP\(.*\)$/.test(via)) return "derp";
+    return classifyVia(via) === "direct" ? "direct" : undefined;
+}
+
+/** The relay server's ip:port in a `peer-relay(ip:port:vni:N)` via, or undefined. */
+export function peerRelayAddr(via: string): string | undefined {
+    return /^peer-relay\((\d{1,3}(?:\.\d{1,3}){3}:\d+)(?::.*)?\)$/.exec(via)?.[1];
+}
+
+/**
+ * The headscale policy of the lab: everyone may reach everyone (the lab's usual access grant),
+ * the relay tags owned by the lab's user, plus the rendered `relayGrant`'s grants when given.
+ */
+export function labPolicy(user: string, tags: readonly string[], relayGrants?: ReadonlyArray<Record<string, unknown>>): Record<string, unknown> {
+    return {
+        tagOwners: Object.fromEntries(tags.map((t) => [t, [`${user}@`]])),
+        grants: [{ src: ["*"], dst: ["*"], ip: ["*"] }, ...(relayGrants ?? [])],
+    };
+}
+
+/**
+ * What a peer-relay path should cost in the lab: laptop -> relay node -> node B, each leg one
+ * WAN link, so the sum of the two legs' plain-UDP RTTs (plus the relay's own forwarding, a
+ * fraction of a millisecond).
+ */
+export function expectedRelayRttMs(legsRttMs: readonly number[]): number {
+    return round1(legsRttMs.reduce((a, b) => a + b, 0));
+}
+
+/** One peer-relay measurement against its expectation. */
+export interface RelayResult {
+    from: string;
+    to: string;
+    relay: string;
+    via: string;
+    rttMedianMs: number;
+    rttP95Ms: number;
+    expectedMs: number;
+    linkRttMs: number;
+    derpPathRttMs: number;
+    /** The same pair's measured `tailscale ping` RTT over DERP (before the grant). */
+    derpMeasuredMs: number;
+}
+
+/** Checks for the peer-relay pair: via the relay (not DERP), RTT near the expected legs and well below DERP. */
+export function checkRelay(r: RelayResult, wantRelayAddr: string): CheckLine[] {
+    const slack = Math.max(RTT_TOLERANCE.minMs, r.expectedMs * RTT_TOLERANCE.factor);
+    return [
+        { name: `${r.from} -> ${r.to}: path peer relay ${wantRelayAddr}, not DERP`, ok: viaKind(r.via) === "peer-relay" && peerRelayAddr(r.via) === wantRelayAddr, detail: `via ${r.via}` },
+        {
+            name: `${r.from} -> ${r.to}: peer-relay RTT near the expected ${r.expectedMs} ms`,
+            ok: Math.abs(r.rttMedianMs - r.expectedMs) <= slack,
+            detail: `median ${r.rttMedianMs} ms (p95 ${r.rttP95Ms}) vs expected ${r.expectedMs} ms (allowed +-${round1(slack)} ms); link ${r.linkRttMs} ms, DERP measured ${r.derpMeasuredMs} ms (DERP path ${r.derpPathRttMs} ms)`,
+        },
+        { name: `${r.from} -> ${r.to}: peer relay faster than DERP`, ok: r.rttMedianMs < r.derpMeasuredMs, detail: `${r.rttMedianMs} ms vs ${r.derpMeasuredMs} ms over DERP` },
+    ];
+}
+
+/** A direct pair must be within `factor` times the link RTT (issue 14: 1.5x). */
+export function withinLinkFactor(r: PairResult, factor: number): CheckLine {
+    return {
+        name: `${r.from} -> ${r.to}: RTT within ${factor}x the link RTT`,
+        ok: r.path === "direct" && r.rttMedianMs <= factor * r.linkRttMs,
+        detail: `${r.path}, median ${r.rttMedianMs} ms vs link ${r.linkRttMs} ms (limit ${round1(factor * r.linkRttMs)} ms)`,
+    };
+}
+
+/** The Markdown table of the peer-relay pair(s). */
+export function relayMarkdownTable(results: readonly RelayResult[]): string {
+    return [
+        "| from | to | relay | via | RTT median | RTT p95 | expected | link RTT | DERP measured | DERP path RTT |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|",
+        ...results.map((r) => `| ${r.from} | ${r.to} | ${r.relay} | \`${r.via}\` | ${r.rttMedianMs} ms | ${r.rttP95Ms} ms | ${r.expectedMs} ms | ${r.linkRttMs} ms | ${r.derpMeasuredMs} ms | ${r.derpPathRttMs} ms |`),
+    ].join("\n");
 }

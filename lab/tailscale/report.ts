@@ -6,12 +6,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CheckLog } from "../lib/report";
 import { NET, PATHS, PINGS, VERSIONS } from "./config";
-import { markdownTable, type PairResult } from "./model";
-import type { PlanFacts } from "./plan";
+import { markdownTable, relayMarkdownTable, type PairResult, type RelayResult } from "./model";
+import type { PodPlanFacts, RelayPlanFacts, PlanFacts } from "./plan";
 
 export interface LabResults {
     pairs: PairResult[];
-    plan: PlanFacts;
+    /** The peer-relay pair (undefined when that part did not run). */
+    relay?: RelayResult;
+    plans: { base: PlanFacts; pod: PodPlanFacts; relay?: RelayPlanFacts };
     tun: "tailscale0" | "userspace-networking";
     /** Per device: what netcheck reported. */
     netcheck: Record<string, { mappingVariesByDestIP: boolean | null; globalV4: string | null; preferredDERP: number | null }>;
@@ -20,22 +22,36 @@ export interface LabResults {
 
 const NODES = {
     laptop: "behind a home router: MASQUERADE --random-fully",
-    "node-a": "directpath: public address on the node, tailscaled in the node namespace on the rendered fixed port, firewall from firewallRules",
+    "node-a": "directpath host mode + peer relay: public address on the node, tailscaled in the node namespace started from the relay plan's config file (select-config script, --config, rendered --port), fixed port and RelayServerPort, firewall from that plan's firewallRules; tagged with the plan's tags",
     "node-b": "default: tailscaled in a pod behind the node's SNAT --random-fully, no inbound rule",
-    "node-c": "directpath's tailscaled settings and firewall, private address + 1:1 Elastic-IP NAT, and the VPC CNI's SNAT --random-fully on host traffic still in place",
+    "node-c": "directpath's tailscaled settings and firewall (local stack), private address + 1:1 Elastic-IP NAT, and the VPC CNI's SNAT --random-fully on host traffic still in place",
+    "node-p": "directpath pod mode: tailscaled in a pod namespace behind the node's MASQUERADE --random-fully, started from the pod-mode plan's config file for its node (select-config script, --config, userspace networking, rendered --port); the rendered UDP NodePort emulated as DNAT from the node's public address (no SNAT, externalTrafficPolicy Local); firewall from that plan's firewallRules. `control`: the same node with the file minus StaticEndpoints",
 };
 
 /** The JSON document (the shape test/tailscale-lab.test.ts reads back). */
-export function resultsDoc(r: LabResults): { pairs: PairResult[]; lab: Record<string, unknown> } {
+export function resultsDoc(r: LabResults): { pairs: PairResult[]; relay: RelayResult | null; lab: Record<string, unknown> } {
     return {
         pairs: r.pairs,
+        relay: r.relay ?? null,
         lab: {
             generatedBy: "npm run lab:tailscale",
             versions: { tailscale: VERSIONS.tailscale, headscale: VERSIONS.headscale },
             tailscaledNetworking: r.tun === "tailscale0" ? "kernel TUN" : "userspace-networking",
-            fixedPort: { port: r.plan.port.port, from: `manifests/${r.plan.manifest}` },
-            firewallRules: r.plan.iptables.map((rule) => rule.slice(2).join(" ")),
-            oneWayDelayMs: { derpSite: NET.svc.delayMs, home: NET.home.delayMs, nodeA: NET.nodea.delayMs, nodeB: NET.nodeb.delayMs, nodeC: NET.nodec.delayMs },
+            fixedPort: { port: r.plans.base.port.port, from: `manifests/${r.plans.base.manifest}` },
+            firewallRules: r.plans.base.iptables.map((rule) => rule.slice(2).join(" ")),
+            podMode: {
+                configFile: `ConfigMap ${r.plans.pod.facts.configMap} key ${r.plans.pod.facts.key}`,
+                staticEndpoints: r.plans.pod.facts.config.StaticEndpoints ?? [],
+                nodePorts: r.plans.pod.facts.nodePorts,
+                userspace: r.plans.pod.facts.userspace,
+                firewallRules: r.plans.pod.iptables.map((rule) => rule.slice(2).join(" ")),
+            },
+            relay: r.plans.relay ? {
+                relayServerPort: r.plans.relay.facts.config.RelayServerPort,
+                firewallRules: r.plans.relay.iptables.map((rule) => rule.slice(2).join(" ")),
+                grants: r.plans.relay.grants,
+            } : null,
+            oneWayDelayMs: { derpSite: NET.svc.delayMs, home: NET.home.delayMs, nodeA: NET.nodea.delayMs, nodeB: NET.nodeb.delayMs, nodeC: NET.nodec.delayMs, nodeP: NET.nodep.delayMs },
             nodes: NODES,
             delayMethod: "userspace WAN emulator on a TUN device in the router namespace (lab/tailscale/wanem); this kernel has no sch_netem",
             pingsPerPair: PINGS,
@@ -52,14 +68,15 @@ export function resultsMarkdown(r: LabResults): string {
         "# Direct connections: measured with real Tailscale (`npm run lab:tailscale`)",
         "",
         `tailscaled/tailscale/derper ${VERSIONS.tailscale}, headscale ${VERSIONS.headscale}, ${networking}. ` +
-        `Fixed port ${r.plan.port.port} from \`manifests/${r.plan.manifest}\`. One-way delays: DERP site ${NET.svc.delayMs} ms, every other site ${NET.home.delayMs} ms. ` +
+        `Fixed port ${r.plans.base.port.port} from \`manifests/${r.plans.base.manifest}\`; node P's NodePort(s) ${Object.values(r.plans.pod.facts.nodePorts).map((x) => x.nodePort).join(", ")} and static endpoint ${(r.plans.pod.facts.config.StaticEndpoints ?? []).join(", ")} from the pod-mode plan; node A's RelayServerPort ${r.plans.relay?.facts.config.RelayServerPort ?? "-"} from the relay plan. One-way delays: DERP site ${NET.svc.delayMs} ms, every other site ${NET.home.delayMs} ms. ` +
         `RTT from ${PINGS} \`tailscale ping\`s per pair; link and DERP-path RTT from plain UDP between the sites.`,
         "",
         markdownTable(r.pairs),
         "",
+        ...(r.relay ? ["Peer relay (node A, host mode + `relay`, headscale policy with the rendered `relayGrant`): expected = laptop<->A + A<->B plain-UDP RTT, stated before measuring.", "", relayMarkdownTable([r.relay]), ""] : ["Peer relay: not measured.", ""]),
         ...Object.entries(NODES).map(([n, d]) => `- ${n}: ${d}`),
         "",
-        "`setup` follows the results schema: `directpath` when one end is node A, else `default`.",
+        "`setup` follows the results schema: `directpath` when one end is node A or node P, `control` for node P without its static endpoint, else `default`.",
         "",
         `Checks: ${r.checks.passed} passed, ${r.checks.failed} failed.`,
         "",

@@ -28,19 +28,23 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LabError, waitUntil, withTimeout } from "../lib/proc";
+import { LabError, stopDaemon, waitUntil, withTimeout, type Daemon } from "../lib/proc";
 import { CheckLog } from "../lib/report";
 import { LabSession } from "../lib/session";
 import { installTools, prerequisites } from "./build";
 import { DERP_PORT, HEADSCALE_URL, LIMITS, NET, PATHS, PREFIX, STUN_PORT, TEMP_PREFIX } from "./config";
 import {
-    derpRegions, devicesOf, startDerpers, startHeadscale, startTailscaled, statusOf, tailscaledUdpPorts, tunMode, up, type Device, type Devices,
+    derpRegions, devicesOf, reloadPolicy, selectConfig, startDerpers, startFromConfig, startHeadscale, startTailscaled, statusOf, tailscaledUdpPorts, tunMode, up,
+    type Device, type Devices, type Headscale,
 } from "./daemons";
-import { measureBaseline, measurePair, netcheck, type Baseline, type PairMeasurement } from "./measure";
-import { checkPairs, peerFromStatus, type Expectation, type PairResult } from "./model";
-import { readPlan, type PlanFacts } from "./plan";
+import { measureBaseline, measurePair, netcheck, pingVia, type Baseline, type PairMeasurement } from "./measure";
+import {
+    checkPairs, checkRelay, expectedRelayRttMs, labPolicy, median, peerFromStatus, peerRelayAddr, percentile, round1, viaKind, withinLinkFactor,
+    type Expectation, type PairResult, type RelayResult, type Setup,
+} from "./model";
+import { readPlan, readPodPlan, readRelayPlan, type PlanFacts, type PodPlanFacts, type RelayPlanFacts } from "./plan";
 import { writeResults, type LabResults } from "./report";
-import { applyFirewalls, buildTopology, edgeReport, startWan, type Topology } from "./topology";
+import { applyFirewalls, applyNodePort, buildTopology, edgeReport, startWan, type Topology } from "./topology";
 
 interface Args {
     planDir?: string;
@@ -57,57 +61,87 @@ function parseArgs(argv: string[]): Args {
     return out;
 }
 
+/** The three rendered plans: the local stack (node C, and node A's fixed port), pod mode (node P), host mode + relay (node A). */
+interface Plans {
+    base: PlanFacts;
+    pod: PodPlanFacts;
+    relay?: RelayPlanFacts;
+}
+
 /** What the phases after the setup share. */
 interface Run {
     session: LabSession;
     checks: CheckLog;
     plan: PlanFacts;
+    plans: Plans;
     topo: Topology;
     devices: Devices;
+    hs: Headscale;
+    /** Node P's tailscaled (restarted between the control run and the rendered run). */
+    nodep?: Daemon;
+    tun?: "tailscale0" | "userspace-networking";
 }
+
+/** The directpath nodes (for the results' `setup`). */
+const DIRECTPATH_NODES = ["node-a", "node-p"];
 
 /** Runs `fn` as a named step with its own time limit. */
 function step<T>(name: string, ms: number, fn: () => Promise<T>): Promise<T> {
     return withTimeout(`step "${name}"`, ms, fn);
 }
 
-/** Namespaces, WAN emulator, the plain-UDP baseline, the firewalls, the derpers and headscale. */
-async function buildNetwork(session: LabSession, checks: CheckLog, plan: PlanFacts): Promise<{ run: Run; base: Baseline; authKeyFile: string }> {
+/** Namespaces, WAN emulator, the plain-UDP baseline, the firewalls and NodePort, the derpers and headscale. */
+async function buildNetwork(session: LabSession, checks: CheckLog, plans: Plans): Promise<{ run: Run; base: Baseline }> {
     const topo = await step("topology", LIMITS.stepMs, () => buildTopology(session));
     const devices = devicesOf(topo);
     await step("WAN emulator", 20_000, () => startWan(session, topo));
-    checks.info(`one-way delays: DERP/control site ${NET.svc.delayMs} ms, laptop's home ${NET.home.delayMs} ms, node A ${NET.nodea.delayMs} ms, node B ${NET.nodeb.delayMs} ms, node C ${NET.nodec.delayMs} ms`);
-    const base = await step("underlay baseline", 120_000, () => measureBaseline(session, topo, devices));
+    checks.info(`one-way delays: DERP/control site ${NET.svc.delayMs} ms, laptop's home ${NET.home.delayMs} ms, node A ${NET.nodea.delayMs} ms, node B ${NET.nodeb.delayMs} ms, node C ${NET.nodec.delayMs} ms, node P ${NET.nodep.delayMs} ms`);
+    const base = await step("underlay baseline", 180_000, () => measureBaseline(session, topo, devices));
     checks.check("the WAN emulator delays traffic between sites", (base.link.get("node-a|node-b") ?? 0) >= 4 * NET.nodea.delayMs,
-        `plain UDP RTT laptop-A ${base.link.get("laptop|node-a")} ms, laptop-B ${base.link.get("laptop|node-b")} ms, A-B ${base.link.get("node-a|node-b")} ms; to DERP: ${[...base.derp].map(([k, v]) => `${k} ${v} ms`).join(", ")}`);
+        `plain UDP RTT ${[...base.link].map(([k, v]) => `${k} ${v} ms`).join(", ")}; to DERP: ${[...base.derp].map(([k, v]) => `${k} ${v} ms`).join(", ")}`);
 
-    await step("firewalls", 20_000, () => applyFirewalls(topo, plan));
+    // Node A: the relay plan's rules when the relay is on (tailscaled's port and the relay port), node C: the local stack's.
+    await step("firewalls", 20_000, () => applyFirewalls(topo, plans.relay?.iptables ?? plans.base.iptables, plans.base.iptables));
+    const dnat = await step("NodePort", 20_000, () => applyNodePort(topo, plans.pod));
+    checks.info(`node P: NodePort ${dnat.map((r) => `${r[r.indexOf("--dport") + 1]} -> ${r[r.length - 1]}`).join(", ")} (DNAT, no SNAT), pod traffic out with MASQUERADE --random-fully, inbound only the pod-mode plan's firewallRules`);
     const certNames = await step("derpers", 60_000, () => startDerpers(session, topo));
     checks.info(`two derpers (DERP + STUN): regions 900 and 901: ${NET.svc.derp1} and ${NET.svc.derp2}, DERP on :${DERP_PORT} (self-signed, pinned by CertName), STUN on :${STUN_PORT}`);
-    const { authKeyFile } = await step("headscale", 60_000, () => startHeadscale(session, topo, certNames));
-    checks.info(`headscale on ${HEADSCALE_URL}: DERP map from a file, embedded DERP off, no DERP URLs, update checks off; one reusable preauth key`);
-    return { run: { session, checks, plan, topo, devices }, base, authKeyFile };
+    const hs = await step("headscale", 60_000, () => startHeadscale(session, topo, certNames, plans.relay?.tags ?? []));
+    checks.info(`headscale on ${HEADSCALE_URL}: DERP map from a file, embedded DERP off, no DERP URLs, update checks off; policy file (access grant for all${plans.relay ? `, ${plans.relay.tags.join(",")} owned by the lab user; no relay grant yet` : ""}); reusable preauth keys (one tagged ${plans.relay?.tags.join(",") ?? "-"})`);
+    return { run: { session, checks, plan: plans.base, plans, topo, devices, hs }, base };
 }
 
 /** Starts every tailscaled as its setup prescribes, brings them up, and checks what they were given. */
-async function joinTailnet(r: Run, authKeyFile: string): Promise<"tailscale0" | "userspace-networking"> {
-    const { checks, devices, plan } = r;
+async function joinTailnet(r: Run): Promise<"tailscale0" | "userspace-networking"> {
+    const { checks, devices, plan, plans, hs } = r;
     const all = Object.values(devices);
     // Kernel TUN when namespaces can have TUN devices (the WAN emulator already proved they can).
     const tun = await tunMode(r.topo);
-    checks.info(`tailscaled networking: ${tun === "tailscale0" ? "kernel TUN (tailscale0 in each namespace)" : "userspace networking (no TUN in namespaces)"}`);
+    r.tun = tun;
+    checks.info(`tailscaled networking: ${tun === "tailscale0" ? "kernel TUN (tailscale0 in each namespace)" : "userspace networking (no TUN in namespaces)"}; node P as rendered (TS_USERSPACE=${plans.pod.facts.userspace})`);
     const rendered = { extraArgs: plan.port.extraArgs, env: { PORT: String(plan.port.envPort) } };
-    await step("tailscaled", 60_000, async () => {
+    await step("tailscaled", 120_000, async () => {
         await startTailscaled(r.session, devices.laptop, { tun, extraArgs: ["--port=41641"], env: {} });
-        // Node A exactly as the rendered DaemonSet runs it: PORT env and TS_TAILSCALED_EXTRA_ARGS.
-        await startTailscaled(r.session, devices.nodea, { tun, ...rendered });
+        if (plans.relay) {
+            // Node A as the rendered relay DaemonSet runs it: the init container's select-config
+            // script picks any-node.hujson (@NODE_NAME@ replaced), then tailscaled --config with
+            // the rendered TS_TAILSCALED_EXTRA_ARGS; AuthKey points at the lab's tagged key.
+            const selected = await selectConfig(devices.nodea, plans.relay.facts, "node-a");
+            await startFromConfig(r.session, devices.nodea, selected, plans.relay.facts, { tun, authKeyFile: hs.taggedKeyFile, staticEndpoints: true });
+        } else {
+            // Node A exactly as the rendered DaemonSet runs it: PORT env and TS_TAILSCALED_EXTRA_ARGS.
+            await startTailscaled(r.session, devices.nodea, { tun, ...rendered });
+        }
         // Node B like the default image in a pod: no PORT, no --port (tailscaled picks a port).
         await startTailscaled(r.session, devices.nodeb, { tun, extraArgs: [], env: {} });
         // Node C: the same rendered settings as node A.
         await startTailscaled(r.session, devices.nodec, { tun, ...rendered });
+        // Node P, the control first: the rendered pod-mode file of its node without StaticEndpoints.
+        const selected = await selectConfig(devices.nodep, plans.pod.facts, plans.pod.node);
+        r.nodep = (await startFromConfig(r.session, devices.nodep, selected, plans.pod.facts, { tun, authKeyFile: hs.authKeyFile, staticEndpoints: false, logName: "tailscaled-node-p-control" })).daemon;
     });
     await step("tailscale up", 180_000, async () => {
-        for (const d of all) await up(d, authKeyFile);
+        for (const d of [devices.laptop, devices.nodeb, devices.nodec, ...(plans.relay ? [] : [devices.nodea])]) await up(d, hs.authKeyFile);
     });
     checks.check("every device joined the lab tailnet", all.every((d) => /^100\./.test(d.ip ?? "")), all.map((d) => `${d.name} ${d.ip}`).join(", "));
 
@@ -118,17 +152,29 @@ async function joinTailnet(r: Run, authKeyFile: string): Promise<"tailscale0" | 
     const portsC = await tailscaledUdpPorts(r.topo.ns.nodec);
     checks.check(`node C's tailscaled listens on the fixed port ${plan.port.port} too`, portsC.includes(plan.port.port), `tailscaled UDP ports in node C: ${portsC.join(", ") || "none"}`);
     const portsA = await tailscaledUdpPorts(r.topo.ns.nodea);
-    checks.check(`node A's tailscaled listens on the fixed port ${plan.port.port} from the DaemonSet`, portsA.includes(plan.port.port), `tailscaled UDP ports in node A: ${portsA.join(", ") || "none"}`);
+    const portA = plans.relay?.facts.port ?? plan.port.port;
+    checks.check(`node A's tailscaled listens on the fixed port ${portA} from the DaemonSet`, portsA.includes(portA), `tailscaled UDP ports in node A: ${portsA.join(", ") || "none"}`);
+    if (plans.relay) {
+        const rp = plans.relay.facts.config.RelayServerPort!;
+        checks.check(`node A's tailscaled runs the peer relay server on RelayServerPort ${rp} from its config file`, portsA.includes(rp), `tailscaled UDP ports in node A: ${portsA.join(", ") || "none"}`);
+    }
+    const portsP = await tailscaledUdpPorts(r.topo.ns.podp);
+    checks.check(`node P's tailscaled (pod namespace, --config) listens on the rendered port ${plans.pod.facts.port}`, portsP.includes(plans.pod.facts.port), `tailscaled UDP ports in node P's pod: ${portsP.join(", ") || "none"}`);
 
-    // Everyone sees everyone before measuring.
-    await step("netmaps", LIMITS.stepMs, () => waitUntil("every device to see its two peers", 60_000, async () => {
+    await waitNetmaps(r);
+    return tun;
+}
+
+/** Everyone sees everyone before measuring. */
+async function waitNetmaps(r: Run): Promise<void> {
+    const all = Object.values(r.devices);
+    await step("netmaps", LIMITS.stepMs, () => waitUntil("every device to see its peers", 60_000, async () => {
         for (const d of all) {
             const st = await statusOf(d);
             if (!st || all.some((o) => o !== d && !peerFromStatus(st, { ip: o.ip }))) return false;
         }
         return true;
     }, 500));
-    return tun;
 }
 
 /** netcheck per device (hard NAT everywhere but node A), and node C's advertised endpoint. */
@@ -146,38 +192,97 @@ async function checkNat(r: Run): Promise<LabResults["netcheck"]> {
     // Node C's random-port SNAT makes its STUN mapping vary, yet with a fixed port tailscaled also
     // advertises its public IP with that local port (magicsock: EndpointSTUN4LocalPort), which the
     // 1:1 NAT and the open port make reachable.
-    const selfC = await statusOf(devices.nodec) as { Self?: { Addrs?: string[] } } | undefined;
-    const addrsC = selfC?.Self?.Addrs ?? [];
+    const addrsC = await selfAddrs(devices.nodec);
     checks.check("node C advertises its public IP with the fixed port despite the SNAT", addrsC.includes(`${NET.nodec.eip}:${r.plan.port.port}`), `endpoints: ${addrsC.join(", ") || "none"}`);
     return mapping;
 }
 
-/** Which pairs are measured, and the path each must take. */
-function pairsOf(devices: Devices): Array<{ pair: [Device, Device]; expect: Expectation }> {
-    const { laptop, nodea, nodeb, nodec } = devices;
-    const p = (a: Device, b: Device, path: Expectation["path"]) => ({ pair: [a, b] as [Device, Device], expect: { from: a.name, to: b.name, path } });
-    return [
-        p(laptop, nodea, "direct"), p(laptop, nodeb, "relayed"), p(nodea, nodeb, "direct"),
-        p(laptop, nodec, "direct"), p(nodeb, nodec, "direct"), p(nodea, nodec, "direct"),
-    ];
+async function selfAddrs(d: Device): Promise<string[]> {
+    const st = await statusOf(d) as { Self?: { Addrs?: string[] } } | undefined;
+    return st?.Self?.Addrs ?? [];
 }
 
-/** Measures every pair, then checks status against ping and each pair against its expectation. */
-async function measurePairs(r: Run, base: Baseline): Promise<PairResult[]> {
-    const pairs = pairsOf(r.devices);
+type PairSpec = { pair: [Device, Device]; expect: Expectation; setup?: Setup };
+const p = (a: Device, b: Device, path: Expectation["path"], setup?: Setup): PairSpec => ({ pair: [a, b], expect: { from: a.name, to: b.name, path }, setup });
+
+/** Measures pairs, then checks status against ping and each pair against its expectation. */
+async function measurePairs(r: Run, base: Baseline, pairs: PairSpec[]): Promise<PairResult[]> {
     const measured: PairMeasurement[] = [];
-    for (const { pair: [a, b] } of pairs) {
-        const m = await step(`measure ${a.name} -> ${b.name}`, 150_000, () => measurePair(a, b, r.devices.nodea.name, base));
-        r.checks.info(`${a.name} -> ${b.name}: via ${m.finalVia.join(", ")}; CurAddr ${m.curAddr || "(none: relayed)"}`);
+    for (const { pair: [a, b], setup } of pairs) {
+        const m = await step(`measure ${a.name} -> ${b.name}`, 150_000, () => measurePair(a, b, DIRECTPATH_NODES, base, setup));
+        r.checks.info(`${a.name} -> ${b.name}${setup ? ` (${setup})` : ""}: via ${m.finalVia.join(", ")}; CurAddr ${m.curAddr || "(none: relayed)"}`);
         measured.push(m);
     }
     for (const m of measured) {
-        r.checks.check(`${m.result.from} -> ${m.result.to}: status CurAddr agrees with ping's via`, (m.curAddr !== "") === (m.result.path === "direct"),
+        r.checks.check(`${m.result.from} -> ${m.result.to}${m.result.setup === "control" ? " (control)" : ""}: status CurAddr agrees with ping's via`, (m.curAddr !== "") === (m.result.path === "direct"),
             `CurAddr ${m.curAddr || "empty"}, pongs ${m.result.path}`);
     }
     const results = measured.map((m) => m.result);
-    for (const l of checkPairs(results, pairs.map((p) => p.expect))) r.checks.check(l.name, l.ok, l.detail);
+    for (const l of checkPairs(results, pairs.map((x) => x.expect))) r.checks.check(l.name, l.ok, l.detail);
     return results;
+}
+
+/**
+ * Node P with its rendered config file (StaticEndpoints in): restart its tailscaled (same state:
+ * a container restart), check it advertises <public IP>:<nodePort>, and measure every pair with it.
+ */
+async function podPhase(r: Run, base: Baseline): Promise<PairResult[]> {
+    const { checks, devices, plans } = r;
+    const want = plans.pod.facts.config.StaticEndpoints ?? [];
+    await stopDaemon(r.nodep!, "SIGTERM", 10_000);
+    const selected = await selectConfig(devices.nodep, plans.pod.facts, plans.pod.node);
+    r.nodep = (await step("node P with its static endpoint", 90_000, () => startFromConfig(r.session, devices.nodep, selected, plans.pod.facts,
+        { tun: r.tun!, authKeyFile: r.hs.authKeyFile, staticEndpoints: true, logName: "tailscaled-node-p" }))).daemon;
+    let addrs: string[] = [];
+    await waitUntil("node P to advertise its static endpoint", 30_000, async () => {
+        addrs = await selfAddrs(devices.nodep);
+        return want.every((e) => addrs.includes(e));
+    }, 500).catch(() => undefined);
+    checks.check(`node P advertises the rendered static endpoint ${want.join(", ")} (node's public IP + NodePort)`, want.length > 0 && want.every((e) => addrs.includes(e)), `endpoints: ${addrs.join(", ") || "none"}`);
+    await waitNetmaps(r);
+    const pairs = [p(devices.laptop, devices.nodep, "direct"), p(devices.nodea, devices.nodep, "direct"), p(devices.nodeb, devices.nodep, "direct"), p(devices.nodec, devices.nodep, "direct")];
+    const results = await measurePairs(r, base, pairs);
+    for (const res of results) {
+        const l = withinLinkFactor(res, 1.5);
+        checks.check(l.name, l.ok, l.detail);
+    }
+    return results;
+}
+
+/**
+ * The peer relay: put the rendered relayGrant into headscale's policy (SIGHUP), then laptop ->
+ * node B (both hard NAT) must go through node A's relay server, not DERP.
+ */
+async function relayPhase(r: Run, base: Baseline, derpPair: PairResult | undefined): Promise<RelayResult | undefined> {
+    const { checks, devices, plans, hs } = r;
+    const relay = plans.relay!;
+    // What the topology says before measuring: laptop -> A -> B is two WAN links, each the plain-UDP
+    // RTT between the sites (5 ms + 5 ms one way each leg in the emulator: ~10 ms per leg, ~20 ms).
+    const legs = [base.link.get("laptop|node-a") ?? NaN, base.link.get("node-a|node-b") ?? NaN];
+    const expectedMs = expectedRelayRttMs(legs);
+    checks.info(`expected peer-relay RTT laptop -> node-b: laptop<->A ${legs[0]} ms + A<->B ${legs[1]} ms = ${expectedMs} ms (vs link ${base.link.get("laptop|node-b")} ms, DERP measured ${derpPair?.rttMedianMs ?? "?"} ms)`);
+    await reloadPolicy(hs, labPolicy(hs.user, relay.tags, relay.grants));
+    checks.info(`headscale policy now has the rendered relayGrant: ${JSON.stringify(relay.grants)}`);
+    const { pongs, firstAfterMs } = await step("peer relay laptop -> node-b", 180_000, () => pingVia(devices.laptop, devices.nodeb, "peer-relay", 90_000));
+    const viaRelay = pongs.filter((x) => viaKind(x.via) === "peer-relay");
+    const vias = [...new Set(pongs.map((x) => x.via))];
+    checks.info(`laptop -> node-b after the grant: first peer-relay pong after ${firstAfterMs ?? "never"} ms; vias ${vias.join(", ") || "none"}`);
+    const used = viaRelay.length >= pongs.length / 2 && viaRelay.length > 0 ? viaRelay : pongs;
+    if (used.length === 0) {
+        checks.check("laptop -> node-b: pongs through the peer relay", false, "no pongs");
+        return undefined;
+    }
+    const rtts = used.map((x) => x.rttMs);
+    const res: RelayResult = {
+        from: devices.laptop.name, to: devices.nodeb.name, relay: devices.nodea.name, via: used[0]!.via,
+        rttMedianMs: round1(median(rtts)), rttP95Ms: round1(percentile(rtts, 95)), expectedMs,
+        linkRttMs: base.link.get("laptop|node-b") ?? NaN,
+        derpPathRttMs: derpPair?.derpPathRttMs ?? NaN, derpMeasuredMs: derpPair?.rttMedianMs ?? NaN,
+    };
+    const relayAddr = `${NET.nodea.wan}:${relay.facts.config.RelayServerPort}`;
+    for (const l of checkRelay(res, relayAddr)) checks.check(l.name, l.ok, l.detail);
+    checks.info(`peer relay address in the via: ${peerRelayAddr(res.via) ?? "(none)"}`);
+    return res;
 }
 
 /** The router has no route out; the lab fails if anything but a peer's private candidate endpoint was tried. */
@@ -190,8 +295,13 @@ async function checkContained(r: Run): Promise<void> {
 /** The whole lab after the prerequisites; returns early (with a failed check) when a step can't go on. */
 async function lab(session: LabSession, checks: CheckLog, args: Args, finish: (code: number) => never): Promise<void> {
     if (!(await step("install", LIMITS.installMs, () => installTools(checks)))) return;
-    const plan = await step("plan", LIMITS.planMs, async () => readPlan(session, checks, args.planDir));
-    if (!plan) return;
+    const plans = await step("plan", LIMITS.planMs, async (): Promise<Plans | undefined> => {
+        const base = readPlan(session, checks, args.planDir);
+        const pod = readPodPlan(session, checks);
+        const relay = readRelayPlan(session, checks);
+        return base && pod ? { base, pod, relay } : undefined;
+    });
+    if (!plans) return;
 
     const labDeadline = setTimeout(() => {
         checks.check("the lab finished within its time limit", false, `${LIMITS.labMs} ms`);
@@ -201,13 +311,22 @@ async function lab(session: LabSession, checks: CheckLog, args: Args, finish: (c
 
     fs.rmSync(PATHS.work, { recursive: true, force: true });
     fs.mkdirSync(PATHS.logs, { recursive: true });
-    const { run, base, authKeyFile } = await buildNetwork(session, checks, plan);
-    const tun = await joinTailnet(run, authKeyFile);
+    const { run, base } = await buildNetwork(session, checks, plans);
+    const tun = await joinTailnet(run);
     const netcheckByDevice = await checkNat(run);
-    const pairs = await measurePairs(run, base);
+    const { laptop, nodea, nodeb, nodec, nodep } = run.devices;
+    const pairs = await measurePairs(run, base, [
+        p(laptop, nodea, "direct"), p(laptop, nodeb, "relayed"), p(nodea, nodeb, "direct"),
+        p(laptop, nodec, "direct"), p(nodeb, nodec, "direct"), p(nodea, nodec, "direct"),
+        // The control: node P without its static endpoint is relayed from the laptop.
+        p(laptop, nodep, "relayed", "control"),
+    ]);
+    pairs.push(...await podPhase(run, base));
+    const relay = plans.relay ? await relayPhase(run, base, pairs.find((x) => x.from === "laptop" && x.to === "node-b")) : undefined;
+    if (!plans.relay) checks.check("the peer-relay part ran", false, "the relay plan was not usable (see above)");
     await checkContained(run);
 
-    writeResults({ pairs, plan, tun, netcheck: netcheckByDevice, checks });
+    writeResults({ pairs, relay, plans, tun, netcheck: netcheckByDevice, checks });
     checks.info(`wrote bench/results/direct-connection.json and .md`);
     if (args.keep) {
         checks.info(`--keep: namespaces ${session.netns.created.join(" ")} are left running; the next run removes them`);

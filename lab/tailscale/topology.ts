@@ -11,9 +11,13 @@
  *            --random-fully         |      2.5 ms                firewallRules          (directpath)
  *            2.5 ms                 |--- dpt-nodeb 198.18.0.10   SNAT --random-fully, no inbound
  *                                   |      2.5 ms  '-- dpt-podb 10.244.1.10 tailscaled  (default)
- *                                   '--- dpt-igwc 198.18.1.10 (1:1 NAT) -- dpt-nodec 10.0.1.10
- *                                          2.5 ms    tailscaled :PORT, firewall from firewallRules,
- *                                                    VPC CNI SNAT --random-fully on host traffic
+ *                                   |--- dpt-igwc 198.18.1.10 (1:1 NAT) -- dpt-nodec 10.0.1.10
+ *                                   |      2.5 ms    tailscaled :PORT, firewall from firewallRules,
+ *                                   |                VPC CNI SNAT --random-fully on host traffic
+ *                                   '--- dpt-nodep 198.18.2.10   SNAT --random-fully for the pod; UDP NodePort
+ *                                          2.5 ms  |             DNAT (no SNAT) to the pod; firewall from the
+ *                                                  |             pod-mode plan's firewallRules      (directpath pod mode)
+ *                                                  '-- dpt-podp 10.244.2.10 tailscaled --config (userspace)
  */
 import * as path from "node:path";
 import { cidrContains } from "../../components/common/net";
@@ -21,10 +25,10 @@ import { exec, execEach, waitUntil } from "../lib/proc";
 import type { LabSession } from "../lib/session";
 import { WANEM_BIN } from "./build";
 import { NET, PATHS, SITE_LINKS, SITES } from "./config";
-import { SG_CHAIN, type PlanFacts } from "./plan";
+import { SG_CHAIN, type PodPlanFacts } from "./plan";
 
 export interface Topology {
-    ns: { inet: string; svc: string; home: string; laptop: string; nodea: string; nodeb: string; podb: string; igwc: string; nodec: string };
+    ns: { inet: string; svc: string; home: string; laptop: string; nodea: string; nodeb: string; podb: string; igwc: string; nodec: string; nodep: string; podp: string };
 }
 
 const EDGE_CHAIN = "DPT-EDGE";
@@ -41,6 +45,7 @@ export async function buildTopology(session: LabSession): Promise<Topology> {
     const ns = {
         inet: add("inet"), svc: add("svc"), home: add("home"), laptop: add("laptop"),
         nodea: add("nodea"), nodeb: add("nodeb"), podb: add("podb"), igwc: add("igwc"), nodec: add("nodec"),
+        nodep: add("nodep"), podp: add("podp"),
     };
     await veth(ns.inet, "to-svc", ns.svc, "wan0");
     await veth(ns.inet, "to-home", ns.home, "wan0");
@@ -50,6 +55,8 @@ export async function buildTopology(session: LabSession): Promise<Topology> {
     await veth(ns.nodeb, "vethpod", ns.podb, "eth0");
     await veth(ns.inet, "to-nodec", ns.igwc, "wan0");
     await veth(ns.igwc, "vpc0", ns.nodec, "eth0");
+    await veth(ns.inet, "to-nodep", ns.nodep, "wan0");
+    await veth(ns.nodep, "vethpod", ns.podp, "eth0");
 
     await execEach(ns.inet, [
         ...SITES.map((s, i) => ["ip", "addr", "add", `${s.gw}/${prefixLen(s.cidr)}`, "dev", SITE_LINKS[i]!]),
@@ -121,7 +128,42 @@ export async function buildTopology(session: LabSession): Promise<Topology> {
         ["iptables", "-t", "nat", "-A", "POSTROUTING", "!", "-d", NET.nodec.vpcCidr, "-m", "addrtype", "!", "--dst-type", "LOCAL",
             "-m", "comment", "--comment", "like AWS-SNAT-CHAIN-1 of the VPC CNI", "-j", "SNAT", "--to-source", NET.nodec.node, "--random-fully"],
     ]);
+    // Node P (pod mode): like node B, the pod's traffic leaves with the node's random-port SNAT
+    // (kube-proxy/Cilium masquerade, MASQUERADE --random-fully); applyNodePort adds the NodePort.
+    await execEach(ns.nodep, [
+        ["ip", "addr", "add", `${NET.nodep.wan}/24`, "dev", "wan0"], ["ip", "link", "set", "wan0", "up"],
+        ["ip", "addr", "add", `${NET.nodep.podGw}/24`, "dev", "vethpod"], ["ip", "link", "set", "vethpod", "up"],
+        ["ip", "route", "add", "default", "via", NET.nodep.gw],
+        ["sysctl", "-qw", "net.ipv4.ip_forward=1"],
+        ["iptables", "-t", "nat", "-A", "POSTROUTING", "-s", NET.nodep.podCidr, "!", "-d", NET.nodeb.clusterPodCidr, "-o", "wan0",
+            "-m", "comment", "--comment", "the node's masquerade of pod traffic", "-j", "MASQUERADE", "--random-fully"],
+    ]);
+    await execEach(ns.podp, [
+        ["ip", "addr", "add", `${NET.nodep.pod}/24`, "dev", "eth0"], ["ip", "link", "set", "eth0", "up"],
+        ["ip", "route", "add", "default", "via", NET.nodep.podGw],
+    ]);
     return { ns };
+}
+
+/**
+ * Node P's NodePort, as kube-proxy/Cilium implement a UDP NodePort Service with
+ * externalTrafficPolicy Local: DNAT from the node's public address and each rendered nodePort to
+ * the pod's IP and the Service's targetPort, no SNAT (the peer's source address reaches the pod).
+ * And the node's "security group": stateful, inbound closed except the pod-mode plan's
+ * firewallRules, matched before the DNAT (mangle PREROUTING), so on the NodePort the rules name.
+ */
+export async function applyNodePort(topo: Topology, pod: PodPlanFacts): Promise<string[][]> {
+    const dnat = Object.values(pod.facts.nodePorts).map((p) => ["iptables", "-t", "nat", "-A", "PREROUTING", "-i", "wan0", "-d", NET.nodep.wan, "-p", "udp", "--dport", String(p.nodePort),
+        "-m", "comment", "--comment", "NodePort, externalTrafficPolicy Local", "-j", "DNAT", "--to-destination", `${NET.nodep.pod}:${p.targetPort}`]);
+    await execEach(topo.ns.nodep, [
+        ...dnat,
+        ["iptables", "-t", "mangle", "-N", SG_CHAIN],
+        ["iptables", "-t", "mangle", "-A", SG_CHAIN, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
+        ...pod.iptables.map((r) => ["iptables", "-t", "mangle", ...r]),
+        ["iptables", "-t", "mangle", "-A", SG_CHAIN, "-j", "DROP"],
+        ["iptables", "-t", "mangle", "-A", "PREROUTING", "-i", "wan0", "-j", SG_CHAIN],
+    ]);
+    return dnat;
 }
 
 /** Starts the WAN emulator (a session daemon) and sends everything the router forwards between sites through it. */
@@ -138,7 +180,7 @@ export async function startWan(session: LabSession, topo: Topology): Promise<voi
 }
 
 /** The node firewalls, like security groups on the nodes' interfaces: stateful, inbound closed except for the given rules. */
-export async function applyFirewalls(topo: Topology, plan: PlanFacts): Promise<void> {
+export async function applyFirewalls(topo: Topology, nodeA: string[][], nodeC: string[][]): Promise<void> {
     const chain = (ns: string, jumps: string[], dev: string, allow: string[][]) => execEach(ns, [
         ["iptables", "-N", SG_CHAIN],
         ["iptables", "-A", SG_CHAIN, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
@@ -146,9 +188,9 @@ export async function applyFirewalls(topo: Topology, plan: PlanFacts): Promise<v
         ...allow.map((r) => ["iptables", ...r]),
         ["iptables", "-A", SG_CHAIN, "-j", "DROP"],
     ]);
-    await chain(topo.ns.nodea, ["INPUT"], "wan0", plan.iptables);
-    // Node C gets directpath's rules too: only the SNAT rule differs from node A.
-    await chain(topo.ns.nodec, ["INPUT"], "eth0", plan.iptables);
+    await chain(topo.ns.nodea, ["INPUT"], "wan0", nodeA);
+    // Node C gets directpath's rules too (the local stack's): only the SNAT rule differs from node A.
+    await chain(topo.ns.nodec, ["INPUT"], "eth0", nodeC);
     await chain(topo.ns.nodeb, ["INPUT", "FORWARD"], "wan0", []);
 }
 
