@@ -24,6 +24,7 @@ export function destroyNamespace(name: string): void {
         }
     }
     run(["ip", "netns", "del", name], { allowFail: true });
+    fs.rmSync(`/etc/netns/${name}`, { recursive: true, force: true });
 }
 
 /**
@@ -70,6 +71,11 @@ export class Netns {
         const ns = this.name(short);
         run(["ip", "netns", "add", ns]);
         this.created.push(ns);
+        // The lab has no DNS server: without this, `ip netns exec` would hand the namespace the
+        // host's /etc/resolv.conf, and a daemon's lookup would try to leave the lab for the host's
+        // resolver. Pointing at the namespace's own loopback makes such a lookup fail at once, in place.
+        fs.mkdirSync(`/etc/netns/${ns}`, { recursive: true });
+        if (!fs.existsSync(`/etc/netns/${ns}/resolv.conf`)) fs.writeFileSync(`/etc/netns/${ns}/resolv.conf`, "nameserver 127.0.0.1\n");
         this.exec(ns, ["ip", "link", "set", "lo", "up"]);
         return ns;
     }
