@@ -68,8 +68,8 @@ describe("EksCluster", () => {
         expect(kms.Statement).toEqual([{ Effect: "Allow", Action: ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"], Resource: "arn:aws:kms:eu-central-1:123456789012:key/dev-secrets" }]);
 
         // Admins get an access entry plus the cluster-admin policy, not an aws-auth ConfigMap.
-        expect(r.inputs(r.get("aws:eks/accessEntry:AccessEntry", "dev-admin-0"))).toMatchObject({ principalArn: "arn:aws:iam::123456789012:role/platform-admin", type: "STANDARD" });
-        expect(r.inputs(r.get("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "dev-admin-0"))).toMatchObject({
+        expect(r.inputs(r.get("aws:eks/accessEntry:AccessEntry", "dev-admin-123456789012-role-platform-admin"))).toMatchObject({ principalArn: "arn:aws:iam::123456789012:role/platform-admin", type: "STANDARD" });
+        expect(r.inputs(r.get("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "dev-admin-123456789012-role-platform-admin"))).toMatchObject({
             principalArn: "arn:aws:iam::123456789012:role/platform-admin",
             policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
             accessScope: { type: "cluster" },

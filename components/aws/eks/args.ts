@@ -7,6 +7,7 @@ import { z } from "zod";
 import { joinPath, parseOrThrow, type Problem } from "../../common/errors";
 import { cidrSchema, cidrsOverlap, dnsLabelSchema, isLabelKey, labelsSchema, parseCidr, portSchema } from "../../common/net";
 import { CILIUM_CHART_VERSION, CILIUM_MIN_CHART_LINE, CILIUM_VXLAN_PORT, parseChartVersion } from "../../cilium/values";
+import { principalKey } from "../names";
 import { isPrivateIpv4Cidr } from "../vpc/plan";
 
 /** Tailscale hands out tailnet addresses from the CGNAT range; pod and Service CIDRs must stay out of it. */
@@ -120,6 +121,19 @@ export function eksClusterCrossChecks(raw: unknown): Problem[] {
             if (!p) return;
             if (p.family !== 4) problems.push({ path: `publicAccessCidrs[${i}]`, value: c, rule: "must be an IPv4 CIDR (EKS's public endpoint allow-list is IPv4)" });
             else if (isPrivateIpv4Cidr(c as string)) problems.push({ path: `publicAccessCidrs[${i}]`, value: c, rule: "is a private range; the public endpoint only sees public source addresses (nodes use the private endpoint)" });
+        });
+    }
+
+    if (Array.isArray(r.adminPrincipalArns)) {
+        // Each principal names its access entry: two that give one name can't both exist.
+        const keys = new Map<string, unknown>();
+        r.adminPrincipalArns.forEach((arn, i) => {
+            if (typeof arn !== "string") return;
+            const k = principalKey(arn);
+            const prior = keys.get(k);
+            if (prior === arn) problems.push({ path: `adminPrincipalArns[${i}]`, value: arn, rule: "is listed twice" });
+            else if (prior !== undefined) problems.push({ path: `adminPrincipalArns[${i}]`, value: arn, rule: `gives the same access-entry name (${k}) as ${String(prior)}` });
+            else keys.set(k, arn);
         });
     }
 

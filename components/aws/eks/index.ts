@@ -18,6 +18,7 @@ import {
     amiTypeFor, assumeRolePolicy, buildKubeconfig, CLUSTER_ROLE_POLICIES, clusterKmsPolicy, endpointHost, launchTemplateSpec,
     managedPolicyArn, NODE_ROLE_POLICIES, nodeGroupTaints, validateEksClusterOptions, type EksClusterOptions, type EksClusterOptionsInput,
 } from "./args";
+import { positionAlias, principalKey } from "../names";
 
 export * from "./args";
 
@@ -137,14 +138,17 @@ export class EksCluster extends pulumi.ComponentResource {
 
         // ---- access entries for admins ----
         const adminPolicy = pulumi.interpolate`arn:${partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy`;
+        // Keyed by the principal (not its position): reordering adminPrincipalArns renames nothing.
         const admins = o.adminPrincipalArns.map((arn, i) => {
-            const entry = new aws.eks.AccessEntry(`${name}-admin-${i}`, { clusterName: cluster.name, principalArn: arn, type: "STANDARD", tags }, child);
-            return new aws.eks.AccessPolicyAssociation(`${name}-admin-${i}`, {
+            const entryName = `${name}-admin-${principalKey(arn)}`;
+            const aliases = positionAlias(`${name}-admin-${i}`, entryName);
+            const entry = new aws.eks.AccessEntry(entryName, { clusterName: cluster.name, principalArn: arn, type: "STANDARD", tags }, { ...child, aliases });
+            return new aws.eks.AccessPolicyAssociation(entryName, {
                 clusterName: cluster.name,
                 principalArn: entry.principalArn,
                 policyArn: adminPolicy,
                 accessScope: { type: "cluster" },
-            }, child);
+            }, { ...child, aliases });
         });
 
         // ---- nodes ----

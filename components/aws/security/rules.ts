@@ -191,8 +191,11 @@ export function firewallRuleSpecs(rules: readonly FirewallRule[], opts: { ipv6: 
         const protocol: SgRuleSpec["protocol"] = r.protocol === "all" ? "-1" : r.protocol;
         const peerText = "cidr" in peer ? cidrSlug(peer.cidr) : peer.group;
         const ports = protocol === "-1" ? "all" : r.fromPort === r.toPort ? String(r.fromPort) : `${r.fromPort}-${r.toPort}`;
-        let key = `${opts.keyPrefix ?? ""}${r.direction === "ingress" ? "in" : "out"}-${r.protocol}-${ports}-${peerText}`;
-        if (seen.has(key)) key = `${key}-${i}`;
+        // The key is the opening itself (direction, protocol, ports, peer), never the rule's
+        // position: a second rule with the same key opens the same thing, and AWS refuses
+        // duplicates, so it is kept once.
+        const key = `${opts.keyPrefix ?? ""}${r.direction === "ingress" ? "in" : "out"}-${r.protocol}-${ports}-${peerText}`;
+        if (seen.has(key)) return;
         seen.add(key);
         out.push({
             key,
