@@ -1,6 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import type { SgRuleSpec } from "../components/aws/security/rules";
+import type { ClusterSecurity } from "../components/aws/security";
 import type { FirewallRule } from "../components/common/firewall";
 import type { StackConfig } from "./config";
 
@@ -27,12 +27,8 @@ export interface ProgramContext {
     externalEndpoints?: ExternalEndpoints;
     /** The AWS environment's security groups, for `deployAwsFirewall` (set by `deployAwsCluster`). */
     aws?: {
-        nodeSecurityGroupId: pulumi.Output<string>;
-        clusterSecurityGroupId: pulumi.Output<string>;
-        /** Whether the VPC is dual stack (rules with IPv6 peers are dropped otherwise). */
-        ipv6: boolean;
-        /** The rules ClusterSecurity already opens; consumed rules that repeat one are skipped. */
-        fixedRules: readonly SgRuleSpec[];
+        /** Its node group gets the consumed rules; its VPC's `ipv6` and its fixed rules decide which are kept. */
+        security: ClusterSecurity;
     };
 }
 

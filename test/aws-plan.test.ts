@@ -131,7 +131,7 @@ describe("npm run plan -- --stack dev / prod (AWS)", () => {
         expect(byType(doc, "aws:eks/nodeGroup:NodeGroup").map((g) => g.name)).toEqual(["prod-system", "prod-workload"]);
         expect(byType(doc, "aws:ec2/eip:Eip")).toHaveLength(3);
         // Both node groups' Auto Scaling groups are NLB targets.
-        expect(byType(doc, "aws:autoscaling/attachment:Attachment").map((a) => a.name)).toEqual(["prod-ingress-targets-0-0", "prod-ingress-targets-0-1"]);
+        expect(byType(doc, "aws:autoscaling/attachment:Attachment").map((a) => a.name)).toEqual(["prod-ingress-targets-tcp-443-system", "prod-ingress-targets-tcp-443-workload"]);
         expect(byType(doc, "aws:lb/loadBalancer:LoadBalancer")[0]!.inputs.ipAddressType).toBe("dualstack");
     });
 
@@ -174,10 +174,15 @@ describe("awsEnvironment (pure)", () => {
         const env = awsEnvironment(raw({ vpc: { availabilityZoneCount: 2, ipv6: true }, security: { tunnelPort: 8473 }, nodeGroups: [{ name: "g", instanceType: "t3.small" }], ingressNlb: { listeners: [{ port: 443 }] } },
             { name: "t", podCidrs: ["10.200.0.0/16"], serviceCidr: "172.21.0.0/16" }));
         expect(env.vpc).toMatchObject({ cidrBlock: "10.0.0.0/16", availabilityZoneCount: 2, ipv6: true, clusterName: "t" });
-        expect(env.security).toMatchObject({ tunnelPort: 8473, ipv6: true, hubble: true });
-        // The tunnel port the SG opens is the one the Cilium values get.
-        expect(env.eks).toMatchObject({ tunnelPort: 8473, hubble: true, podCidr: "10.200.0.0/16", serviceCidr: "172.21.0.0/16", vpcCidr: "10.0.0.0/16", ipv6: true });
-        expect(env.nlb).toMatchObject({ listeners: [{ port: 443, protocol: "TCP" }], ipv6: true });
+        // The tunnel port and Hubble live on ClusterSecurity only: EksCilium reads them from it.
+        expect(env.security).toMatchObject({ tunnelPort: 8473, hubble: true, clusterName: "t" });
+        expect(env.security).not.toHaveProperty("ipv6");
+        expect(env.eks).toMatchObject({ podCidr: "10.200.0.0/16", serviceCidr: "172.21.0.0/16" });
+        expect(env.eks).not.toHaveProperty("tunnelPort");
+        expect(env.nodeGroups).toEqual([expect.objectContaining({ name: "g", instanceType: "t3.small", ciliumStartupTaint: true })]);
+        expect(env.ciliumInstall).toMatchObject({ chartVersion: "1.19.3", extraValues: {} });
+        // IPv6 follows the VPC object (the NLB and the groups read vpc.ipv6).
+        expect(env.nlb).toMatchObject({ listeners: [{ port: 443, protocol: "TCP" }] });
         expect(env.nlb).not.toHaveProperty("enabled");
         expect(env.lrpAllowList).toBe(true);
         expect(awsEnvironment(raw({ eks: { ciliumChartVersion: "1.17.6" }, nodeGroups: [{ name: "g", instanceType: "t3.small" }] })).lrpAllowList).toBe(false);

@@ -4,7 +4,7 @@
  * Kubernetes provider to the in-cluster steps; `deployAwsFirewall` runs last and opens, in the
  * node security group, what those steps asked for (`ctx.firewallRules`, e.g. Tailscale's UDP port).
  */
-import { ClusterSecurity, EksCluster, IngressNlb, LoadBalancerTargets, PublicVpc, SecurityGroupRules } from "../../components/aws";
+import { ClusterSecurity, EksCilium, EksCluster, EksNodeGroup, IngressNlb, LoadBalancerTargets, PublicVpc, SecurityGroupRules } from "../../components/aws";
 import type { ProgramContext } from "../context";
 import { awsEnvironment } from "./aws";
 
@@ -15,32 +15,24 @@ export function deployAwsCluster(ctx: ProgramContext): void {
     const name = env.name;
 
     const vpc = new PublicVpc(name, env.vpc);
-    const security = new ClusterSecurity(name, { ...env.security, vpcId: vpc.vpcId });
+    const security = new ClusterSecurity(name, { ...env.security, vpc });
 
     // The ingress NLB comes before the cluster, so its Elastic IPs can go into the Cilium values
     // (the LRP allow-list); its targets (the node groups) are attached once they exist.
-    const nlb = env.nlb
-        ? new IngressNlb(`${name}-ingress`, { ...env.nlb, vpcId: vpc.vpcId, subnetIds: vpc.publicSubnetIds, nodeSecurityGroupId: security.nodeSecurityGroupId })
-        : undefined;
+    const nlb = env.nlb ? new IngressNlb(`${name}-ingress`, { ...env.nlb, vpc, security }) : undefined;
     const lrpAddressMatcherIps = nlb && env.lrpAllowList
         ? [...(env.cilium.lrpAddressMatcherIps ?? []), ...nlb.addresses]
         : env.cilium.lrpAddressMatcherIps;
 
-    const eks = new EksCluster(name, {
-        ...env.eks,
-        cilium: { ...env.cilium, lrpAddressMatcherIps },
-        subnetIds: vpc.publicSubnetIds,
-        clusterSecurityGroupId: security.clusterSecurityGroupId,
-        nodeSecurityGroupId: security.nodeSecurityGroupId,
-    }, {
-        // The nodes can only join once node -> control plane 443 is open.
-        dependsOn: [security],
-    });
+    // The control plane waits for the security groups' rules itself.
+    const eks = new EksCluster(name, { ...env.eks, vpc, security });
+    const nodeGroups = env.nodeGroups.map((g) => new EksNodeGroup(`${name}-${g.name}`, { ...g, cluster: eks }));
+    const cilium = new EksCilium(`${name}-cilium`, { ...env.ciliumInstall, ...env.cilium, lrpAddressMatcherIps, cluster: eks, nodeGroups });
 
     ctx.k8sProvider = eks.provider;
     // Cilium is installed here (CoreDNS waits for it): deployCilium must not install it again.
-    ctx.ciliumRelease = eks.cilium;
-    ctx.aws = { nodeSecurityGroupId: security.nodeSecurityGroupId, clusterSecurityGroupId: security.clusterSecurityGroupId, ipv6: vpc.ipv6, fixedRules: security.rules };
+    ctx.ciliumRelease = cilium.release;
+    ctx.aws = { security };
 
     ctx.outputs.vpcId = vpc.vpcId;
     ctx.outputs.publicSubnetIds = vpc.publicSubnetIds;
@@ -51,12 +43,12 @@ export function deployAwsCluster(ctx: ProgramContext): void {
     ctx.outputs.nodeRoleArn = eks.nodeRoleArn;
 
     if (nlb) {
-        new LoadBalancerTargets(`${name}-ingress-targets`, { targetGroupArns: nlb.targetGroupArns, autoscalingGroupNames: eks.autoscalingGroupNames });
+        new LoadBalancerTargets(`${name}-ingress-targets`, { loadBalancer: nlb, nodeGroups });
         ctx.externalEndpoints = {
             source: "aws-ingress-nlb",
             ips: nlb.addresses,
             hostnames: [nlb.dnsName, ...nlb.addressHostnames],
-            listeners: nlb.settings.listeners.map((l) => ({ port: l.port, targetPort: l.targetPort ?? l.port, protocol: l.protocol })),
+            listeners: nlb.listeners.map((l) => ({ port: l.port, targetPort: l.targetPort ?? l.port, protocol: l.protocol })),
         };
         ctx.outputs.ingressAddresses = nlb.addresses;
         ctx.outputs.ingressHostname = nlb.dnsName;
@@ -67,11 +59,5 @@ export function deployAwsCluster(ctx: ProgramContext): void {
 export function deployAwsFirewall(ctx: ProgramContext): void {
     if (!ctx.aws) throw new Error("directpath: deployAwsFirewall needs deployAwsCluster to run first");
     if (ctx.firewallRules.length === 0) return;
-    new SecurityGroupRules(`${ctx.config.cluster.name}-firewall`, {
-        securityGroupId: ctx.aws.nodeSecurityGroupId,
-        controlPlaneSecurityGroupId: ctx.aws.clusterSecurityGroupId,
-        rules: ctx.firewallRules,
-        ipv6: ctx.aws.ipv6,
-        existingRules: ctx.aws.fixedRules,
-    });
+    new SecurityGroupRules(`${ctx.config.cluster.name}-firewall`, { security: ctx.aws.security, rules: ctx.firewallRules });
 }

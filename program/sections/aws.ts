@@ -8,9 +8,9 @@ import { z } from "zod";
 import { joinPath, ValidationError, type Problem } from "../../components/common/errors";
 import { CILIUM_CHART_VERSION, parseChartVersion } from "../../components/cilium/values";
 import {
-    clusterSecurityArgsSchema, clusterSecurityCrossChecks, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, eksClusterCrossChecks, eksClusterOptionsSchema,
-    ingressNlbCrossChecks, ingressNlbOptionsSchema, nodeGroupSchema, publicVpcArgsSchema, publicVpcCrossChecks,
-    type ClusterSecurityOptionsInput, type EksClusterOptionsInput, type IngressNlbOptionsInput, type PublicVpcArgsInput,
+    clusterSecurityArgsSchema, clusterSecurityCrossChecks, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, eksCiliumOptionsSchema, eksClusterCrossChecks, eksClusterOptionsSchema,
+    eksNodeGroupOptionsSchema, ingressNlbCrossChecks, ingressNlbOptionsSchema, nodeGroupSchema, publicVpcArgsSchema, publicVpcCrossChecks,
+    type ClusterSecurityOptionsInput, type EksCiliumOptionsInput, type EksClusterOptionsInput, type EksNodeGroupOptionsInput, type IngressNlbOptionsInput, type PublicVpcArgsInput,
 } from "../../components/aws";
 import type { EksCiliumOptions } from "../../components/aws";
 import type { PlainConfig } from "../config";
@@ -18,8 +18,12 @@ import { ciliumSectionSchema, ciliumValueOptions } from "./cilium";
 
 const vpcBlock = publicVpcArgsSchema.omit({ tags: true, clusterName: true });
 const securityBlock = clusterSecurityArgsSchema.omit({ ipv6: true, clusterName: true, tags: true });
-const eksBlock = eksClusterOptionsSchema.omit({
-    nodeGroups: true, podCidr: true, serviceCidr: true, vpcCidr: true, ipv6: true, tunnelPort: true, hubble: true, tags: true,
+// One block for the cluster, the Cilium install and the node groups' startup taint (the config's shape).
+const eksBlock = eksClusterOptionsSchema.omit({ podCidr: true, serviceCidr: true, tags: true }).extend({
+    ciliumChartVersion: eksCiliumOptionsSchema.shape.chartVersion,
+    ciliumExtraValues: eksCiliumOptionsSchema.shape.extraValues,
+    ciliumStartupTaint: eksNodeGroupOptionsSchema.shape.ciliumStartupTaint,
+    coreDnsVersion: eksCiliumOptionsSchema.shape.coreDnsVersion,
 });
 const nlbBlock = ingressNlbOptionsSchema.omit({ ipv6: true, tags: true }).extend({
     enabled: z.boolean({ error: "must be true or false" }).default(true),
@@ -46,8 +50,11 @@ export type AwsSection = z.output<typeof awsSectionSchema>;
 export interface AwsEnvironment {
     name: string;
     vpc: PublicVpcArgsInput;
-    security: ClusterSecurityOptionsInput;
+    security: Omit<ClusterSecurityOptionsInput, "ipv6">;
     eks: EksClusterOptionsInput;
+    nodeGroups: EksNodeGroupOptionsInput[];
+    /** EksCilium's chart version, extra values and CoreDNS add-on version. */
+    ciliumInstall: EksCiliumOptionsInput;
     /** Cilium options that follow from the hairpin section (LRP address allow-list, Service externalIPs). */
     cilium: EksCiliumOptions;
     /**
@@ -55,7 +62,7 @@ export interface AwsEnvironment {
      * the ingress NLB's Elastic IPs to it, so LRP can only ever claim the cluster's own addresses.
      */
     lrpAllowList: boolean;
-    nlb?: IngressNlbOptionsInput;
+    nlb?: Omit<IngressNlbOptionsInput, "ipv6">;
 }
 
 const key = (path: string) => `directpath:${path}`;
@@ -74,25 +81,18 @@ export function awsEnvironment(config: Pick<PlainConfig, "cluster" | "aws" | "ha
     const podCidr = cluster.podCidrs[0] ?? DEFAULT_POD_CIDR;
     const serviceCidr = cluster.serviceCidr ?? DEFAULT_SERVICE_CIDR;
 
+    const { ciliumChartVersion, ciliumExtraValues, ciliumStartupTaint, coreDnsVersion, ...clusterOptions } = aws.eks;
+    const chartVersion = ciliumChartVersion ?? CILIUM_CHART_VERSION;
     const env: AwsEnvironment = {
         name,
         vpc: { ...aws.vpc, clusterName: name, tags },
-        security: { ...aws.security, ipv6, clusterName: name, tags },
-        eks: {
-            ...aws.eks,
-            nodeGroups: aws.nodeGroups,
-            podCidr,
-            serviceCidr,
-            vpcCidr: aws.vpc.cidrBlock,
-            ipv6,
-            tunnelPort: aws.security.tunnelPort,
-            hubble: aws.security.hubble,
-            ciliumChartVersion: aws.eks.ciliumChartVersion ?? CILIUM_CHART_VERSION,
-            tags,
-        },
-        cilium: hairpinCiliumOptions(config, aws.eks.ciliumChartVersion ?? CILIUM_CHART_VERSION),
-        lrpAllowList: supportsLrpAllowList(aws.eks.ciliumChartVersion ?? CILIUM_CHART_VERSION),
-        ...(aws.ingressNlb?.enabled ? { nlb: { ...withoutEnabled(aws.ingressNlb), ipv6, tags } } : {}),
+        security: { ...aws.security, clusterName: name, tags },
+        eks: { ...clusterOptions, podCidr, serviceCidr, tags },
+        nodeGroups: aws.nodeGroups.map((g) => ({ ...g, ciliumStartupTaint })),
+        ciliumInstall: { chartVersion, extraValues: ciliumExtraValues, ...(coreDnsVersion !== undefined ? { coreDnsVersion } : {}) },
+        cilium: hairpinCiliumOptions(config, chartVersion),
+        lrpAllowList: supportsLrpAllowList(chartVersion),
+        ...(aws.ingressNlb?.enabled ? { nlb: { ...withoutEnabled(aws.ingressNlb), tags } } : {}),
     };
 
     const problems: Problem[] = [];
@@ -114,15 +114,15 @@ export function awsEnvironment(config: Pick<PlainConfig, "cluster" | "aws" | "ha
         problems.push({ path: key("cluster.podCidrs"), value: cluster.podCidrs, rule: "takes one CIDR in the aws environment (Cilium's cluster pool)" });
     }
     under("aws.vpc", publicVpcCrossChecks(env.vpc));
-    under("aws.security", clusterSecurityCrossChecks(env.security));
-    for (const p of eksClusterCrossChecks(env.eks)) {
+    under("aws.security", clusterSecurityCrossChecks({ ...env.security, ipv6 }));
+    for (const p of eksClusterCrossChecks({ ...env.eks, nodeGroups: aws.nodeGroups, vpcCidr: aws.vpc.cidrBlock })) {
         const path = p.path === "podCidr" ? key("cluster.podCidrs[0]")
             : p.path === "serviceCidr" ? key("cluster.serviceCidr")
                 : p.path.startsWith("nodeGroups") ? key(joinPath("aws", p.path))
                     : key(joinPath("aws.eks", p.path));
         problems.push({ ...p, path });
     }
-    if (env.nlb) under("aws.ingressNlb", ingressNlbCrossChecks(env.nlb));
+    if (env.nlb) under("aws.ingressNlb", ingressNlbCrossChecks({ ...env.nlb, ipv6 }));
     if (problems.length > 0) throw new ValidationError("directpath stack config", problems);
     return env;
 }

@@ -76,6 +76,11 @@ export function validateIngressNlbOptions(raw: IngressNlbOptionsInput, subject =
     return parseOrThrow(subject, ingressNlbOptionsSchema, raw, { crossChecks: (x) => [...ingressNlbCrossChecks(x), ...more] });
 }
 
+/** A listener's name key: protocol and port (`tcp-443`, `tcp-udp-53`); the listener validation makes it unique. */
+export function listenerKey(l: Pick<NlbListener, "protocol" | "port">): string {
+    return `${l.protocol.toLowerCase().replace("_", "-")}-${l.port}`;
+}
+
 /** The transport protocols a listener carries (`TCP_UDP` is both). */
 export function listenerTransports(l: NlbListener): Array<"tcp" | "udp"> {
     return l.protocol === "TCP_UDP" ? ["tcp", "udp"] : [l.protocol.toLowerCase() as "tcp" | "udp"];
