@@ -212,7 +212,8 @@ describe("name keys", () => {
             const addr = ipaddr.fromByteArray([...bytes]) as ipaddr.IPv6;
             const key = ipKey(addr.toString());
             expect(ipKey(addr.toNormalizedString())).toBe(key);
-            expect(ipKey(addr.toFixedLengthString().toUpperCase())).toBe(key);
+            expect(ipKey(addr.toNormalizedString().toUpperCase())).toBe(key);
+            expect(ipKey(addr.toNormalizedString().split(":").map((h) => h.padStart(4, "0")).join(":"))).toBe(key);
             expect(key).toMatch(/^[0-9a-f]+(-[0-9a-f]+){7}$/);
         }), RUNS);
     });
