@@ -216,4 +216,13 @@ describe("awsEnvironment (pure)", () => {
         expect((error as ValidationError).problems.map((p) => p.path)).toEqual(["directpath:cluster.cni", "directpath:cluster.podCidrs"]);
         expect(() => raw({})).toThrow(/directpath:aws.nodeGroups: .* is invalid/);
     });
+
+    it("listed zones: at least two, reported under the key the user wrote; passed to PublicVpc as written", () => {
+        const g = [{ name: "g", instanceType: "t3.small" }];
+        expect(() => awsEnvironment(raw({ vpc: { availabilityZones: ["eu-central-1a"] }, nodeGroups: g })))
+            .toThrow(/directpath:aws.vpc.availabilityZones: \["eu-central-1a"\] is invalid: must be at least 2: EKS needs subnets in two availability zones/);
+        const env = awsEnvironment(raw({ vpc: { availabilityZones: ["eu-central-1b", "eu-central-1a"] }, nodeGroups: g }));
+        expect(env.vpc).toMatchObject({ availabilityZones: ["eu-central-1b", "eu-central-1a"] });
+        expect(() => raw({ vpc: { availabilityZones: ["nowhere"] }, nodeGroups: g })).toThrow(/directpath:aws.vpc.availabilityZones\[0\]: "nowhere" is invalid: must be an availability zone name/);
+    });
 });

@@ -9,7 +9,7 @@ import { joinPath, ValidationError, type Problem } from "../../components/common
 import { CILIUM_CHART_VERSION, parseChartVersion } from "../../components/cilium/values";
 import {
     clusterSecurityArgsSchema, clusterSecurityCrossChecks, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, eksCiliumOptionsSchema, eksClusterCrossChecks, eksClusterOptionsSchema,
-    eksNodeGroupOptionsSchema, ingressNlbCrossChecks, ingressNlbOptionsSchema, nodeGroupSchema, publicVpcArgsSchema, publicVpcCrossChecks,
+    eksNodeGroupOptionsSchema, ingressNlbCrossChecks, ingressNlbOptionsSchema, nodeGroupSchema, publicVpcArgsSchema, publicVpcCrossChecks, zoneCount,
     type ClusterSecurityOptionsInput, type EksCiliumOptionsInput, type EksClusterOptionsInput, type EksNodeGroupOptionsInput, type IngressNlbOptionsInput, type PublicVpcArgsInput,
 } from "../../components/aws";
 import type { EksCiliumOptions } from "../../components/aws";
@@ -30,7 +30,7 @@ const nlbBlock = ingressNlbOptionsSchema.omit({ ipv6: true, tags: true }).extend
 });
 
 export const awsSectionSchema = z.strictObject({
-    /** PublicVpc: `cidrBlock`, `availabilityZoneCount`, `subnetPrefixLength`, `ipv6`. */
+    /** PublicVpc: `cidrBlock`, `availabilityZones` or `availabilityZoneCount`, `subnetPrefixLength`, `ipv6`. */
     vpc: vpcBlock.default(vpcBlock.parse({})),
     /** ClusterSecurity: `tunnelPort` (Cilium VXLAN; the same number goes into the Cilium values), `hubble`, `webhookPorts`. */
     security: securityBlock.default(securityBlock.parse({})),
@@ -107,8 +107,13 @@ export function awsEnvironment(config: Pick<PlainConfig, "cluster" | "aws" | "ha
     if (cluster.cni !== "cilium") {
         problems.push({ path: key("cluster.cni"), value: cluster.cni, rule: "must be cilium for the aws environment (EKS is created without a CNI and directpath installs Cilium)" });
     }
-    if (aws.vpc.availabilityZoneCount < 2) {
-        problems.push({ path: key("aws.vpc.availabilityZoneCount"), value: aws.vpc.availabilityZoneCount, rule: "must be at least 2: EKS needs subnets in two availability zones" });
+    if (zoneCount(aws.vpc) < 2) {
+        const listed = aws.vpc.availabilityZones !== undefined;
+        problems.push({
+            path: key(listed ? "aws.vpc.availabilityZones" : "aws.vpc.availabilityZoneCount"),
+            value: listed ? aws.vpc.availabilityZones : zoneCount(aws.vpc),
+            rule: "must be at least 2: EKS needs subnets in two availability zones",
+        });
     }
     if (cluster.podCidrs.length > 1) {
         problems.push({ path: key("cluster.podCidrs"), value: cluster.podCidrs, rule: "takes one CIDR in the aws environment (Cilium's cluster pool)" });

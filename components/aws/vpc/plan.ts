@@ -36,7 +36,7 @@ export const publicVpcArgsSchema = z.strictObject({
     availabilityZones: z.array(z.string({ error: "must be an availability zone name such as eu-central-1a" })
         .regex(ZONE_NAME, { error: "must be an availability zone name such as eu-central-1a (a region name and a zone letter)" })).optional(),
     /** How many availability zones (one public subnet each), 1-6. EKS needs at least 2. Default 3, or the length of `availabilityZones`. */
-    availabilityZoneCount: z.number({ error: "must be a number of availability zones (1-6)" }).int({ error: "must be an integer 1-6" }).default(AZ_COUNT.default),
+    availabilityZoneCount: z.number({ error: "must be a number of availability zones (1-6)" }).int({ error: "must be an integer 1-6" }).optional(),
     /**
      * The prefix length of each subnet. Defaults to splitting the VPC into twice as many equal
      * blocks as there are zones (the other half stays free for later growth), at most /28.
@@ -162,7 +162,7 @@ export interface SubnetPlan {
 
 /** The number of zones (and so of subnets) the args ask for. */
 export function zoneCount(args: Pick<ParsedPublicVpcArgs, "availabilityZones" | "availabilityZoneCount">): number {
-    return args.availabilityZones?.length ?? args.availabilityZoneCount;
+    return args.availabilityZones?.length ?? args.availabilityZoneCount ?? AZ_COUNT.default;
 }
 
 /**
