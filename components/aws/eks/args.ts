@@ -39,25 +39,34 @@ const PRINCIPAL_ARN = /^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:(role|user
 const sizeSchema = (what: string, min: number) => z.number({ error: `must be the ${what} as a number` }).int({ error: "must be an integer" }).min(min, { error: `must be at least ${min}` });
 
 export const taintSchema = z.strictObject({
+    /** The taint's key, `[prefix/]name`. */
     key: z.string({ error: "must be a taint key" }).refine(isLabelKey, { error: "must be a Kubernetes key: [prefix/]name, name at most 63 characters" }),
+    /** The taint's value (optional). */
     value: z.string().regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/, { error: "must be at most 63 letters, digits, '-', '_' or '.'" }).optional(),
+    /** NoSchedule, NoExecute or PreferNoSchedule. */
     effect: z.enum(Object.keys(TAINT_EFFECTS) as [keyof typeof TAINT_EFFECTS, ...(keyof typeof TAINT_EFFECTS)[]], { error: "must be NoSchedule, NoExecute or PreferNoSchedule" }),
 });
 
 export const nodeGroupSchema = z.strictObject({
-    /** Unique within the cluster; names the node group and its launch template. */
+    /** The group's name in the cluster, unique there: in the launch template's description and the load balancer attachments' names. */
     name: dnsLabelSchema.refine((v) => v.length <= 30, { error: "must be at most 30 characters" }),
     /** One EC2 instance type, e.g. `t3.medium` or `t4g.medium`. */
     instanceType: z.string({ error: "must be an EC2 instance type such as t3.medium" }).regex(INSTANCE_TYPE, { error: "must be an EC2 instance type such as t3.medium" }),
     /** Defaults to the Amazon Linux 2023 AMI for the instance type's architecture. */
     amiType: z.enum(AMI_TYPES, { error: `must be one of ${AMI_TYPES.join(", ")}` }).optional(),
+    /** `ON_DEMAND` (default) or `SPOT`. */
     capacityType: z.enum(["ON_DEMAND", "SPOT"], { error: "must be ON_DEMAND or SPOT" }).default("ON_DEMAND"),
+    /** Fewest nodes (default 1). */
     minSize: sizeSchema("minimum size", 0).default(1),
+    /** Most nodes (default 3, at most 450). */
     maxSize: sizeSchema("maximum size", 1).max(450, { error: "must be at most 450 (EKS's limit per managed node group)" }).default(3),
+    /** Nodes at creation (default 2); later left to an autoscaler (`ignoreChanges`). */
     desiredSize: sizeSchema("desired size", 0).default(2),
     /** Root volume (gp3, encrypted) size in GiB; the AL2023 AMI needs at least 20. */
     diskSizeGiB: z.number({ error: "must be a size in GiB" }).int({ error: "must be an integer" }).min(20, { error: "must be at least 20 GiB (the AMI's own size)" }).max(16384, { error: "must be at most 16384 GiB (gp3's limit)" }).default(20),
+    /** Kubernetes labels on the nodes. */
     labels: labelsSchema.default({}),
+    /** Kubernetes taints on the nodes (`key`, `value`, `effect` NoSchedule/NoExecute/PreferNoSchedule); Cilium's startup taint is added by `ciliumStartupTaint`. */
     taints: z.array(taintSchema).default([]),
     /**
      * The kubelet's pod limit. The EKS AMI otherwise derives it from the instance type's ENI

@@ -53,7 +53,7 @@ export const clusterSecurityArgsSchema = z.strictObject({
      * these ports (for example 9443 for cert-manager or the AWS Load Balancer Controller).
      */
     webhookPorts: z.array(portSchema).default([]),
-    /** Dual stack: also allow all egress over IPv6. */
+    /** Dual stack: also allow all egress over IPv6. ClusterSecurity takes it from its VPC (`vpc.ipv6`). */
     ipv6: z.boolean({ error: "must be true or false" }).default(false),
     /** The cluster the groups belong to (tags them `kubernetes.io/cluster/<name>: owned`). */
     clusterName: dnsLabelSchema.optional(),
