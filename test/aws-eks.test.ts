@@ -70,6 +70,8 @@ describe("EksCluster", () => {
         expect(cluster.kubernetesNetworkConfig).toEqual({ ipFamily: "ipv4", serviceIpv4Cidr: "172.20.0.0/16" });
         expect(cluster.enabledClusterLogTypes).toEqual(["audit"]);
         expect(r.inputs(r.get("aws:kms/key:Key", "dev-secrets")).enableKeyRotation).toBe(true);
+        // The control plane waits for the security groups' rules: nodes join only once node -> API 443 is open.
+        expect(r.get("aws:eks/cluster:Cluster", "dev").dependsOn).toContain(r.get("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "dev-cluster-in-https").urn);
 
         // The cluster role may use exactly this key, and only for what envelope encryption needs.
         const kms = JSON.parse(String(r.inputs(r.get("aws:iam/rolePolicy:RolePolicy", "dev-cluster-kms")).policy));
