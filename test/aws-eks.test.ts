@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import {
-    buildKubeconfig, CILIUM_AGENT_NOT_READY_TAINT, EksCluster, endpointHost, isArmInstanceType, launchTemplateSpec, NODE_ROLE_POLICIES, nodeGroupSchema,
-    type EksClusterArgs,
+    buildKubeconfig, CILIUM_AGENT_NOT_READY_TAINT, ClusterSecurity, EksCilium, EksCluster, eksCiliumValueOptions, EksNodeGroup, endpointHost, isArmInstanceType,
+    launchTemplateSpec, NODE_ROLE_POLICIES, nodeGroupSchema, PublicVpc, type EksClusterArgs, type EksNodeGroupOptionsInput,
 } from "../components/aws";
+import { CiliumInstall } from "../components/cilium";
 import { CILIUM_CHART_VERSION, ciliumValues } from "../components/cilium/values";
-import { capture, expectProblems, installMocksForValidation, resolve } from "./aws-helpers";
+import { capture, expectProblems, resolve } from "./aws-helpers";
 import { isSecretOutput } from "./harness";
 
 const ENDPOINT = "https://ABC123.gr7.eu-central-1.eks.amazonaws.com";
@@ -31,18 +32,25 @@ const mocks = {
     },
 };
 
-const base: EksClusterArgs = {
-    subnetIds: ["subnet-a", "subnet-b"],
-    clusterSecurityGroupId: "sg-cluster",
-    nodeSecurityGroupId: "sg-node",
-    vpcCidr: "10.10.0.0/16",
-    nodeGroups: [{ name: "general", instanceType: "t3.small", minSize: 2, desiredSize: 2, maxSize: 3 }],
-};
+/** The network an EksCluster takes: a PublicVpc and its ClusterSecurity (registered too). */
+function network(name: string, o: { ipv6?: boolean; tunnelPort?: number; zones?: number } = {}) {
+    const vpc = new PublicVpc(name, { cidrBlock: "10.10.0.0/16", availabilityZoneCount: o.zones ?? 2, ipv6: o.ipv6 ?? false });
+    const security = new ClusterSecurity(name, { vpc, ...(o.tunnelPort ? { tunnelPort: o.tunnelPort } : {}) });
+    return { vpc, security };
+}
+
+const GENERAL: EksNodeGroupOptionsInput = { name: "general", instanceType: "t3.small", minSize: 2, desiredSize: 2, maxSize: 3 };
+
+/** A cluster with node groups, as the default program composes it. */
+function clusterWith(name: string, args: Omit<EksClusterArgs, "vpc" | "security"> = {}, groups: EksNodeGroupOptionsInput[] = [GENERAL], net: Parameters<typeof network>[1] = {}) {
+    const eks = new EksCluster(name, { ...network(name, net), ...args });
+    const nodeGroups = groups.map((g) => new EksNodeGroup(`${name}-${g.name}`, { ...g, cluster: eks }));
+    return { eks, nodeGroups };
+}
 
 describe("EksCluster", () => {
     it("creates the control plane without aws-node or kube-proxy, with access entries, a private+public endpoint and KMS secrets encryption", async () => {
-        const { r } = await capture(() => new EksCluster("dev", {
-            ...base,
+        const { r } = await capture(() => clusterWith("dev", {
             publicAccessCidrs: ["203.0.113.0/24"],
             adminPrincipalArns: ["arn:aws:iam::123456789012:role/platform-admin"],
             logTypes: ["audit"],
@@ -52,8 +60,8 @@ describe("EksCluster", () => {
         expect(cluster.accessConfig).toEqual({ authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: true });
         expect(cluster.version).toBe("1.33");
         expect(cluster.vpcConfig).toEqual({
-            subnetIds: ["subnet-a", "subnet-b"],
-            securityGroupIds: ["sg-cluster"],
+            subnetIds: ["dev-public-0-id", "dev-public-1-id"],
+            securityGroupIds: ["dev-cluster-id"],
             endpointPublicAccess: true,
             endpointPrivateAccess: true,
             publicAccessCidrs: ["203.0.113.0/24"],
@@ -62,14 +70,16 @@ describe("EksCluster", () => {
         expect(cluster.kubernetesNetworkConfig).toEqual({ ipFamily: "ipv4", serviceIpv4Cidr: "172.20.0.0/16" });
         expect(cluster.enabledClusterLogTypes).toEqual(["audit"]);
         expect(r.inputs(r.get("aws:kms/key:Key", "dev-secrets")).enableKeyRotation).toBe(true);
+        // The control plane waits for the security groups' rules: nodes join only once node -> API 443 is open.
+        expect(r.get("aws:eks/cluster:Cluster", "dev").dependsOn).toContain(r.get("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "dev-cluster-in-https").urn);
 
         // The cluster role may use exactly this key, and only for what envelope encryption needs.
         const kms = JSON.parse(String(r.inputs(r.get("aws:iam/rolePolicy:RolePolicy", "dev-cluster-kms")).policy));
         expect(kms.Statement).toEqual([{ Effect: "Allow", Action: ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"], Resource: "arn:aws:kms:eu-central-1:123456789012:key/dev-secrets" }]);
 
         // Admins get an access entry plus the cluster-admin policy, not an aws-auth ConfigMap.
-        expect(r.inputs(r.get("aws:eks/accessEntry:AccessEntry", "dev-admin-0"))).toMatchObject({ principalArn: "arn:aws:iam::123456789012:role/platform-admin", type: "STANDARD" });
-        expect(r.inputs(r.get("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "dev-admin-0"))).toMatchObject({
+        expect(r.inputs(r.get("aws:eks/accessEntry:AccessEntry", "dev-admin-123456789012-role-platform-admin"))).toMatchObject({ principalArn: "arn:aws:iam::123456789012:role/platform-admin", type: "STANDARD" });
+        expect(r.inputs(r.get("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "dev-admin-123456789012-role-platform-admin"))).toMatchObject({
             principalArn: "arn:aws:iam::123456789012:role/platform-admin",
             policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
             accessScope: { type: "cluster" },
@@ -78,7 +88,7 @@ describe("EksCluster", () => {
     });
 
     it("gives the roles only the minimal managed policies (no AmazonEKS_CNI_Policy without the VPC CNI)", async () => {
-        const { r } = await capture(() => new EksCluster("dev", base), mocks);
+        const { r } = await capture(() => clusterWith("dev"), mocks);
         const attached = r.ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((x) => [r.inputs(x).role, r.inputs(x).policyArn]);
         expect(attached.sort()).toEqual([
             ["dev-cluster", "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"],
@@ -92,11 +102,11 @@ describe("EksCluster", () => {
     });
 
     it("launches nodes from a template with the node SG, IMDSv2 (hop limit 2), an encrypted gp3 root volume and a public IP", async () => {
-        const { r } = await capture(() => new EksCluster("dev", base), mocks);
+        const { r } = await capture(() => clusterWith("dev"), mocks);
         const lt = r.inputs(r.get("aws:ec2/launchTemplate:LaunchTemplate", "dev-general"));
         expect(lt.metadataOptions).toEqual({ httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2 });
         expect(lt.blockDeviceMappings).toEqual([{ deviceName: "/dev/xvda", ebs: { volumeSize: 20, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }]);
-        expect(lt.networkInterfaces).toEqual([{ deviceIndex: 0, associatePublicIpAddress: "true", deleteOnTermination: "true", securityGroups: ["sg-node"] }]);
+        expect(lt.networkInterfaces).toEqual([{ deviceIndex: 0, associatePublicIpAddress: "true", deleteOnTermination: "true", securityGroups: ["dev-node-id"] }]);
         // nodeadm user data lifts the ENI-derived pod limit (11 on a t3.small) that only the VPC CNI needs.
         const userData = Buffer.from(String(lt.userData), "base64").toString("utf8");
         expect(userData).toMatch(/^MIME-Version: 1.0\nContent-Type: multipart\/mixed; boundary="DIRECTPATH-NODEADM"\n/);
@@ -113,7 +123,7 @@ describe("EksCluster", () => {
         expect(ng).toMatchObject({
             clusterName: "dev-eks",
             version: "1.33",
-            subnetIds: ["subnet-a", "subnet-b"],
+            subnetIds: ["dev-public-0-id", "dev-public-1-id"],
             instanceTypes: ["t3.small"],
             amiType: "AL2023_x86_64_STANDARD",
             capacityType: "ON_DEMAND",
@@ -127,15 +137,10 @@ describe("EksCluster", () => {
     });
 
     it("dual stack and several groups: IPv6 on the interface, labels, taints, Graviton AMI", async () => {
-        const { r, value } = await capture(() => new EksCluster("prod", {
-            ...base,
-            ipv6: true,
-            ciliumStartupTaint: false,
-            nodeGroups: [
-                { name: "system", instanceType: "t3.large", minSize: 2, desiredSize: 3, maxSize: 4, diskSizeGiB: 40, maxPods: 64, labels: { "directpath.io/pool": "system" } },
-                { name: "arm", instanceType: "m7g.large", capacityType: "SPOT", taints: [{ key: "directpath.io/arm", value: "true", effect: "NoSchedule" }] },
-            ],
-        }), mocks);
+        const { r, value } = await capture(() => clusterWith("prod", {}, [
+            { name: "system", instanceType: "t3.large", minSize: 2, desiredSize: 3, maxSize: 4, diskSizeGiB: 40, maxPods: 64, labels: { "directpath.io/pool": "system" }, ciliumStartupTaint: false },
+            { name: "arm", instanceType: "m7g.large", capacityType: "SPOT", taints: [{ key: "directpath.io/arm", value: "true", effect: "NoSchedule" }], ciliumStartupTaint: false },
+        ], { ipv6: true }), { ...mocks, extraState: (a) => (a.type === "aws:ec2/vpc:Vpc" ? { ipv6CidrBlock: "2600:1f18:abcd:ef00::/56" } : mocks.extraState(a)) });
         const lt = r.inputs(r.get("aws:ec2/launchTemplate:LaunchTemplate", "prod-system"));
         expect(lt.metadataOptions).toMatchObject({ httpTokens: "required", httpPutResponseHopLimit: 2, httpProtocolIpv6: "enabled" });
         expect((lt.networkInterfaces as unknown[])[0]).toMatchObject({ associatePublicIpAddress: "true", ipv6AddressCount: 1 });
@@ -147,12 +152,21 @@ describe("EksCluster", () => {
             capacityType: "SPOT",
             taints: [{ key: "directpath.io/arm", value: "true", effect: "NO_SCHEDULE" }],
         });
-        expect(await resolve(value.autoscalingGroupNames)).toEqual(["eks-prod-system-asg", "eks-prod-arm-asg"]);
+        expect(await resolve(value.nodeGroups.map((g) => g.autoscalingGroupName))).toEqual(["eks-prod-system-asg", "eks-prod-arm-asg"]);
+        expect(value.nodeGroups.map((g) => g.groupName)).toEqual(["system", "arm"]);
+        // Each group's resources are its own children; the description still names cluster and group.
+        const parent = r.get("directpath:aws:EksNodeGroup", "prod-arm").urn;
+        expect(r.get("aws:eks/nodeGroup:NodeGroup", "prod-arm").parent).toBe(parent);
+        expect(r.inputs(r.get("aws:ec2/launchTemplate:LaunchTemplate", "prod-arm")).description).toBe("directpath EKS prod node group arm");
     });
 
-    it("installs Cilium with the shared values (EKS endpoint, port 443, the SG's tunnel port) and CoreDNS after it", async () => {
-        const { r } = await capture(() => new EksCluster("dev", { ...base, tunnelPort: 8473, cilium: { allowServiceExternalIps: true } }), mocks);
+    it("EksCilium installs Cilium with the shared values (EKS endpoint, port 443, the SG's tunnel port) and CoreDNS after it", async () => {
+        const { r } = await capture(() => {
+            const { eks, nodeGroups } = clusterWith("dev", {}, [GENERAL], { tunnelPort: 8473 });
+            return new EksCilium("dev-cilium", { cluster: eks, nodeGroups, allowServiceExternalIps: true });
+        }, mocks);
         const release = r.get("kubernetes:helm.sh/v3:Release", "dev-cilium");
+        expect(release.parent).toBe(r.get("directpath:aws:EksCilium", "dev-cilium").urn);
         const inputs = r.inputs(release);
         expect(inputs).toMatchObject({ chart: "cilium", version: CILIUM_CHART_VERSION, namespace: "kube-system", repositoryOpts: { repo: "https://helm.cilium.io" } });
         const expected = ciliumValues({
@@ -180,7 +194,7 @@ describe("EksCluster", () => {
             ipam: { operator: { clusterPoolIPv4PodCIDRList: ["10.244.0.0/16"] } },
         });
 
-        const addon = r.get("aws:eks/addon:Addon", "dev-coredns");
+        const addon = r.get("aws:eks/addon:Addon", "dev-cilium-coredns");
         expect(r.inputs(addon)).toMatchObject({ addonName: "coredns", clusterName: "dev-eks" });
         const nodeGroup = r.get("aws:eks/nodeGroup:NodeGroup", "dev-general");
         expect(addon.dependsOn).toContain(release.urn);
@@ -191,7 +205,7 @@ describe("EksCluster", () => {
     });
 
     it("outputs an exec-based kubeconfig as a secret, and a provider that uses it", async () => {
-        const { r, value } = await capture(() => new EksCluster("dev", { ...base, kubeconfigProfile: "ops" }), mocks);
+        const { r, value } = await capture(() => clusterWith("dev", { kubeconfigProfile: "ops" }).eks, mocks);
         expect(await isSecretOutput(value.kubeconfig)).toBe(true);
         const kc = parse(await resolve<string>(value.kubeconfig, { revealSecrets: true }));
         expect(kc.clusters[0].cluster).toEqual({ server: ENDPOINT, "certificate-authority-data": "Q0EtREFUQQ==" });
@@ -204,58 +218,100 @@ describe("EksCluster", () => {
         });
         expect(JSON.stringify(kc)).not.toMatch(/token:/);
         expect(r.inputs(r.get("pulumi:providers:kubernetes", "dev-k8s")).kubeconfig).toBe("[secret]");
-        expect(await resolve(value.nodeSecurityGroupId)).toBe("sg-node");
-        expect(await resolve(value.clusterSecurityGroupId)).toBe("sg-cluster");
+        expect(await resolve(value.security.nodeSecurityGroupId)).toBe("dev-node-id");
+        expect(await resolve(value.security.clusterSecurityGroupId)).toBe("dev-cluster-id");
         expect(await resolve(value.eksManagedSecurityGroupId)).toBe("sg-eks-managed");
         expect(await resolve(value.nodeRoleArn)).toBe("arn:aws:iam::123456789012:role/dev-node");
     });
 
-    it("rejects bad input with every problem at once, registering nothing", () => {
-        const r = installMocksForValidation();
+    it("rejects bad input with every problem at once, registering nothing", async () => {
+        // The network is built first (it is valid); nothing of the cluster may be registered.
+        const { r, value: net } = await capture(() => network("x", { zones: 1 }), mocks);
+        const count = r.resources.length;
         expectProblems(() => new EksCluster("x", {
-            ...base,
-            subnetIds: ["subnet-a"],
+            ...net,
             version: "1.3",
             publicAccessCidrs: ["10.0.0.0/8", "2001:db8::/32", "1.2.3.4/33"],
-            adminPrincipalArns: ["admin"],
+            adminPrincipalArns: ["admin", "arn:aws:iam::123456789012:role/a", "arn:aws:iam::123456789012:role/a"],
             logTypes: ["everything" as never],
             podCidr: "10.10.0.0/16",
             serviceCidr: "100.64.0.0/16",
-            nodeGroups: [
-                { name: "a", instanceType: "t3.small", minSize: 3, maxSize: 2, desiredSize: 5 },
-                { name: "a", instanceType: "m7g.large", amiType: "AL2023_x86_64_STANDARD", diskSizeGiB: 8, taints: [{ key: "node.cilium.io/agent-not-ready", effect: "NoExecute" }, { key: "k", effect: "Sometimes" as never }] },
-                { name: "Bad_Name", instanceType: "big", maxPods: 300 },
-            ],
         }), [
-            { path: "subnetIds", rule: /two availability zones/ },
+            { path: "vpc", rule: /two availability zones/ },
             { path: "version", rule: /minor version/ },
             { path: "publicAccessCidrs[0]", rule: /private range/, value: "10.0.0.0/8" },
             { path: "publicAccessCidrs[1]", rule: /IPv4/ },
             { path: "publicAccessCidrs[2]", rule: /CIDR/ },
             { path: "adminPrincipalArns[0]", rule: /ARN/ },
+            { path: "adminPrincipalArns[2]", rule: /listed twice/ },
             { path: "logTypes[0]", rule: /one of api, audit/ },
             { path: "podCidr", rule: /overlaps the VPC CIDR 10.10.0.0\/16/ },
             { path: "serviceCidr", rule: /100.64.0.0\/10/ },
-            { path: "nodeGroups[0].minSize", rule: /<= maxSize/ },
-            { path: "nodeGroups[0].desiredSize", rule: /between minSize \(3\) and maxSize \(2\)/ },
-            { path: "nodeGroups[1].name", rule: /another node group/ },
-            { path: "nodeGroups[1].amiType", rule: /ARM\/Graviton/ },
-            { path: "nodeGroups[1].diskSizeGiB", rule: /at least 20/ },
-            { path: "nodeGroups[1].taints[0].key", rule: /ciliumStartupTaint/ },
-            { path: "nodeGroups[1].taints[1].effect", rule: /NoSchedule, NoExecute or PreferNoSchedule/ },
-            { path: "nodeGroups[2].name", rule: /DNS label/ },
-            { path: "nodeGroups[2].instanceType", rule: /instance type/ },
-            { path: "nodeGroups[2].maxPods", rule: /at most 250/ },
-        ], r);
-        expectProblems(() => new EksCluster("x", { ...base, nodeGroups: [], podCidr: "10.96.0.0/16", serviceCidr: "10.96.0.0/25" }), [
-            { path: "nodeGroups", rule: /at least one node group/ },
+        ]);
+        expectProblems(() => new EksCluster("x", { ...net, podCidr: "10.96.0.0/16", serviceCidr: "10.96.0.0/25", adminPrincipalArns: ["arn:aws:iam::123456789012:role/a-b", "arn:aws:iam::123456789012:role/a/b"] }), [
             { path: "podCidr", rule: /overlaps serviceCidr/ },
             { path: "serviceCidr", rule: /\/12 to \/24/ },
-        ], r);
+            { path: "adminPrincipalArns[1]", rule: /same access-entry name \(123456789012-role-a-b\)/ },
+        ]);
+        expect(r.resources.length).toBe(count);
+    });
+
+    it("EksNodeGroup rejects bad input with every problem at once, registering nothing", async () => {
+        const { r, value: eks } = await capture(() => clusterWith("x", {}, []).eks, mocks);
+        const count = r.resources.length;
+        expectProblems(() => new EksNodeGroup("x-a", { cluster: eks, name: "a", instanceType: "t3.small", minSize: 3, maxSize: 2, desiredSize: 5 }), [
+            { path: "minSize", rule: /<= maxSize/ },
+            { path: "desiredSize", rule: /between minSize \(3\) and maxSize \(2\)/ },
+        ]);
+        expectProblems(() => new EksNodeGroup("x-b", {
+            cluster: eks, name: "b", instanceType: "m7g.large", amiType: "AL2023_x86_64_STANDARD", diskSizeGiB: 8,
+            taints: [{ key: "node.cilium.io/agent-not-ready", effect: "NoExecute" }, { key: "k", effect: "Sometimes" as never }],
+        }), [
+            { path: "amiType", rule: /ARM\/Graviton/ },
+            { path: "diskSizeGiB", rule: /at least 20/ },
+            { path: "taints[0].key", rule: /ciliumStartupTaint/ },
+            { path: "taints[1].effect", rule: /NoSchedule, NoExecute or PreferNoSchedule/ },
+        ]);
+        expectProblems(() => new EksNodeGroup("x-c", { cluster: eks, name: "Bad_Name", instanceType: "big", maxPods: 300 }), [
+            { path: "name", rule: /DNS label/ },
+            { path: "instanceType", rule: /instance type/ },
+            { path: "maxPods", rule: /at most 250/ },
+        ]);
         // Cilium options go through the shared values' own validation, before anything registers.
-        expectProblems(() => new EksCluster("x", { ...base, ciliumChartVersion: "1.17.0", cilium: { lrpAddressMatcherIps: ["203.0.113.10"] } }), [
+        expectProblems(() => new EksCilium("x-cilium", { cluster: eks, nodeGroups: [], chartVersion: "1.17.0", lrpAddressMatcherIps: ["203.0.113.10"] }), [
             { path: "lrpAddressMatcherIps", rule: /1.18 or later/ },
-        ], r);
+        ]);
+        expectProblems(() => new EksCilium("x-cilium", { cluster: eks, nodeGroups: [], chartVersion: "1.15.0", coreDnsVersion: "latest" }), [
+            { path: "chartVersion", rule: /1.16.0 or later/ },
+            { path: "coreDnsVersion", rule: /eksbuild/ },
+        ]);
+        expect(r.resources.length).toBe(count);
+    });
+
+    it("a node group added later joins the same cluster with its role, subnets and node security group", async () => {
+        const { r } = await capture(() => {
+            const { eks } = clusterWith("dev");
+            return new EksNodeGroup("dev-batch", { cluster: eks, name: "batch", instanceType: "c6i.large", tags: { team: "batch" } });
+        }, mocks);
+        const ng = r.inputs(r.get("aws:eks/nodeGroup:NodeGroup", "dev-batch"));
+        expect(ng).toMatchObject({ clusterName: "dev-eks", nodeRoleArn: "arn:aws:iam::123456789012:role/dev-node", subnetIds: ["dev-public-0-id", "dev-public-1-id"], tags: { team: "batch" } });
+        expect(r.inputs(r.get("aws:ec2/launchTemplate:LaunchTemplate", "dev-batch")).networkInterfaces).toEqual([{ deviceIndex: 0, associatePublicIpAddress: "true", deleteOnTermination: "true", securityGroups: ["dev-node-id"] }]);
+        // The node role's policies come first (the group's dependsOn).
+        const attach = r.ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter((x) => r.inputs(x).role === "dev-node").map((x) => x.urn);
+        expect(r.get("aws:eks/nodeGroup:NodeGroup", "dev-batch").dependsOn).toEqual(expect.arrayContaining(attach));
+    });
+
+    it("directpath's Cilium on an EKS cluster made elsewhere: eksCiliumValueOptions + CiliumInstall with that cluster's provider", async () => {
+        const { r } = await capture(() => {
+            const provider = new (require("@pulumi/kubernetes") as typeof import("@pulumi/kubernetes")).Provider("other", { kubeconfig: "apiVersion: v1" });
+            const options = eksCiliumValueOptions({ endpoint: ENDPOINT, podCidr: "10.200.0.0/16", tunnelPort: 8472, hubble: false, chartVersion: CILIUM_CHART_VERSION });
+            return new CiliumInstall("other-cilium", options, { provider });
+        }, mocks);
+        const release = r.get("kubernetes:helm.sh/v3:Release", "other-cilium");
+        expect(r.inputs(release).values).toMatchObject({
+            k8sServiceHost: "ABC123.gr7.eu-central-1.eks.amazonaws.com", k8sServicePort: 443, tunnelProtocol: "vxlan", tunnelPort: 8472, hubble: { enabled: false },
+            ipam: { mode: "cluster-pool", operator: { clusterPoolIPv4PodCIDRList: ["10.200.0.0/16"], clusterPoolIPv4MaskSize: 24 } },
+        });
     });
 });
 

@@ -129,7 +129,7 @@ describe("npm run plan -- --stack dev / prod (AWS)", () => {
         expect(byType(doc, "aws:eks/nodeGroup:NodeGroup").map((g) => g.name)).toEqual(["prod-system", "prod-workload"]);
         expect(byType(doc, "aws:ec2/eip:Eip")).toHaveLength(3);
         // Both node groups' Auto Scaling groups are NLB targets.
-        expect(byType(doc, "aws:autoscaling/attachment:Attachment").map((a) => a.name)).toEqual(["prod-ingress-targets-0-0", "prod-ingress-targets-0-1"]);
+        expect(byType(doc, "aws:autoscaling/attachment:Attachment").map((a) => a.name)).toEqual(["prod-ingress-targets-tcp-443-system", "prod-ingress-targets-tcp-443-workload"]);
         expect(byType(doc, "aws:lb/loadBalancer:LoadBalancer")[0]!.inputs.ipAddressType).toBe("dualstack");
     });
 
@@ -175,13 +175,19 @@ describe("the aws environment, resolved (pure)", () => {
         const env = resolveAws({ vpc: { availabilityZoneCount: 2, ipv6: true }, nodeGroups: groups, ingressNlb: { listeners: [{ port: 443 }] } },
             { name: "t", podCidrs: ["10.200.0.0/16"], serviceCidr: "172.21.0.0/16" }, { cilium: { tunnel: { port: 8473 } } });
         expect(env.vpc).toMatchObject({ cidrBlock: "10.0.0.0/16", availabilityZoneCount: 2, ipv6: true, clusterName: "t" });
-        expect(env.security).toMatchObject({ tunnelPort: 8473, ipv6: true, hubble: true });
-        // The tunnel port the SG opens is the one the Cilium values get.
-        expect(env.eks).toMatchObject({ tunnelPort: 8473, hubble: true, podCidr: "10.200.0.0/16", serviceCidr: "172.21.0.0/16", vpcCidr: "10.0.0.0/16", ipv6: true, publicAccessCidrs: ["198.51.100.0/24"] });
-        expect(env.nlb).toMatchObject({ listeners: [{ port: 443, protocol: "TCP" }], ipv6: true });
+        // The tunnel port and Hubble (from directpath:cilium) live on ClusterSecurity only: EksCilium reads them from it.
+        expect(env.security).toMatchObject({ tunnelPort: 8473, hubble: true, clusterName: "t" });
+        // IPv6 follows the VPC object (ClusterSecurity, the NLB and the groups read vpc.ipv6).
+        expect(env.security).not.toHaveProperty("ipv6");
+        expect(env.eks).toMatchObject({ podCidr: "10.200.0.0/16", serviceCidr: "172.21.0.0/16", publicAccessCidrs: ["198.51.100.0/24"] });
+        for (const moved of ["tunnelPort", "hubble", "ipv6", "vpcCidr", "nodeGroups", "ciliumChartVersion", "ciliumExtraValues", "ciliumStartupTaint", "coreDnsVersion"]) expect(env.eks).not.toHaveProperty(moved);
+        expect(env.nodeGroups).toEqual([expect.objectContaining({ name: "g", instanceType: "t3.small", ciliumStartupTaint: true })]);
+        expect(env.ciliumInstall).toEqual({ chartVersion: "1.19.3", extraValues: {} });
+        expect(env.nlb).toMatchObject({ listeners: [{ port: 443, protocol: "TCP" }] });
+        expect(env.nlb).not.toHaveProperty("ipv6");
         expect(env.nlb).not.toHaveProperty("enabled");
         expect(env.lrpAllowList).toBe(true);
-        expect(resolveAws({ nodeGroups: groups }, { name: "t" }, { cilium: { chartVersion: "1.17.6" } })).toMatchObject({ lrpAllowList: false, eks: { ciliumChartVersion: "1.17.6" } });
+        expect(resolveAws({ nodeGroups: groups }, { name: "t" }, { cilium: { chartVersion: "1.17.6" } })).toMatchObject({ lrpAllowList: false, ciliumInstall: { chartVersion: "1.17.6" } });
         expect(resolveAws({ nodeGroups: groups }, { name: "t" }, { cilium: { restrictLrpAddresses: false } }).lrpAllowList).toBe(false);
         expect(resolveAws({ nodeGroups: groups, ingressNlb: { enabled: false, listeners: [{ port: 443 }] } }).nlb).toBeUndefined();
         // The aws defaults for the cluster's CIDRs.
@@ -223,5 +229,23 @@ describe("the aws environment, resolved (pure)", () => {
         expect(error).toBeInstanceOf(ValidationError);
         expect((error as ValidationError).problems.map((p) => p.path)).toEqual(["directpath:cluster.cni", "directpath:cluster.podCidrs"]);
         expect(() => resolveAws({})).toThrow(/directpath:aws.nodeGroups: .* is invalid/);
+    });
+
+    it("EksNodeGroup's startup taint and EksCilium's extra values and CoreDNS version come from directpath:aws.eks", () => {
+        const env = resolveAws({ nodeGroups: [...groups, { name: "h", instanceType: "t4g.small" }], eks: { ...eks, ciliumStartupTaint: false, ciliumExtraValues: { operator: { replicas: 1 } }, coreDnsVersion: "v1.12.1-eksbuild.2" } },
+            { name: "t" }, { cilium: { chartVersion: "1.18.4" } });
+        expect(env.nodeGroups.map((g) => [g.name, g.ciliumStartupTaint])).toEqual([["g", false], ["h", false]]);
+        expect(env.ciliumInstall).toEqual({ chartVersion: "1.18.4", extraValues: { operator: { replicas: 1 } }, coreDnsVersion: "v1.12.1-eksbuild.2" });
+        expectProblems(() => resolveAws({ nodeGroups: groups, eks: { ...eks, coreDnsVersion: "1.12" } }), [
+            { path: "directpath:aws.eks.coreDnsVersion", value: "1.12", rule: /must be an EKS add-on version/ },
+        ]);
+    });
+
+    it("listed zones: at least two, reported under the key the user wrote; passed to PublicVpc as written", () => {
+        expect(() => resolveAws({ vpc: { availabilityZones: ["eu-central-1a"] }, nodeGroups: groups }))
+            .toThrow(/directpath:aws.vpc.availabilityZones: \["eu-central-1a"\] is invalid: must be at least 2: EKS needs subnets in two availability zones/);
+        const env = resolveAws({ vpc: { availabilityZones: ["eu-central-1b", "eu-central-1a"] }, nodeGroups: groups });
+        expect(env.vpc).toMatchObject({ availabilityZones: ["eu-central-1b", "eu-central-1a"] });
+        expect(() => resolveAws({ vpc: { availabilityZones: ["nowhere"] }, nodeGroups: groups })).toThrow(/directpath:aws.vpc.availabilityZones\[0\]: "nowhere" is invalid: must be an availability zone name/);
     });
 });

@@ -1,18 +1,22 @@
 import { describe, expect, it } from "vitest";
 import {
-    AWS_DESCRIPTION, awsRuleDescription, ClusterSecurity, clusterSecurityRules, firewallRuleSpecs, SecurityGroupRules, validateClusterSecurityOptions,
+    AWS_DESCRIPTION, awsRuleDescription, ClusterSecurity, clusterSecurityRules, firewallRuleSpecs, PublicVpc, SecurityGroupRules, validateClusterSecurityOptions,
 } from "../components/aws";
 import type { FirewallRule } from "../components/common/firewall";
-import { capture, expectProblems, installMocksForValidation, type Recorder } from "./aws-helpers";
+import { capture, expectProblems, type Recorder } from "./aws-helpers";
+
+const v6Mocks = { extraState: (a: { type: string }) => (a.type === "aws:ec2/vpc:Vpc" ? { ipv6CidrBlock: "2600:1f18:abcd:ef00::/56" } : undefined) };
+/** The VPC the groups take (IPv6 as asked). */
+const vpcOf = (name: string, ipv6 = false) => new PublicVpc(name, { cidrBlock: "10.10.0.0/16", availabilityZoneCount: 2, ipv6 });
 
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
 const SG = "aws:ec2/securityGroup:SecurityGroup";
 
 /** One line per registered rule: owner, direction, protocol, ports, peer, description. */
-function ruleTable(r: Recorder): string[] {
+function ruleTable(r: Recorder, prefix = ""): string[] {
     const groupName = (id: unknown) => (typeof id === "string" && id.endsWith("-id") ? `sg:${id.slice(0, -3)}` : String(id));
-    return [...r.ofType(INGRESS), ...r.ofType(EGRESS)].map((res) => {
+    return [...r.ofType(INGRESS), ...r.ofType(EGRESS)].filter((res) => res.name.startsWith(prefix)).map((res) => {
         const i = r.inputs(res);
         const peer = (i.cidrIpv4 ?? i.cidrIpv6 ?? groupName(i.referencedSecurityGroupId)) as string;
         const ports = i.fromPort === undefined ? "all" : `${String(i.fromPort)}-${String(i.toPort)}`;
@@ -37,7 +41,7 @@ const DEV_RULES = [
 
 describe("ClusterSecurity", () => {
     it("registers exactly the dev rule set, one resource per rule, no inline rules", async () => {
-        const { r } = await capture(() => new ClusterSecurity("dev", { vpcId: "vpc-1" }));
+        const { r } = await capture(() => new ClusterSecurity("dev", { vpc: vpcOf("dev") }));
         expect(ruleTable(r)).toEqual(DEV_RULES);
         const groups = r.ofType(SG);
         expect(groups.map((g) => g.name).sort()).toEqual(["dev-cluster", "dev-node"]);
@@ -45,12 +49,14 @@ describe("ClusterSecurity", () => {
             const i = r.inputs(g);
             expect(i.ingress, g.name).toBeUndefined();
             expect(i.egress, g.name).toBeUndefined();
-            expect(i.vpcId).toBe("vpc-1");
+            expect(i.vpcId).toBe("dev-vpc-id");
         }
     });
 
     it("prod-like: webhook ports from the control plane, IPv6 egress, custom tunnel port, Hubble off", async () => {
-        const { r } = await capture(() => new ClusterSecurity("prod", { vpcId: "vpc-1", ipv6: true, webhookPorts: [9443, 8443], tunnelPort: 8473, hubble: false }));
+        // IPv6 follows the VPC.
+        const { r, value } = await capture(() => new ClusterSecurity("prod", { vpc: vpcOf("prod", true), webhookPorts: [9443, 8443], tunnelPort: 8473, hubble: false }), v6Mocks);
+        expect([value.ipv6, value.tunnelPort, value.hubble]).toEqual([true, 8473, false]);
         const table = ruleTable(r);
         expect(table).toContain("sg:prod-node in udp 8473-8473 sg:prod-node | Cilium VXLAN overlay between nodes (UDP 8473)");
         expect(table.some((l) => l.includes(" 8472-"))).toBe(false);
@@ -75,21 +81,23 @@ describe("ClusterSecurity", () => {
         }
     });
 
-    it("rejects bad options with every problem at once, registering nothing", () => {
-        const r = installMocksForValidation();
-        expectProblems(() => new ClusterSecurity("x", { vpcId: "v", tunnelPort: 53, webhookPorts: [9443, 9443, 10250, 22, 31000, 0] }), [
+    it("rejects bad options with every problem at once, registering nothing", async () => {
+        const { r, value: vpc } = await capture(() => vpcOf("x"));
+        const count = r.resources.length;
+        expectProblems(() => new ClusterSecurity("x", { vpc, tunnelPort: 53, webhookPorts: [9443, 9443, 10250, 22, 31000, 0] }), [
             { path: "tunnelPort", rule: /collides with UDP 53/ },
             { path: "webhookPorts[1]", rule: /listed twice/ },
             { path: "webhookPorts[2]", rule: /already opened/ },
             { path: "webhookPorts[3]", rule: /SSH/ },
             { path: "webhookPorts[4]", rule: /NodePort range/ },
             { path: "webhookPorts[5]", rule: /1-65535/ },
-        ], r);
-        expectProblems(() => new ClusterSecurity("x", { vpcId: "v", tunnelPort: 30001, hubble: "yes" as never, clusterName: "Bad_Name" }), [
+        ]);
+        expectProblems(() => new ClusterSecurity("x", { vpc, tunnelPort: 30001, hubble: "yes" as never, clusterName: "Bad_Name" }), [
             { path: "tunnelPort", rule: /NodePort range/ },
             { path: "hubble", rule: /true or false/ },
             { path: "clusterName", rule: /DNS label/ },
-        ], r);
+        ]);
+        expect(r.resources.length).toBe(count);
     });
 });
 
@@ -100,25 +108,24 @@ const TAILSCALE: FirewallRule[] = [
 
 describe("SecurityGroupRules (consumed FirewallRule[])", () => {
     it("opens every Tailscale rule in the node group; ::/0 only with IPv6", async () => {
-        const v4 = await capture(() => new SecurityGroupRules("fw", { securityGroupId: "dev-node-id", rules: TAILSCALE, ipv6: false }));
-        expect(ruleTable(v4.r)).toEqual(["sg:dev-node in udp 41641-41641 0.0.0.0/0 | Tailscale direct connections (IPv4)"]);
-        const v6 = await capture(() => new SecurityGroupRules("fw", { securityGroupId: "dev-node-id", rules: TAILSCALE, ipv6: true }));
-        expect(ruleTable(v6.r)).toEqual([
+        const v4 = await capture(() => new SecurityGroupRules("fw", { security: new ClusterSecurity("dev", { vpc: vpcOf("dev") }), rules: TAILSCALE }));
+        expect(ruleTable(v4.r, "fw-")).toEqual(["sg:dev-node in udp 41641-41641 0.0.0.0/0 | Tailscale direct connections (IPv4)"]);
+        const v6 = await capture(() => new SecurityGroupRules("fw", { security: new ClusterSecurity("dev", { vpc: vpcOf("dev", true) }), rules: TAILSCALE }), v6Mocks);
+        expect(ruleTable(v6.r, "fw-")).toEqual([
             "sg:dev-node in udp 41641-41641 0.0.0.0/0 | Tailscale direct connections (IPv4)",
             "sg:dev-node in udp 41641-41641 ::/0 | Tailscale direct connections (IPv6)",
         ]);
-        expect(v6.r.ofType(INGRESS).map((x) => x.name).sort()).toEqual(["fw-in-udp-41641-world-v4", "fw-in-udp-41641-world-v6"]);
+        expect(v6.r.ofType(INGRESS).map((x) => x.name).filter((n) => n.startsWith("fw-")).sort()).toEqual(["fw-in-udp-41641-world-v4", "fw-in-udp-41641-world-v6"]);
     });
 
     it("skips consumed rules that ClusterSecurity already opens (AWS refuses duplicates)", async () => {
-        const fixed = clusterSecurityRules(validateClusterSecurityOptions({}));
         const consumed: FirewallRule[] = [
             { direction: "ingress", protocol: "udp", fromPort: 8472, toPort: 8472, peer: "self", description: "Cilium VXLAN overlay between nodes" },
             { direction: "ingress", protocol: "tcp", fromPort: 4240, toPort: 4240, peer: "self", description: "Cilium health checks between nodes" },
             ...TAILSCALE,
         ];
-        const { r, value } = await capture(() => new SecurityGroupRules("fw", { securityGroupId: "dev-node-id", rules: consumed, ipv6: false, existingRules: fixed }));
-        expect(ruleTable(r)).toEqual(["sg:dev-node in udp 41641-41641 0.0.0.0/0 | Tailscale direct connections (IPv4)"]);
+        const { r, value } = await capture(() => new SecurityGroupRules("fw", { security: new ClusterSecurity("dev", { vpc: vpcOf("dev") }), rules: consumed }));
+        expect(ruleTable(r, "fw-")).toEqual(["sg:dev-node in udp 41641-41641 0.0.0.0/0 | Tailscale direct connections (IPv4)"]);
         expect(value.rules.map((x) => x.key)).toEqual(["in-udp-41641-world-v4"]);
     });
 
@@ -137,18 +144,17 @@ describe("SecurityGroupRules (consumed FirewallRule[])", () => {
         expect(awsRuleDescription("x".repeat(300))).toHaveLength(255);
     });
 
-    it("refuses world-open TCP, SSH, the NodePort range and unknown peers", () => {
-        const r = installMocksForValidation();
+    it("refuses world-open TCP, SSH, the NodePort range and unknown peers", async () => {
+        const { r, value: security } = await capture(() => new ClusterSecurity("dev", { vpc: vpcOf("dev", true) }), v6Mocks);
+        const count = r.resources.length;
         expectProblems(() => new SecurityGroupRules("fw", {
-            securityGroupId: "sg",
-            ipv6: true,
+            security,
             rules: [
                 { direction: "ingress", protocol: "tcp", fromPort: 443, toPort: 443, peer: "0.0.0.0/0", description: "https" },
                 { direction: "ingress", protocol: "udp", fromPort: 20, toPort: 25, peer: "::/0", description: "ssh range" },
                 { direction: "ingress", protocol: "udp", fromPort: 30000, toPort: 30010, peer: "0.0.0.0/0", description: "nodeports" },
                 { direction: "ingress", protocol: "udp", fromPort: 1, toPort: 70000, peer: "somewhere", description: "bad" },
                 { direction: "ingress", protocol: "all", fromPort: -1, toPort: -1, peer: "::/0", description: "everything" },
-                { direction: "ingress", protocol: "tcp", fromPort: 9443, toPort: 9443, peer: "controlPlane", description: "needs the cluster group" },
             ],
         }), [
             { path: "rules[0]", rule: /TCP to the whole internet/ },
@@ -157,7 +163,10 @@ describe("SecurityGroupRules (consumed FirewallRule[])", () => {
             { path: "rules[3].peer", rule: /CIDR, `self` or `controlPlane`/ },
             { path: "rules[3].toPort", rule: /1-65535/ },
             { path: "rules[4]", rule: /TCP to the whole internet/ },
-            { path: "rules[5].peer", rule: /controlPlaneSecurityGroupId/ },
-        ], r);
+        ]);
+        expect(r.resources.length).toBe(count);
+        expectProblems(() => firewallRuleSpecs([{ direction: "ingress", protocol: "tcp", fromPort: 9443, toPort: 9443, peer: "controlPlane", description: "x" }], { ipv6: false, controlPlaneKnown: false }), [
+            { path: "rules[0].peer", rule: /controlPlaneSecurityGroupId/ },
+        ]);
     });
 });

@@ -96,6 +96,22 @@ describe("PublicVpc", () => {
             { path: "availabilityZoneCount", rule: /integer/ },
             { path: "natGateways", rule: /unknown key/ },
         ], r);
+        expectProblems(() => new PublicVpc("x", { availabilityZones: ["eu-central-1a", "eu-central-1a", "central"], availabilityZoneCount: 2 }), [
+            { path: "availabilityZones[1]", rule: /listed twice/ },
+            { path: "availabilityZones[2]", rule: /availability zone name/ },
+            { path: "availabilityZoneCount", rule: /must equal the number of availabilityZones \(3\)/ },
+        ], r);
+        expectProblems(() => new PublicVpc("x", { availabilityZones: [] }), [{ path: "availabilityZones", rule: /1-6 zones/ }], r);
+    });
+
+    it("listed zones: no zone lookup, the zone names the subnet, its tag and its block (alphabetical)", async () => {
+        const { r, value } = await capture(() => new PublicVpc("dev", { cidrBlock: "10.10.0.0/16", availabilityZones: ["eu-central-1c", "eu-central-1a"] }), {
+            config: { "aws:region": "eu-central-1" },
+        });
+        expect(r.invokes.filter((i) => i.token.includes("getAvailabilityZones"))).toEqual([]);
+        expect(value.subnets.map((s) => [s.key, s.cidrBlock])).toEqual([["eu-central-1a", "10.10.0.0/18"], ["eu-central-1c", "10.10.64.0/18"]]);
+        const sn = r.inputs(r.get("aws:ec2/subnet:Subnet", "dev-public-eu-central-1c"));
+        expect(sn).toMatchObject({ availabilityZone: "eu-central-1c", cidrBlock: "10.10.64.0/18", tags: { Name: "dev-public-eu-central-1c" } });
     });
 
     it("fails loudly when the region has fewer zones than asked", () => {

@@ -173,7 +173,7 @@ describe("default program: directpath:cilium", () => {
         expect(out.firewallRules).toContainEqual(expect.objectContaining({ protocol: "udp", fromPort: 8472, peer: "self" }));
         const hb = r.ofType("directpath:hairpin:HairpinBypass")[0]!;
         expect(hb.name).toBe("lab-hairpin");
-        expect(r.get("kubernetes:cilium.io/v2:CiliumLocalRedirectPolicy", "lab-hairpin-registry-lrp-0").parent).toBe(hb.urn);
+        expect(r.get("kubernetes:cilium.io/v2:CiliumLocalRedirectPolicy", "lab-hairpin-registry-lrp-169-233-100-10").parent).toBe(hb.urn);
         expect(r.get("kubernetes:core/v1:Service", "lab-hairpin-web-extips")).toBeDefined();
     });
 

@@ -24,7 +24,7 @@ describe("npm run plan: redirect half", () => {
         const lrps = Object.values(all).filter((m) => m.kind === "CiliumLocalRedirectPolicy");
         expect(lrps).toHaveLength(1);
         const lrp = lrps[0];
-        expect(lrp.metadata).toMatchObject({ name: "local-hairpin-registry-0", namespace: "ingress" });
+        expect(lrp.metadata).toMatchObject({ name: "local-hairpin-registry-169-233-100-10", namespace: "ingress" });
         expect(lrp.spec.redirectFrontend.addressMatcher).toEqual({ ip: "169.233.100.10", toPorts: [{ port: "443", protocol: "TCP" }] });
         expect(lrp.spec.redirectBackend).toEqual({ localEndpointSelector: { matchLabels: { app: "ingress-gateway" } }, toPorts: [{ port: "8443", protocol: "TCP" }] });
         const schemaFile = path.join(SHARED, "upstream", "crd-schemas", "cilium.io_ciliumlocalredirectpolicy_v2.json");

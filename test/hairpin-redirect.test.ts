@@ -82,9 +82,9 @@ describe("mode cilium-lrp: CiliumLocalRedirectPolicy specs", () => {
         expect(lrp).toEqual({
             apiVersion: "cilium.io/v2",
             kind: "CiliumLocalRedirectPolicy",
-            metadata: { name: "hp-registry-0", namespace: "ingress", labels: LABELS },
+            metadata: { name: "hp-registry-169-233-100-10", namespace: "ingress", labels: LABELS },
             spec: {
-                description: "directpath hairpin bypass: endpoint registry, external IP #0, to local pods app=ingress-gateway",
+                description: "directpath hairpin bypass: endpoint registry, external IP 169.233.100.10, to local pods app=ingress-gateway",
                 redirectFrontend: { addressMatcher: { ip: "169.233.100.10", toPorts: [{ port: "443", protocol: "TCP" }] } },
                 redirectBackend: { localEndpointSelector: { matchLabels: { app: "ingress-gateway" } }, toPorts: [{ port: "8443", protocol: "TCP" }] },
             },
@@ -96,8 +96,8 @@ describe("mode cilium-lrp: CiliumLocalRedirectPolicy specs", () => {
     it("one policy per external IP; several ports carry names on both sides", () => {
         const lrps = renderLrps(parsedEndpoint(web()), { prefix: "hp", labels: LABELS, skipRedirectFromBackend: false });
         expect(lrps.map((l) => [l.metadata.name, l.metadata.namespace, l.spec.redirectFrontend.addressMatcher.ip])).toEqual([
-            ["hp-web-0", "edge", "169.233.100.10"],
-            ["hp-web-1", "edge", "169.233.100.11"],
+            ["hp-web-169-233-100-10", "edge", "169.233.100.10"],
+            ["hp-web-169-233-100-11", "edge", "169.233.100.11"],
         ]);
         for (const l of lrps) {
             expect(l.spec.redirectFrontend.addressMatcher.toPorts).toEqual([
@@ -265,9 +265,9 @@ describe("HairpinBypass redirect resources", () => {
         } as HairpinBypassArgs;
         const { r, value } = await capture(() => new HairpinBypass("hp", args));
 
-        expect(r.ofType(LRP).map((x) => x.name)).toEqual(["hp-registry-lrp-0"]);
-        const lrp = r.inputs(r.get(LRP, "hp-registry-lrp-0")) as any;
-        expect(lrp.metadata).toEqual({ name: "hp-registry-0", namespace: "ingress", labels: { "app.kubernetes.io/managed-by": "directpath", "directpath.io/hairpin": "hp" } });
+        expect(r.ofType(LRP).map((x) => x.name)).toEqual(["hp-registry-lrp-169-233-100-10"]);
+        const lrp = r.inputs(r.get(LRP, "hp-registry-lrp-169-233-100-10")) as any;
+        expect(lrp.metadata).toEqual({ name: "hp-registry-169-233-100-10", namespace: "ingress", labels: { "app.kubernetes.io/managed-by": "directpath", "directpath.io/hairpin": "hp" } });
         expect(lrp.spec.redirectFrontend.addressMatcher).toEqual({ ip: "169.233.100.10", toPorts: [{ port: "443", protocol: "TCP" }] });
         expect(lrp.spec.redirectBackend.toPorts).toEqual([{ port: "8443", protocol: "TCP" }]);
 
@@ -295,7 +295,7 @@ describe("HairpinBypass redirect resources", () => {
         }
 
         expect(value.redirect.modes).toEqual({ registry: "cilium-lrp", web: "service-external-ips", api: "service-external-ips", git: "iptables" });
-        expect(await resolve(value.redirect.localRedirectPolicies)).toEqual(["ingress/hp-registry-0"]);
+        expect(await resolve(value.redirect.localRedirectPolicies)).toEqual(["ingress/hp-registry-169-233-100-10"]);
         expect(await resolve(value.redirect.externalIpServices)).toEqual(["edge/hp-web", "apps/api"]);
         expect(await resolve(value.redirect.iptables!.daemonSet)).toBe("kube-system/hp-iptables");
         expect(await resolve(value.redirect.iptables!.rulesConf)).toBe(cm.data["rules.conf"]);
@@ -327,8 +327,9 @@ describe("HairpinBypass redirect resources", () => {
             const eip = new k8s.core.v1.ConfigMap("eip", {}).id;
             return new HairpinBypass("hp", { endpoints: [{ ...registry(), hostnames: [], externalIps: ["169.233.100.10", eip] }] } as unknown as HairpinBypassArgs);
         }, { preview: true });
-        expect(r.ofType(LRP).map((x) => x.name).sort()).toEqual(["hp-registry-lrp-0", "hp-registry-lrp-1"]);
-        expect((r.inputs(r.get(LRP, "hp-registry-lrp-0")) as any).spec.redirectFrontend.addressMatcher.ip).toBe("169.233.100.10");
+        // The written IP names its policy; the Output keeps its position (its value is unknown now).
+        expect(r.ofType(LRP).map((x) => x.name).sort()).toEqual(["hp-registry-lrp-1", "hp-registry-lrp-169-233-100-10"]);
+        expect((r.inputs(r.get(LRP, "hp-registry-lrp-169-233-100-10")) as any).spec.redirectFrontend.addressMatcher.ip).toBe("169.233.100.10");
         expect((r.inputs(r.get(LRP, "hp-registry-lrp-1")) as any).spec.redirectFrontend.addressMatcher.ip).toBe("[computed]");
     });
 
@@ -355,7 +356,7 @@ describe("HairpinBypass redirect resources", () => {
 
     it("skipRedirectFromBackend reaches the registered policy, which is replaced (not patched) when it changes", async () => {
         const { r } = await capture(() => new HairpinBypass("hp", { endpoints: [registry()], redirect: { lrp: { skipRedirectFromBackend: true } } } as HairpinBypassArgs));
-        expect((r.inputs(r.get(LRP, "hp-registry-lrp-0")) as any).spec.skipRedirectFromBackend).toBe(true);
+        expect((r.inputs(r.get(LRP, "hp-registry-lrp-169-233-100-10")) as any).spec.skipRedirectFromBackend).toBe(true);
     });
 });
 

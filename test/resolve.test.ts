@@ -30,10 +30,13 @@ describe("resolveStack", () => {
         expect(spec.derived).toMatchObject({ "directpath:cluster.podCidrs": expect.stringContaining("10.244.0.0/16"), "directpath:cluster.serviceCidr": expect.stringContaining("172.20.0.0/16") });
         expect(spec.cilium).toMatchObject({ install: true, chartVersion: "1.19.3", hubble: true });
         expect(spec.cilium).not.toHaveProperty("k8sServiceHost");
-        expect(spec.aws.eks).toMatchObject({ ciliumChartVersion: "1.19.3", tunnelPort: 8472, podCidr: "10.244.0.0/16" });
+        expect(spec.aws.eks).toMatchObject({ podCidr: "10.244.0.0/16" });
+        expect(spec.aws.ciliumInstall).toMatchObject({ chartVersion: "1.19.3" });
+        expect(spec.aws.security).toMatchObject({ tunnelPort: 8472, hubble: true });
         // One Cilium block: the same keys as on an existing cluster steer EKS's Cilium and the SG.
         const tuned = resolveStack(awsRaw({ cilium: { chartVersion: "1.18.4", tunnel: { port: 8555 }, hubble: false } })) as AwsStackSpec;
-        expect(tuned.aws.eks).toMatchObject({ ciliumChartVersion: "1.18.4", tunnelPort: 8555, hubble: false });
+        // EksCilium takes the chart version; it reads the tunnel port and Hubble from ClusterSecurity (one place).
+        expect(tuned.aws.ciliumInstall).toMatchObject({ chartVersion: "1.18.4" });
         expect(tuned.aws.security).toMatchObject({ tunnelPort: 8555, hubble: false });
     });
 

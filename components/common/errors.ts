@@ -10,17 +10,58 @@ export interface Problem {
     rule: string;
 }
 
+/** One entry of the Pulumi engine's per-property error list (`pulumi.InputPropertyErrorDetails`). */
+export interface PropertyProblem {
+    propertyPath: string;
+    reason: string;
+}
+
+/** The per-property form of a problem: the path, and the value with the rule as the reason. */
+export function propertyProblem(p: Problem): PropertyProblem {
+    return { propertyPath: p.path, reason: `${describeValue(p.value)} is invalid: ${p.rule}` };
+}
+
+type InputPropertiesErrorLike = new (args: { message: string; errors: PropertyProblem[] }) => Error & { errors: PropertyProblem[] };
+
+/**
+ * `pulumi.InputPropertiesError` (in @pulumi/pulumi since early 2025; 3.248 here), loaded from its own module so the pure
+ * validation code doesn't load the whole SDK. The engine pretty-prints it per property when a
+ * component is served by a component provider. On an older SDK without it, a plain Error with the
+ * same `errors` list stands in.
+ */
+function inputPropertiesErrorBase(): InputPropertiesErrorLike {
+    try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const mod = require("@pulumi/pulumi/errors") as { InputPropertiesError?: InputPropertiesErrorLike };
+        if (typeof mod.InputPropertiesError === "function") return mod.InputPropertiesError;
+    } catch {
+        // No @pulumi/pulumi at all: the fallback below.
+    }
+    return class extends Error {
+        errors: PropertyProblem[];
+        constructor(args: { message: string; errors: PropertyProblem[] }) {
+            super(args.message);
+            this.errors = args.errors;
+        }
+    };
+}
+
 /**
  * Thrown by every directpath component (and by the default program's config loader) when its
  * input is invalid. It is thrown before any resource is registered, and it carries every problem
  * found, not just the first.
+ *
+ * It is a `pulumi.InputPropertiesError`: `errors` lists each problem as `{ propertyPath, reason }`
+ * (the path as the user writes it, e.g. `nodeGroups[0].minSize`), which the Pulumi engine shows
+ * per property; `message` keeps the full text with the subject and every problem.
  */
-export class ValidationError extends Error {
+export class ValidationError extends inputPropertiesErrorBase() {
     readonly problems: readonly Problem[];
 
     constructor(subject: string, problems: readonly Problem[]) {
-        super(`${subject}: ${problems.length} invalid input${problems.length === 1 ? "" : "s"}:\n` +
-            problems.map((p) => `  - ${formatProblem(p)}`).join("\n"));
+        const message = `${subject}: ${problems.length} invalid input${problems.length === 1 ? "" : "s"}:\n` +
+            problems.map((p) => `  - ${formatProblem(p)}`).join("\n");
+        super({ message, errors: problems.map(propertyProblem) });
         this.name = "ValidationError";
         this.problems = problems;
     }

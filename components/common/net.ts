@@ -133,3 +133,16 @@ export function isLabelKey(key: string): boolean {
 export const labelsSchema = z
     .record(z.string(), z.string().regex(LABEL_VALUE, { error: "label values are at most 63 characters of letters, digits, '-', '_' and '.'" }))
     .refine((m) => Object.keys(m).every(isLabelKey), { error: "label keys must be [prefix/]name with a DNS-subdomain prefix and a name of at most 63 characters" });
+
+/**
+ * A resource-name key for an IP address: its canonical form with separators turned into `-`
+ * (`169.233.100.10` -> `169-233-100-10`, `fd00::1` -> `fd00-0-0-0-0-0-0-1`). Two spellings of one
+ * address give one key, so a name keyed by an IP survives reordering and rewriting the list.
+ * Lowercase letters, digits and `-` only; never starts or ends with `-` (a Kubernetes name part).
+ */
+export function ipKey(ip: string): string {
+    if (!isIP(ip)) throw new Error(`not an IP address: ${ip}`);
+    const parsed = ipaddr.parse(ip);
+    const text = parsed.kind() === "ipv6" ? (parsed as ipaddr.IPv6).toNormalizedString() : parsed.toString();
+    return text.toLowerCase().replace(/[.:]/g, "-");
+}

@@ -23,7 +23,7 @@ export {
     type RedirectCoverage,
     type RedirectOptions,
 } from "./redirect-args";
-export { renderLrps, lrpName, type LrpObject } from "./lrp";
+export { renderLrps, lrpKey, lrpName, type LrpObject } from "./lrp";
 export { renderExternalIpsService, renderExternalIpsPatch } from "./external-ips";
 export { iptablesRules, renderRulesConf, renderIptablesDaemonSet, iptablesEnv, IPTABLES_CHAIN } from "./iptables";
 export { hairpinRedirectScript, type RedirectOutputs } from "./redirect";

@@ -13,6 +13,7 @@
  * ignores host-network pods as LRP backends.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { ipKey } from "../common/net";
 import type { Endpoint, EndpointPort } from "./model";
 import { targetPortOf } from "./model";
 
@@ -47,9 +48,20 @@ export interface LrpRenderOptions {
     skipRedirectFromBackend: boolean;
 }
 
-/** The object name of the policy for external IP number `index` of an endpoint. */
-export function lrpName(prefix: string, endpoint: string, index: number): string {
-    return `${prefix}-${endpoint}-${index}`;
+/**
+ * The key that names the policy for one external IP: the IP itself (`169-233-100-10`, see
+ * `ipKey`) when it is written out, so reordering `externalIps` renames nothing. An IP that is an
+ * Output (an Elastic IP, known only after deployment) can't name anything at registration time:
+ * it is keyed by its position in the list, which the environment hands over in a fixed order
+ * (the ingress load balancer's subnets).
+ */
+export function lrpKey(ip: pulumi.Input<string>, index: number): string {
+    return typeof ip === "string" ? ipKey(ip) : String(index);
+}
+
+/** The object name of the policy for one external IP of an endpoint (see {@link lrpKey}). */
+export function lrpName(prefix: string, endpoint: string, key: string): string {
+    return `${prefix}-${endpoint}-${key}`;
 }
 
 function ports(list: readonly EndpointPort[], side: "frontend" | "backend"): LrpPort[] {
@@ -61,16 +73,16 @@ function ports(list: readonly EndpointPort[], side: "frontend" | "backend"): Lrp
     }));
 }
 
-/** The policies for an endpoint with a `pods` backend, one per external IP, in order. */
+/** The policies for an endpoint with a `pods` backend, one per external IP, in order, each named by {@link lrpKey}. */
 export function renderLrps(e: Endpoint, opts: LrpRenderOptions): LrpObject[] {
     if (!("pods" in e.backend)) throw new Error(`directpath: endpoint '${e.name}': mode cilium-lrp needs a pods backend`);
     const pods = e.backend.pods;
     return e.externalIps.map((ip, i) => ({
         apiVersion: LRP_API_VERSION,
         kind: LRP_KIND,
-        metadata: { name: lrpName(opts.prefix, e.name, i), namespace: pods.namespace, labels: { ...opts.labels } },
+        metadata: { name: lrpName(opts.prefix, e.name, lrpKey(ip, i)), namespace: pods.namespace, labels: { ...opts.labels } },
         spec: {
-            description: `directpath hairpin bypass: endpoint ${e.name}, external IP #${i}, to local pods ${Object.entries(pods.selector).map(([k, v]) => `${k}=${v}`).join(",")}`,
+            description: `directpath hairpin bypass: endpoint ${e.name}, external IP ${typeof ip === "string" ? ip : `#${i}`}, to local pods ${Object.entries(pods.selector).map(([k, v]) => `${k}=${v}`).join(",")}`,
             redirectFrontend: { addressMatcher: { ip, toPorts: ports(e.ports, "frontend") } },
             redirectBackend: { localEndpointSelector: { matchLabels: { ...pods.selector } }, toPorts: ports(e.ports, "backend") },
             ...(opts.skipRedirectFromBackend ? { skipRedirectFromBackend: true as const } : {}),

@@ -17,7 +17,7 @@ import {
     renderIptablesDaemonSet,
     renderRulesConf,
 } from "./iptables";
-import { renderLrps } from "./lrp";
+import { lrpKey, renderLrps } from "./lrp";
 import { effectiveMode, resolveEndpoint, resolvedIp, type Endpoint, type HairpinMode } from "./model";
 
 export interface RedirectOutputs {
@@ -72,8 +72,13 @@ export function deployRedirect(parent: pulumi.ComponentResource, name: string, a
                 );
             }
             renderLrps(e, { prefix: name, labels, skipRedirectFromBackend: args.redirect.lrp.skipRedirectFromBackend }).forEach((obj, i) => {
-                const lrp = new k8s.apiextensions.CustomResource(`${name}-${e.name}-lrp-${i}`, obj, {
+                // Named by the IP (lrpKey), not its position; the alias carries a policy deployed
+                // under its old position name (same list order) over to the new name.
+                const lrpResourceName = `${name}-${e.name}-lrp-${lrpKey(e.externalIps[i]!, i)}`;
+                const oldName = `${name}-${e.name}-lrp-${i}`;
+                const lrp = new k8s.apiextensions.CustomResource(lrpResourceName, obj, {
                     ...opts,
+                    aliases: oldName === lrpResourceName ? [] : [{ name: oldName }],
                     // The CRD makes skipRedirectFromBackend immutable; the fixed name needs delete-first.
                     replaceOnChanges: ["spec.skipRedirectFromBackend"],
                     deleteBeforeReplace: true,

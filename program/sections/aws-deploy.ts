@@ -5,9 +5,7 @@
  * returns the cluster handle the in-cluster steps take; `deployAwsFirewall` takes that handle and
  * opens, in the node security group, what those steps asked for (e.g. Tailscale's UDP port).
  */
-import type * as pulumi from "@pulumi/pulumi";
-import { ClusterSecurity, EksCluster, IngressNlb, LoadBalancerTargets, PublicVpc, SecurityGroupRules } from "../../components/aws";
-import type { SgRuleSpec } from "../../components/aws/security/rules";
+import { ClusterSecurity, EksCilium, EksCluster, EksNodeGroup, IngressNlb, LoadBalancerTargets, PublicVpc, SecurityGroupRules } from "../../components/aws";
 import type { FirewallRule } from "../../components/common/firewall";
 import type { ClusterHandle } from "../handles";
 import type { AwsStackSpec } from "../resolve";
@@ -15,12 +13,8 @@ import type { AwsStackSpec } from "../resolve";
 /** The AWS cluster: what the in-cluster steps need, plus the security groups `deployAwsFirewall` opens rules in. */
 export interface AwsClusterHandle extends ClusterHandle {
     aws: {
-        nodeSecurityGroupId: pulumi.Output<string>;
-        clusterSecurityGroupId: pulumi.Output<string>;
-        /** Whether the VPC is dual stack (rules with IPv6 peers are dropped otherwise). */
-        ipv6: boolean;
-        /** The rules ClusterSecurity already opens; consumed rules that repeat one are skipped. */
-        fixedRules: readonly SgRuleSpec[];
+        /** Its node group gets the consumed rules; its VPC's `ipv6` and its fixed rules decide which are kept. */
+        security: ClusterSecurity;
     };
 }
 
@@ -30,27 +24,19 @@ export function deployAwsCluster(spec: AwsStackSpec): AwsClusterHandle {
     const name = env.name;
 
     const vpc = new PublicVpc(name, env.vpc);
-    const security = new ClusterSecurity(name, { ...env.security, vpcId: vpc.vpcId });
+    const security = new ClusterSecurity(name, { ...env.security, vpc });
 
     // The ingress NLB comes before the cluster, so its Elastic IPs can go into the Cilium values
     // (the LRP allow-list); its targets (the node groups) are attached once they exist.
-    const nlb = env.nlb
-        ? new IngressNlb(`${name}-ingress`, { ...env.nlb, vpcId: vpc.vpcId, subnetIds: vpc.publicSubnetIds, nodeSecurityGroupId: security.nodeSecurityGroupId })
-        : undefined;
+    const nlb = env.nlb ? new IngressNlb(`${name}-ingress`, { ...env.nlb, vpc, security }) : undefined;
     const lrpAddressMatcherIps = nlb && env.lrpAllowList
         ? [...(env.cilium.lrpAddressMatcherIps ?? []), ...nlb.addresses]
         : env.cilium.lrpAddressMatcherIps;
 
-    const eks = new EksCluster(name, {
-        ...env.eks,
-        cilium: { ...env.cilium, lrpAddressMatcherIps },
-        subnetIds: vpc.publicSubnetIds,
-        clusterSecurityGroupId: security.clusterSecurityGroupId,
-        nodeSecurityGroupId: security.nodeSecurityGroupId,
-    }, {
-        // The nodes can only join once node -> control plane 443 is open.
-        dependsOn: [security],
-    });
+    // The control plane waits for the security groups' rules itself.
+    const eks = new EksCluster(name, { ...env.eks, vpc, security });
+    const nodeGroups = env.nodeGroups.map((g) => new EksNodeGroup(`${name}-${g.name}`, { ...g, cluster: eks }));
+    const cilium = new EksCilium(`${name}-cilium`, { ...env.ciliumInstall, ...env.cilium, lrpAddressMatcherIps, cluster: eks, nodeGroups });
 
     const outputs: Record<string, unknown> = {
         vpcId: vpc.vpcId,
@@ -64,18 +50,18 @@ export function deployAwsCluster(spec: AwsStackSpec): AwsClusterHandle {
     const handle: AwsClusterHandle = {
         provider: eks.provider,
         // Cilium is installed here (CoreDNS waits for it): the Cilium step must not install it again.
-        ciliumRelease: eks.cilium,
-        aws: { nodeSecurityGroupId: security.nodeSecurityGroupId, clusterSecurityGroupId: security.clusterSecurityGroupId, ipv6: vpc.ipv6, fixedRules: security.rules },
+        ciliumRelease: cilium.release,
+        aws: { security },
         outputs,
     };
 
     if (nlb) {
-        new LoadBalancerTargets(`${name}-ingress-targets`, { targetGroupArns: nlb.targetGroupArns, autoscalingGroupNames: eks.autoscalingGroupNames });
+        new LoadBalancerTargets(`${name}-ingress-targets`, { loadBalancer: nlb, nodeGroups });
         handle.externalEndpoints = {
             source: "aws-ingress-nlb",
             ips: nlb.addresses,
             hostnames: [nlb.dnsName, ...nlb.addressHostnames],
-            listeners: nlb.settings.listeners.map((l) => ({ port: l.port, targetPort: l.targetPort ?? l.port, protocol: l.protocol })),
+            listeners: nlb.listeners.map((l) => ({ port: l.port, targetPort: l.targetPort ?? l.port, protocol: l.protocol })),
         };
         outputs.ingressAddresses = nlb.addresses;
         outputs.ingressHostname = nlb.dnsName;
@@ -86,11 +72,5 @@ export function deployAwsCluster(spec: AwsStackSpec): AwsClusterHandle {
 /** Opens the rules that in-cluster components asked for in the node security group of the cluster `deployAwsCluster` built. */
 export function deployAwsFirewall(spec: AwsStackSpec, cluster: AwsClusterHandle, rules: readonly FirewallRule[]): void {
     if (rules.length === 0) return;
-    new SecurityGroupRules(`${spec.cluster.name}-firewall`, {
-        securityGroupId: cluster.aws.nodeSecurityGroupId,
-        controlPlaneSecurityGroupId: cluster.aws.clusterSecurityGroupId,
-        rules: [...rules],
-        ipv6: cluster.aws.ipv6,
-        existingRules: cluster.aws.fixedRules,
-    });
+    new SecurityGroupRules(`${spec.cluster.name}-firewall`, { security: cluster.aws.security, rules: [...rules] });
 }

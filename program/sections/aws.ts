@@ -8,10 +8,13 @@
  */
 import { z } from "zod";
 import { joinPath, type Problem } from "../../components/common/errors";
-import { eksClusterCrossChecks, eksClusterOptionsSchema, nodeGroupSchema, type EksClusterOptionsInput } from "../../components/aws/eks/args";
+import {
+    eksCiliumOptionsSchema, eksClusterCrossChecks, eksClusterOptionsSchema, eksNodeGroupOptionsSchema, nodeGroupSchema,
+    type EksCiliumOptionsInput, type EksClusterOptionsInput, type EksNodeGroupOptionsInput,
+} from "../../components/aws/eks/args";
 import { ingressNlbCrossChecks, ingressNlbOptionsSchema, type IngressNlbOptionsInput } from "../../components/aws/nlb/args";
 import { clusterSecurityArgsSchema, clusterSecurityCrossChecks, type ClusterSecurityOptionsInput } from "../../components/aws/security/rules";
-import { publicVpcArgsSchema, publicVpcCrossChecks, type PublicVpcArgsInput } from "../../components/aws/vpc/plan";
+import { publicVpcArgsSchema, publicVpcCrossChecks, zoneCount, type PublicVpcArgsInput } from "../../components/aws/vpc/plan";
 import { CILIUM_VXLAN_PORT } from "../../components/cilium/values";
 import { key, under } from "../keys";
 import type { ClusterSection } from "./cluster";
@@ -19,22 +22,25 @@ import type { CiliumSpec } from "./cilium";
 
 const vpcBlock = publicVpcArgsSchema.omit({ tags: true, clusterName: true });
 const securityBlock = clusterSecurityArgsSchema.omit({ ipv6: true, clusterName: true, tags: true, tunnelPort: true, hubble: true });
-const eksBlock = eksClusterOptionsSchema.omit({
-    nodeGroups: true, podCidr: true, serviceCidr: true, vpcCidr: true, ipv6: true, tunnelPort: true, hubble: true, tags: true, ciliumChartVersion: true,
-}).extend({
+// One block for the cluster, the node groups' startup taint and EksCilium's extra values and CoreDNS
+// version (the config's shape); the chart version, tunnel port and Hubble are in directpath:cilium.
+const eksBlock = eksClusterOptionsSchema.omit({ podCidr: true, serviceCidr: true, tags: true }).extend({
     // No default in a stack: who may reach the API server is written down (see awsEnvironment).
     publicAccessCidrs: eksClusterOptionsSchema.shape.publicAccessCidrs.removeDefault().optional(),
+    ciliumExtraValues: eksCiliumOptionsSchema.shape.extraValues,
+    ciliumStartupTaint: eksNodeGroupOptionsSchema.shape.ciliumStartupTaint,
+    coreDnsVersion: eksCiliumOptionsSchema.shape.coreDnsVersion,
 });
 const nlbBlock = ingressNlbOptionsSchema.omit({ ipv6: true, tags: true }).extend({
     enabled: z.boolean({ error: "must be true or false" }).default(true),
 });
 
 export const awsSectionSchema = z.strictObject({
-    /** PublicVpc: `cidrBlock`, `availabilityZoneCount`, `subnetPrefixLength`, `ipv6`. */
+    /** PublicVpc: `cidrBlock`, `availabilityZones` or `availabilityZoneCount`, `subnetPrefixLength`, `ipv6`. */
     vpc: vpcBlock.default(vpcBlock.parse({})),
     /** ClusterSecurity: `webhookPorts` (the tunnel port and Hubble come from `directpath:cilium`). */
     security: securityBlock.default(securityBlock.parse({})),
-    /** EksCluster: `version`, `publicAccessCidrs` (required), `adminPrincipalArns`, `bootstrapCreatorAdmin`, `logTypes`, ... */
+    /** EksCluster: `version`, `publicAccessCidrs` (required), `adminPrincipalArns`, `bootstrapCreatorAdmin`, `logTypes`, ...; EksNodeGroup: `ciliumStartupTaint`; EksCilium: `ciliumExtraValues`, `coreDnsVersion`. */
     eks: eksBlock.default(eksBlock.parse({})),
     /** Managed node groups, at least one. */
     nodeGroups: z.array(nodeGroupSchema).min(1, { error: "must declare at least one node group" }),
@@ -80,8 +86,11 @@ export function movedAwsKeys(raw: unknown): { problems: Problem[]; rest: unknown
 export interface AwsEnvironment {
     name: string;
     vpc: PublicVpcArgsInput;
-    security: ClusterSecurityOptionsInput;
+    security: Omit<ClusterSecurityOptionsInput, "ipv6">;
     eks: EksClusterOptionsInput;
+    nodeGroups: EksNodeGroupOptionsInput[];
+    /** EksCilium's chart version, extra values and CoreDNS add-on version. */
+    ciliumInstall: EksCiliumOptionsInput;
     /** Cilium options that follow from the hairpin section (LRP address allow-list, Service externalIPs). */
     cilium: { localRedirectPolicies: boolean; lrpAddressMatcherIps?: string[]; allowServiceExternalIps: boolean };
     /**
@@ -90,7 +99,7 @@ export interface AwsEnvironment {
      * cluster's own addresses.
      */
     lrpAllowList: boolean;
-    nlb?: IngressNlbOptionsInput;
+    nlb?: Omit<IngressNlbOptionsInput, "ipv6">;
 }
 
 /**
@@ -103,7 +112,7 @@ export function awsEnvironment(aws: AwsSection, cluster: ClusterSection, cilium:
     const tags = { "directpath:stack-cluster": name, ...aws.tags };
     const ipv6 = aws.vpc.ipv6;
     const tunnelPort = cilium.tunnel.port ?? CILIUM_VXLAN_PORT;
-    const { publicAccessCidrs, ...eks } = aws.eks;
+    const { publicAccessCidrs, ciliumExtraValues, ciliumStartupTaint, coreDnsVersion, ...clusterOptions } = aws.eks;
     const problems: Problem[] = [];
     if (publicAccessCidrs === undefined) {
         problems.push({
@@ -115,50 +124,51 @@ export function awsEnvironment(aws: AwsSection, cluster: ClusterSection, cilium:
     const env: AwsEnvironment = {
         name,
         vpc: { ...aws.vpc, clusterName: name, tags },
-        security: { ...aws.security, tunnelPort, hubble: cilium.hubble, ipv6, clusterName: name, tags },
+        // ClusterSecurity takes ipv6 from its VPC; EksCilium takes the tunnel port and Hubble from it.
+        security: { ...aws.security, tunnelPort, hubble: cilium.hubble, clusterName: name, tags },
         eks: {
-            ...eks,
+            ...clusterOptions,
             publicAccessCidrs: publicAccessCidrs ?? [],
-            nodeGroups: aws.nodeGroups,
             podCidr: cluster.podCidrs[0]!,
             serviceCidr: cluster.serviceCidr!,
-            vpcCidr: aws.vpc.cidrBlock,
-            ipv6,
-            tunnelPort,
-            hubble: cilium.hubble,
-            ciliumChartVersion: cilium.chartVersion,
             tags,
         },
+        nodeGroups: aws.nodeGroups.map((g) => ({ ...g, ciliumStartupTaint })),
+        ciliumInstall: { chartVersion: cilium.chartVersion, extraValues: ciliumExtraValues, ...(coreDnsVersion !== undefined ? { coreDnsVersion } : {}) },
         cilium: { localRedirectPolicies: cilium.localRedirectPolicies, lrpAddressMatcherIps: cilium.lrpAddressMatcherIps, allowServiceExternalIps: cilium.allowServiceExternalIps },
         lrpAllowList: cilium.lrpAllowList,
-        ...(aws.ingressNlb?.enabled ? { nlb: { ...withoutEnabled(aws.ingressNlb), ipv6, tags } } : {}),
+        ...(aws.ingressNlb?.enabled ? { nlb: { ...withoutEnabled(aws.ingressNlb), tags } } : {}),
     };
 
     if (cluster.cni !== "cilium") {
         problems.push({ path: key("cluster.cni"), value: cluster.cni, rule: "must be cilium for the aws environment (EKS is created without a CNI and directpath installs Cilium)" });
     }
-    if (aws.vpc.availabilityZoneCount < 2) {
-        problems.push({ path: key("aws.vpc.availabilityZoneCount"), value: aws.vpc.availabilityZoneCount, rule: "must be at least 2: EKS needs subnets in two availability zones" });
+    if (zoneCount(aws.vpc) < 2) {
+        const listed = aws.vpc.availabilityZones !== undefined;
+        problems.push({
+            path: key(listed ? "aws.vpc.availabilityZones" : "aws.vpc.availabilityZoneCount"),
+            value: listed ? aws.vpc.availabilityZones : zoneCount(aws.vpc),
+            rule: "must be at least 2: EKS needs subnets in two availability zones",
+        });
     }
     if (cluster.podCidrs.length > 1) {
         problems.push({ path: key("cluster.podCidrs"), value: cluster.podCidrs, rule: "takes one CIDR in the aws environment (Cilium's cluster pool)" });
     }
     problems.push(...under("aws.vpc", publicVpcCrossChecks(env.vpc)));
-    for (const p of clusterSecurityCrossChecks(env.security)) {
+    for (const p of clusterSecurityCrossChecks({ ...env.security, ipv6 })) {
         problems.push({ ...p, path: p.path === "tunnelPort" ? key("cilium.tunnel.port") : p.path === "hubble" ? key("cilium.hubble") : key(joinPath("aws.security", p.path)) });
     }
-    for (const p of eksClusterCrossChecks(env.eks)) {
+    // The stack checks its node groups and the VPC CIDR here too (the components check them from their objects).
+    for (const p of eksClusterCrossChecks({ ...env.eks, nodeGroups: aws.nodeGroups, vpcCidr: aws.vpc.cidrBlock })) {
         // The pod / Service CIDR overlap is a rule of directpath:cluster itself (clusterProblems).
         if (p.path === "podCidr" && p.rule.startsWith("overlaps serviceCidr")) continue;
         const path = p.path === "podCidr" ? key("cluster.podCidrs[0]")
             : p.path === "serviceCidr" ? key("cluster.serviceCidr")
-                : p.path === "tunnelPort" ? key("cilium.tunnel.port")
-                    : p.path === "ciliumChartVersion" ? key("cilium.chartVersion")
-                        : p.path.startsWith("nodeGroups") ? key(joinPath("aws", p.path))
-                            : key(joinPath("aws.eks", p.path));
+                : p.path.startsWith("nodeGroups") ? key(joinPath("aws", p.path))
+                    : key(joinPath("aws.eks", p.path));
         problems.push({ ...p, path });
     }
-    if (env.nlb) problems.push(...under("aws.ingressNlb", ingressNlbCrossChecks(env.nlb)));
+    if (env.nlb) problems.push(...under("aws.ingressNlb", ingressNlbCrossChecks({ ...env.nlb, ipv6 })));
     return { env, problems };
 }
 

@@ -1,12 +1,15 @@
 /**
- * EksCluster's pure half: the args schema and its validation, the launch template and node group
- * specs, the IAM policy choices, and the exec-based kubeconfig. No resources here.
+ * The EKS components' pure half: the args schemas of EksCluster, EksNodeGroup and EksCilium and
+ * their validation, the launch template and node group specs, the IAM policy choices, the
+ * Cilium values an EKS cluster fixes, and the exec-based kubeconfig. No resources here.
  */
 import { stringify } from "yaml";
 import { z } from "zod";
 import { joinPath, parseOrThrow, type Problem } from "../../common/errors";
 import { cidrSchema, cidrsOverlap, dnsLabelSchema, isLabelKey, labelsSchema, parseCidr, portSchema } from "../../common/net";
-import { CILIUM_CHART_VERSION, CILIUM_MIN_CHART_LINE, CILIUM_VXLAN_PORT, parseChartVersion } from "../../cilium/values";
+import * as pulumi from "@pulumi/pulumi";
+import { CILIUM_CHART_VERSION, CILIUM_MIN_CHART_LINE, deepMergeValues, parseChartVersion, type CiliumValuesOptions } from "../../cilium/values";
+import { principalKey } from "../names";
 import { isPrivateIpv4Cidr } from "../vpc/plan";
 
 /** Tailscale hands out tailnet addresses from the CGNAT range; pod and Service CIDRs must stay out of it. */
@@ -36,25 +39,34 @@ const PRINCIPAL_ARN = /^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:(role|user
 const sizeSchema = (what: string, min: number) => z.number({ error: `must be the ${what} as a number` }).int({ error: "must be an integer" }).min(min, { error: `must be at least ${min}` });
 
 export const taintSchema = z.strictObject({
+    /** The taint's key, `[prefix/]name`. */
     key: z.string({ error: "must be a taint key" }).refine(isLabelKey, { error: "must be a Kubernetes key: [prefix/]name, name at most 63 characters" }),
+    /** The taint's value (optional). */
     value: z.string().regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/, { error: "must be at most 63 letters, digits, '-', '_' or '.'" }).optional(),
+    /** NoSchedule, NoExecute or PreferNoSchedule. */
     effect: z.enum(Object.keys(TAINT_EFFECTS) as [keyof typeof TAINT_EFFECTS, ...(keyof typeof TAINT_EFFECTS)[]], { error: "must be NoSchedule, NoExecute or PreferNoSchedule" }),
 });
 
 export const nodeGroupSchema = z.strictObject({
-    /** Unique within the cluster; names the node group and its launch template. */
+    /** The group's name in the cluster, unique there: in the launch template's description and the load balancer attachments' names. */
     name: dnsLabelSchema.refine((v) => v.length <= 30, { error: "must be at most 30 characters" }),
     /** One EC2 instance type, e.g. `t3.medium` or `t4g.medium`. */
     instanceType: z.string({ error: "must be an EC2 instance type such as t3.medium" }).regex(INSTANCE_TYPE, { error: "must be an EC2 instance type such as t3.medium" }),
     /** Defaults to the Amazon Linux 2023 AMI for the instance type's architecture. */
     amiType: z.enum(AMI_TYPES, { error: `must be one of ${AMI_TYPES.join(", ")}` }).optional(),
+    /** `ON_DEMAND` (default) or `SPOT`. */
     capacityType: z.enum(["ON_DEMAND", "SPOT"], { error: "must be ON_DEMAND or SPOT" }).default("ON_DEMAND"),
+    /** Fewest nodes (default 1). */
     minSize: sizeSchema("minimum size", 0).default(1),
+    /** Most nodes (default 3, at most 450). */
     maxSize: sizeSchema("maximum size", 1).max(450, { error: "must be at most 450 (EKS's limit per managed node group)" }).default(3),
+    /** Nodes at creation (default 2); later left to an autoscaler (`ignoreChanges`). */
     desiredSize: sizeSchema("desired size", 0).default(2),
     /** Root volume (gp3, encrypted) size in GiB; the AL2023 AMI needs at least 20. */
     diskSizeGiB: z.number({ error: "must be a size in GiB" }).int({ error: "must be an integer" }).min(20, { error: "must be at least 20 GiB (the AMI's own size)" }).max(16384, { error: "must be at most 16384 GiB (gp3's limit)" }).default(20),
+    /** Kubernetes labels on the nodes. */
     labels: labelsSchema.default({}),
+    /** Kubernetes taints on the nodes (`key`, `value`, `effect` NoSchedule/NoExecute/PreferNoSchedule); Cilium's startup taint is added by `ciliumStartupTaint`. */
     taints: z.array(taintSchema).default([]),
     /**
      * The kubelet's pod limit. The EKS AMI otherwise derives it from the instance type's ENI
@@ -79,34 +91,43 @@ export const eksClusterOptionsSchema = z.strictObject({
     podCidr: cidrSchema.default(DEFAULT_POD_CIDR),
     /** The Service CIDR (EKS `serviceIpv4Cidr`), /12 to /24. */
     serviceCidr: cidrSchema.default(DEFAULT_SERVICE_CIDR),
-    /** The VPC's CIDR, to check the pod and Service CIDRs against. */
-    vpcCidr: cidrSchema.optional(),
-    /** Dual-stack VPC: nodes also get an IPv6 address and IMDS answers over IPv6. */
-    ipv6: z.boolean({ error: "must be true or false" }).default(false),
-    nodeGroups: z.array(nodeGroupSchema).min(1, { error: "must declare at least one node group" }),
-    /** The Cilium chart version (see components/cilium/values.ts). */
-    ciliumChartVersion: z.string({ error: "must be a chart version such as 1.19.3" }).refine((v) => {
-        const p = parseChartVersion(v);
-        return p !== undefined && (p.major > CILIUM_MIN_CHART_LINE.major || (p.major === CILIUM_MIN_CHART_LINE.major && p.minor >= CILIUM_MIN_CHART_LINE.minor));
-    }, { error: `must be a Cilium chart version X.Y.Z, ${CILIUM_MIN_CHART_LINE.major}.${CILIUM_MIN_CHART_LINE.minor}.0 or later` }).default(CILIUM_CHART_VERSION),
-    /** Cilium's VXLAN port: the same number the node security group opens (ClusterSecurity.settings.tunnelPort). */
-    tunnelPort: portSchema.default(CILIUM_VXLAN_PORT),
-    /** Hubble on (its TCP 4244 must be open between nodes: ClusterSecurity `hubble`). */
-    hubble: z.boolean({ error: "must be true or false" }).default(true),
-    /** Extra Cilium values, merged under directpath's (see ciliumValues' `extraValues`). */
-    ciliumExtraValues: z.record(z.string(), z.unknown()).default({}),
-    /** Taint new nodes until the Cilium agent runs there (Cilium removes the taint). */
-    ciliumStartupTaint: z.boolean({ error: "must be true or false" }).default(true),
-    /** The CoreDNS add-on version; default: EKS's default for the Kubernetes version. */
-    coreDnsVersion: z.string().regex(/^v\d+\.\d+\.\d+-eksbuild\.\d+$/, { error: "must be an EKS add-on version such as v1.12.1-eksbuild.2" }).optional(),
     /** `aws` CLI profile the kubeconfig's `aws eks get-token` uses (default: the ambient credentials). */
     kubeconfigProfile: z.string().min(1).optional(),
+    /** Tags for every resource of the cluster (and, by default, of its node groups). */
     tags: z.record(z.string(), z.string()).default({}),
+});
+
+/** EksNodeGroup's plain options: the group itself, plus Cilium's startup taint. */
+export const eksNodeGroupOptionsSchema = nodeGroupSchema.extend({
+    /** Taint new nodes until the Cilium agent runs there (Cilium removes the taint). Default true. */
+    ciliumStartupTaint: z.boolean({ error: "must be true or false" }).default(true),
+    /** Tags for the group's resources. Default: the cluster's tags. */
+    tags: z.record(z.string(), z.string()).optional(),
+});
+
+/** The Cilium chart version rule (1.16.0 or later, X.Y.Z). */
+export const ciliumChartVersionSchema = z.string({ error: "must be a chart version such as 1.19.3" }).refine((v) => {
+    const p = parseChartVersion(v);
+    return p !== undefined && (p.major > CILIUM_MIN_CHART_LINE.major || (p.major === CILIUM_MIN_CHART_LINE.major && p.minor >= CILIUM_MIN_CHART_LINE.minor));
+}, { error: `must be a Cilium chart version X.Y.Z, ${CILIUM_MIN_CHART_LINE.major}.${CILIUM_MIN_CHART_LINE.minor}.0 or later` });
+
+/** EksCilium's plain options (the values' hairpin options are checked by `ciliumValues`). */
+export const eksCiliumOptionsSchema = z.strictObject({
+    /** The Cilium chart version (see components/cilium/values.ts). */
+    chartVersion: ciliumChartVersionSchema.default(CILIUM_CHART_VERSION),
+    /** Extra Cilium values, merged under directpath's (see ciliumValues' `extraValues`). */
+    extraValues: z.record(z.string(), z.unknown()).default({}),
+    /** The CoreDNS add-on version; default: EKS's default for the Kubernetes version. */
+    coreDnsVersion: z.string().regex(/^v\d+\.\d+\.\d+-eksbuild\.\d+$/, { error: "must be an EKS add-on version such as v1.12.1-eksbuild.2" }).optional(),
 });
 
 export type EksClusterOptionsInput = z.input<typeof eksClusterOptionsSchema>;
 export type EksClusterOptions = z.output<typeof eksClusterOptionsSchema>;
 export type NodeGroupOptions = z.output<typeof nodeGroupSchema>;
+export type EksNodeGroupOptionsInput = z.input<typeof eksNodeGroupOptionsSchema>;
+export type EksNodeGroupOptions = z.output<typeof eksNodeGroupOptionsSchema>;
+export type EksCiliumOptionsInput = z.input<typeof eksCiliumOptionsSchema>;
+export type ParsedEksCiliumOptions = z.output<typeof eksCiliumOptionsSchema>;
 
 /** EksCluster's cross-field rules (tolerant; paths relative to the args). */
 export function eksClusterCrossChecks(raw: unknown): Problem[] {
@@ -120,6 +141,19 @@ export function eksClusterCrossChecks(raw: unknown): Problem[] {
             if (!p) return;
             if (p.family !== 4) problems.push({ path: `publicAccessCidrs[${i}]`, value: c, rule: "must be an IPv4 CIDR (EKS's public endpoint allow-list is IPv4)" });
             else if (isPrivateIpv4Cidr(c as string)) problems.push({ path: `publicAccessCidrs[${i}]`, value: c, rule: "is a private range; the public endpoint only sees public source addresses (nodes use the private endpoint)" });
+        });
+    }
+
+    if (Array.isArray(r.adminPrincipalArns)) {
+        // Each principal names its access entry: two that give one name can't both exist.
+        const keys = new Map<string, unknown>();
+        r.adminPrincipalArns.forEach((arn, i) => {
+            if (typeof arn !== "string") return;
+            const k = principalKey(arn);
+            const prior = keys.get(k);
+            if (prior === arn) problems.push({ path: `adminPrincipalArns[${i}]`, value: arn, rule: "is listed twice" });
+            else if (prior !== undefined) problems.push({ path: `adminPrincipalArns[${i}]`, value: arn, rule: `gives the same access-entry name (${k}) as ${String(prior)}` });
+            else keys.set(k, arn);
         });
     }
 
@@ -148,47 +182,107 @@ export function eksClusterCrossChecks(raw: unknown): Problem[] {
     const pp = pod ? parseCidr(pod) : undefined;
     if (pp && pp.family === 4 && (pp.prefix < 8 || pp.prefix > 24)) problems.push({ path: "podCidr", value: pod, rule: "must be a /8 to /24 (Cilium gives each node a /24 from it)" });
 
+    // The stack config checks its node groups here too (the library checks each EksNodeGroup).
     if (Array.isArray(r.nodeGroups)) {
         const names = new Set<unknown>();
         r.nodeGroups.forEach((g, i) => {
             if (typeof g !== "object" || g === null) return;
             const n = g as Record<string, unknown>;
-            const path = (k: string) => joinPath("nodeGroups", i, k);
-            if (names.has(n.name)) problems.push({ path: path("name"), value: n.name, rule: "is used by another node group" });
+            if (names.has(n.name)) problems.push({ path: joinPath("nodeGroups", i, "name"), value: n.name, rule: "is used by another node group" });
             names.add(n.name);
-            const min = typeof n.minSize === "number" ? n.minSize : 1;
-            const max = typeof n.maxSize === "number" ? n.maxSize : 3;
-            const desired = typeof n.desiredSize === "number" ? n.desiredSize : 2;
-            if (min > max) problems.push({ path: path("minSize"), value: min, rule: `must be <= maxSize (${max})` });
-            if (desired < min || desired > max) problems.push({ path: path("desiredSize"), value: desired, rule: `must be between minSize (${min}) and maxSize (${max})` });
-            if (typeof n.instanceType === "string" && typeof n.amiType === "string") {
-                const arm = isArmInstanceType(n.instanceType);
-                if (arm !== n.amiType.includes("ARM")) {
-                    problems.push({ path: path("amiType"), value: n.amiType, rule: `doesn't match ${n.instanceType} (${arm ? "ARM/Graviton" : "x86_64"})` });
-                }
-            }
-            if (Array.isArray(n.taints)) {
-                const keys = new Set<string>();
-                n.taints.forEach((t, j) => {
-                    const tk = (t as { key?: unknown; effect?: unknown } | null);
-                    const id = `${String(tk?.key)}:${String(tk?.effect)}`;
-                    if (keys.has(id)) problems.push({ path: joinPath("nodeGroups", i, "taints", j), value: t, rule: "duplicates another taint's key and effect" });
-                    keys.add(id);
-                    if (tk?.key === CILIUM_AGENT_NOT_READY_TAINT.key) problems.push({ path: joinPath("nodeGroups", i, "taints", j, "key"), value: tk.key, rule: "is added by directpath itself (ciliumStartupTaint)" });
-                });
-            }
+            for (const p of eksNodeGroupCrossChecks(g)) problems.push({ ...p, path: joinPath("nodeGroups", i, p.path) });
         });
     }
     return problems;
 }
 
-/** Validates EksCluster's plain options, every problem at once. Pure. */
-export function validateEksClusterOptions(raw: EksClusterOptionsInput, subject = "EksCluster args", extra: { subnetCount?: number } = {}): EksClusterOptions {
-    const more: Problem[] = [];
-    if (extra.subnetCount !== undefined && extra.subnetCount < 2) {
-        more.push({ path: "subnetIds", value: `${extra.subnetCount} subnet(s)`, rule: "must list subnets in at least two availability zones (EKS's rule)" });
+/** One node group's cross-field rules (tolerant; paths relative to the group). */
+export function eksNodeGroupCrossChecks(raw: unknown): Problem[] {
+    if (typeof raw !== "object" || raw === null) return [];
+    const n = raw as Record<string, unknown>;
+    const problems: Problem[] = [];
+    const min = typeof n.minSize === "number" ? n.minSize : 1;
+    const max = typeof n.maxSize === "number" ? n.maxSize : 3;
+    const desired = typeof n.desiredSize === "number" ? n.desiredSize : 2;
+    if (min > max) problems.push({ path: "minSize", value: min, rule: `must be <= maxSize (${max})` });
+    if (desired < min || desired > max) problems.push({ path: "desiredSize", value: desired, rule: `must be between minSize (${min}) and maxSize (${max})` });
+    if (typeof n.instanceType === "string" && typeof n.amiType === "string") {
+        const arm = isArmInstanceType(n.instanceType);
+        if (arm !== n.amiType.includes("ARM")) {
+            problems.push({ path: "amiType", value: n.amiType, rule: `doesn't match ${n.instanceType} (${arm ? "ARM/Graviton" : "x86_64"})` });
+        }
     }
-    return parseOrThrow(subject, eksClusterOptionsSchema, raw, { crossChecks: (r) => [...eksClusterCrossChecks(r), ...more] });
+    if (Array.isArray(n.taints)) {
+        const keys = new Set<string>();
+        n.taints.forEach((t, j) => {
+            const tk = (t as { key?: unknown; effect?: unknown } | null);
+            const id = `${String(tk?.key)}:${String(tk?.effect)}`;
+            if (keys.has(id)) problems.push({ path: joinPath("taints", j), value: t, rule: "duplicates another taint's key and effect" });
+            keys.add(id);
+            if (tk?.key === CILIUM_AGENT_NOT_READY_TAINT.key) problems.push({ path: joinPath("taints", j, "key"), value: tk.key, rule: "is added by directpath itself (ciliumStartupTaint)" });
+        });
+    }
+    return problems;
+}
+
+/**
+ * Validates EksCluster's plain options, every problem at once. Pure. `context` carries what the
+ * cluster's objects say: the VPC's CIDR (the pod and Service CIDRs must stay out of it) and its
+ * subnet count (EKS needs two zones).
+ */
+export function validateEksClusterOptions(raw: EksClusterOptionsInput, subject = "EksCluster args", context: { vpcCidr?: string; subnetCount?: number } = {}): EksClusterOptions {
+    const more: Problem[] = [];
+    if (context.subnetCount !== undefined && context.subnetCount < 2) {
+        more.push({ path: "vpc", value: `${context.subnetCount} subnet(s)`, rule: "must have public subnets in at least two availability zones (EKS's rule)" });
+    }
+    return parseOrThrow(subject, eksClusterOptionsSchema, raw, {
+        crossChecks: (r) => [...eksClusterCrossChecks(typeof r === "object" && r !== null ? { ...r, vpcCidr: context.vpcCidr } : r), ...more],
+    });
+}
+
+/** Validates one node group's plain options, every problem at once. Pure. */
+export function validateEksNodeGroupOptions(raw: EksNodeGroupOptionsInput, subject = "EksNodeGroup args"): EksNodeGroupOptions {
+    return parseOrThrow(subject, eksNodeGroupOptionsSchema, raw, { crossChecks: eksNodeGroupCrossChecks });
+}
+
+/** Validates EksCilium's plain options. Pure. */
+export function validateEksCiliumOptions(raw: EksCiliumOptionsInput, subject = "EksCilium args"): ParsedEksCiliumOptions {
+    return parseOrThrow(subject, eksCiliumOptionsSchema, raw);
+}
+
+// ---- Cilium on EKS ----
+
+/** What an EKS cluster fixes in the Cilium values (see {@link eksCiliumValueOptions}). */
+export interface EksCiliumValueInput {
+    /** The cluster's API endpoint (`https://...eks.amazonaws.com`, an Output is fine). */
+    endpoint: pulumi.Input<string>;
+    /** Cilium's cluster-pool pod CIDR. */
+    podCidr: string;
+    /** The VXLAN port the node security group opens. */
+    tunnelPort: number;
+    /** Hubble on (its port open between nodes). */
+    hubble: boolean;
+    chartVersion: string;
+    extraValues?: Record<string, unknown>;
+}
+
+/**
+ * The Cilium values options for an EKS cluster: the endpoint's host on 443 as the API server
+ * (there is no kube-proxy), VXLAN on the security group's port, and cluster-pool IPAM handing each
+ * node a /24 of the pod CIDR. Give the result (plus the hairpin options) to `ciliumValues` or to
+ * `CiliumInstall` to put directpath's Cilium on an EKS cluster made elsewhere. Pure.
+ */
+export function eksCiliumValueOptions(e: EksCiliumValueInput, more: Pick<CiliumValuesOptions, "localRedirectPolicies" | "lrpAddressMatcherIps" | "allowServiceExternalIps"> = {}): CiliumValuesOptions {
+    const host = typeof e.endpoint === "string" ? endpointHost(e.endpoint) : pulumi.output(e.endpoint).apply(endpointHost);
+    return {
+        ...more,
+        chartVersion: e.chartVersion,
+        k8sServiceHost: host,
+        k8sServicePort: 443,
+        tunnel: { protocol: "vxlan", port: e.tunnelPort },
+        hubble: e.hubble,
+        extraValues: deepMergeValues({ ipam: { mode: "cluster-pool", operator: { clusterPoolIPv4PodCIDRList: [e.podCidr], clusterPoolIPv4MaskSize: 24 } } }, e.extraValues ?? {}),
+    };
 }
 
 // ---- IAM ----

@@ -1,86 +1,83 @@
 /**
- * EksCluster: an EKS control plane with Cilium as its CNI, managed node groups with public IPs in
- * public subnets, and CoreDNS as an EKS add-on once Cilium is up.
+ * EksCluster: an EKS control plane made for Cilium, with its IAM, secrets encryption, admin access
+ * entries, the node role its node groups share, an exec-based kubeconfig and a Kubernetes
+ * provider. Node groups ({@link EksNodeGroup}) and Cilium with CoreDNS ({@link EksCilium}) are
+ * their own components that take the cluster, so a node group can be added later and directpath's
+ * Cilium can go on a cluster made elsewhere (`eksCiliumValueOptions` + `CiliumInstall`).
  *
  * - `bootstrapSelfManagedAddons: false`: EKS installs neither aws-node (the VPC CNI, whose
  *   `--random-fully` SNAT breaks Tailscale's direct path) nor kube-proxy (Cilium replaces it).
- * - Access entries (authentication mode `API`), never the aws-auth ConfigMap.
+ * - Access entries (authentication mode `API`), never the aws-auth ConfigMap; one per principal,
+ *   named by the principal.
  * - Kubernetes Secrets are encrypted with a dedicated KMS key (rotation on).
  * - The public endpoint is limited to `publicAccessCidrs`; nodes and Cilium use the private one.
- * - Nodes come from a launch template that carries the node security group, requires IMDSv2 (hop
- *   limit 2), encrypts its gp3 root volume and gives the primary interface a public IP.
  */
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CILIUM_HELM_REPO, ciliumValues, deepMergeValues, type CiliumHelmValues, type CiliumValuesOptions } from "../../cilium/values";
+import { positionAlias, principalKey } from "../names";
+import type { ClusterSecurity } from "../security";
+import type { PublicVpc } from "../vpc";
 import {
-    amiTypeFor, assumeRolePolicy, buildKubeconfig, CLUSTER_ROLE_POLICIES, clusterKmsPolicy, endpointHost, launchTemplateSpec,
-    managedPolicyArn, NODE_ROLE_POLICIES, nodeGroupTaints, validateEksClusterOptions, type EksClusterOptions, type EksClusterOptionsInput,
+    assumeRolePolicy, buildKubeconfig, CLUSTER_ROLE_POLICIES, clusterKmsPolicy, managedPolicyArn, NODE_ROLE_POLICIES, validateEksClusterOptions,
+    type EksClusterOptionsInput,
 } from "./args";
 
 export * from "./args";
+export * from "./node-group";
+export * from "./cilium";
 
-/** Cilium options EksCluster passes through to `ciliumValues` (the one definition of the values). */
-export type EksCiliumOptions = Pick<CiliumValuesOptions, "localRedirectPolicies" | "lrpAddressMatcherIps" | "allowServiceExternalIps">;
-
-/** Arguments of {@link EksCluster}: the plain options (see `eksClusterOptionsSchema`) plus the network it lives in. */
+/**
+ * Arguments of {@link EksCluster}: the network it lives in, and the plain options of
+ * `eksClusterOptionsSchema` (`version`, `publicAccessCidrs`, `adminPrincipalArns`,
+ * `bootstrapCreatorAdmin`, `logTypes`, `podCidr`, `serviceCidr`, `kubeconfigProfile`, `tags`).
+ */
 export interface EksClusterArgs extends EksClusterOptionsInput {
-    /** Public subnets in at least two availability zones (PublicVpc.publicSubnetIds). */
-    subnetIds: pulumi.Input<string>[];
-    /** ClusterSecurity.clusterSecurityGroupId: attached to the control plane's network interfaces. */
-    clusterSecurityGroupId: pulumi.Input<string>;
-    /** ClusterSecurity.nodeSecurityGroupId: attached to every node through the launch template. */
-    nodeSecurityGroupId: pulumi.Input<string>;
-    /** Cilium settings beyond the ones EKS fixes (API server, tunnel, Hubble, pod CIDR). */
-    cilium?: EksCiliumOptions;
+    /** The VPC: the control plane and nodes use its public subnets (two zones at least); the pod and Service CIDRs must stay out of its CIDR. */
+    vpc: PublicVpc;
+    /** The security groups: the cluster group goes on the control plane, the node group on every node; the control plane waits for their rules. */
+    security: ClusterSecurity;
 }
 
-/** The name of the EKS add-on that follows Cilium. */
-export const COREDNS_ADDON = "coredns";
-
 export class EksCluster extends pulumi.ComponentResource {
+    /** The component's name (node groups and Cilium derive nothing from it but their aliases). */
+    readonly name: string;
     readonly clusterName: pulumi.Output<string>;
     readonly endpoint: pulumi.Output<string>;
+    /** The control plane's Kubernetes version (node groups follow it). */
+    readonly version: pulumi.Output<string>;
     /** Exec-based (`aws eks get-token`), always secret. */
     readonly kubeconfig: pulumi.Output<string>;
     /** Deploys in-cluster components; waits for the admin access entries. */
     readonly provider: k8s.Provider;
-    readonly clusterSecurityGroupId: pulumi.Output<string>;
+    /** The VPC the cluster is in. */
+    readonly vpc: PublicVpc;
+    /** The security groups of the cluster and its nodes. */
+    readonly security: ClusterSecurity;
     /** The security group EKS itself creates for the control plane. */
     readonly eksManagedSecurityGroupId: pulumi.Output<string>;
-    readonly nodeSecurityGroupId: pulumi.Output<string>;
+    /** The role every node group's instances take. */
     readonly nodeRoleArn: pulumi.Output<string>;
     readonly nodeRoleName: pulumi.Output<string>;
-    /** The Auto Scaling groups behind the managed node groups (for load balancer target attachments). */
-    readonly autoscalingGroupNames: pulumi.Output<string>[];
-    readonly nodeGroups: aws.eks.NodeGroup[];
-    /** The Cilium Helm release; anything that needs a working pod network can depend on it. */
-    readonly cilium: k8s.helm.v3.Release;
-    readonly coreDns: aws.eks.Addon;
-    /** The Cilium values given to the release. */
-    readonly ciliumValues: CiliumHelmValues;
-    /** The parsed options, defaults applied. */
-    readonly settings: EksClusterOptions;
+    /** The node role's managed-policy attachments: node groups wait for them. */
+    readonly nodeRolePolicies: pulumi.Resource[];
+    /** Cilium's cluster-pool pod CIDR. */
+    readonly podCidr: string;
+    readonly serviceCidr: string;
+    /** The cluster's tags (node groups take them unless given their own). */
+    readonly tags: Record<string, string>;
 
     constructor(name: string, args: EksClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        const { subnetIds, clusterSecurityGroupId, nodeSecurityGroupId, cilium: ciliumOpts, ...plain } = args;
-        const o = validateEksClusterOptions(plain, "EksCluster args", { subnetCount: subnetIds.length });
-        const ciliumOptions = (host: pulumi.Input<string>): CiliumValuesOptions => ({
-            ...ciliumOpts,
-            chartVersion: o.ciliumChartVersion,
-            k8sServiceHost: host,
-            k8sServicePort: 443,
-            tunnel: { protocol: "vxlan", port: o.tunnelPort },
-            hubble: o.hubble,
-            // Cilium's cluster-pool IPAM hands each node a /24 of the overlay's pod CIDR.
-            extraValues: deepMergeValues({ ipam: { mode: "cluster-pool", operator: { clusterPoolIPv4PodCIDRList: [o.podCidr], clusterPoolIPv4MaskSize: 24 } } }, o.ciliumExtraValues),
-        });
-        // Validate the Cilium options now, before anything is registered (the host is a stand-in).
-        ciliumValues(ciliumOptions("validation.invalid"));
+        const { vpc, security, ...plain } = args;
+        const o = validateEksClusterOptions(plain, "EksCluster args", { vpcCidr: vpc.cidrBlock, subnetCount: vpc.subnets.length });
 
         super("directpath:aws:EksCluster", name, {}, opts);
-        this.settings = o;
+        this.name = name;
+        this.vpc = vpc;
+        this.security = security;
+        this.podCidr = o.podCidr;
+        this.serviceCidr = o.serviceCidr;
+        this.tags = o.tags;
         const child = { parent: this };
         const partition = aws.getPartitionOutput({}, child).partition;
         const region = aws.getRegionOutput({}, child).region;
@@ -113,8 +110,8 @@ export class EksCluster extends pulumi.ComponentResource {
             roleArn: clusterRole.arn,
             version: o.version,
             vpcConfig: {
-                subnetIds,
-                securityGroupIds: [clusterSecurityGroupId],
+                subnetIds: vpc.publicSubnetIds,
+                securityGroupIds: [security.clusterSecurityGroupId],
                 endpointPublicAccess: true,
                 // Nodes (and Cilium's k8sServiceHost) resolve the endpoint to these private
                 // addresses inside the VPC, so the public allow-list can stay narrow.
@@ -128,111 +125,51 @@ export class EksCluster extends pulumi.ComponentResource {
             kubernetesNetworkConfig: { ipFamily: "ipv4", serviceIpv4Cidr: o.serviceCidr },
             enabledClusterLogTypes: o.logTypes,
             tags,
-        }, { ...child, dependsOn: [...clusterPolicies, keyPolicy] });
+            // The nodes can only join once node -> control plane 443 is open.
+        }, { ...child, dependsOn: [...clusterPolicies, keyPolicy, security] });
         this.clusterName = cluster.name;
         this.endpoint = cluster.endpoint;
-        this.clusterSecurityGroupId = pulumi.output(clusterSecurityGroupId);
+        this.version = cluster.version;
         this.eksManagedSecurityGroupId = cluster.vpcConfig.apply((v) => v.clusterSecurityGroupId);
-        this.nodeSecurityGroupId = pulumi.output(nodeSecurityGroupId);
 
         // ---- access entries for admins ----
         const adminPolicy = pulumi.interpolate`arn:${partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy`;
+        // Keyed by the principal (not its position): reordering adminPrincipalArns renames nothing.
         const admins = o.adminPrincipalArns.map((arn, i) => {
-            const entry = new aws.eks.AccessEntry(`${name}-admin-${i}`, { clusterName: cluster.name, principalArn: arn, type: "STANDARD", tags }, child);
-            return new aws.eks.AccessPolicyAssociation(`${name}-admin-${i}`, {
+            const entryName = `${name}-admin-${principalKey(arn)}`;
+            const aliases = positionAlias(`${name}-admin-${i}`, entryName);
+            const entry = new aws.eks.AccessEntry(entryName, { clusterName: cluster.name, principalArn: arn, type: "STANDARD", tags }, { ...child, aliases });
+            return new aws.eks.AccessPolicyAssociation(entryName, {
                 clusterName: cluster.name,
                 principalArn: entry.principalArn,
                 policyArn: adminPolicy,
                 accessScope: { type: "cluster" },
-            }, child);
+            }, { ...child, aliases });
         });
 
-        // ---- nodes ----
+        // ---- the node role (every node group shares it) ----
         const nodeRole = new aws.iam.Role(`${name}-node`, {
             assumeRolePolicy: assumeRolePolicy("ec2.amazonaws.com"),
             description: "directpath EKS nodes",
             tags,
         }, child);
-        const nodePolicies = NODE_ROLE_POLICIES.map((p) => new aws.iam.RolePolicyAttachment(`${name}-node-${p}`, {
+        this.nodeRolePolicies = NODE_ROLE_POLICIES.map((p) => new aws.iam.RolePolicyAttachment(`${name}-node-${p}`, {
             role: nodeRole.name,
             policyArn: partition.apply((part) => managedPolicyArn(part, p)),
         }, child));
         this.nodeRoleArn = nodeRole.arn;
         this.nodeRoleName = nodeRole.name;
 
-        this.nodeGroups = o.nodeGroups.map((g) => {
-            const spec = launchTemplateSpec(g, { ipv6: o.ipv6 });
-            const lt = new aws.ec2.LaunchTemplate(`${name}-${g.name}`, {
-                description: `directpath EKS ${name} node group ${g.name}`,
-                userData: spec.userData,
-                metadataOptions: spec.metadataOptions,
-                blockDeviceMappings: spec.blockDeviceMappings,
-                // With a network interface in the template, its security groups must be on it.
-                networkInterfaces: [{ ...spec.networkInterface, securityGroups: [nodeSecurityGroupId] }],
-                tagSpecifications: [
-                    { resourceType: "instance", tags: { ...tags, Name: `${name}-${g.name}` } },
-                    { resourceType: "volume", tags: { ...tags, Name: `${name}-${g.name}` } },
-                ],
-                updateDefaultVersion: true,
-                tags,
-            }, child);
-            return new aws.eks.NodeGroup(`${name}-${g.name}`, {
-                clusterName: cluster.name,
-                version: cluster.version,
-                nodeRoleArn: nodeRole.arn,
-                subnetIds,
-                instanceTypes: [g.instanceType],
-                amiType: amiTypeFor(g),
-                capacityType: g.capacityType,
-                scalingConfig: { minSize: g.minSize, maxSize: g.maxSize, desiredSize: g.desiredSize },
-                updateConfig: { maxUnavailable: 1 },
-                labels: g.labels,
-                taints: nodeGroupTaints(g, o.ciliumStartupTaint),
-                launchTemplate: { id: lt.id, version: lt.latestVersion.apply(String) },
-                tags,
-            }, {
-                ...child,
-                dependsOn: nodePolicies,
-                // Leave the node count to an autoscaler once the group exists.
-                ignoreChanges: ["scalingConfig.desiredSize"],
-            });
-        });
-        this.autoscalingGroupNames = this.nodeGroups.map((ng) => ng.resources.apply((r) => r?.[0]?.autoscalingGroups?.[0]?.name ?? ""));
-
         // ---- kubeconfig and provider ----
         this.kubeconfig = pulumi.secret(pulumi.all([cluster.name, cluster.endpoint, cluster.certificateAuthority, region]).apply(
             ([clusterName, endpoint, ca, r]) => buildKubeconfig({ clusterName, endpoint, certificateAuthorityData: ca?.data ?? "", region: r, profile: o.kubeconfigProfile })));
         this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig, enableServerSideApply: true }, { ...child, dependsOn: admins });
 
-        // ---- Cilium, then CoreDNS ----
-        this.ciliumValues = ciliumValues(ciliumOptions(cluster.endpoint.apply(endpointHost)));
-        this.cilium = new k8s.helm.v3.Release(`${name}-cilium`, {
-            name: "cilium",
-            chart: "cilium",
-            version: o.ciliumChartVersion,
-            repositoryOpts: { repo: CILIUM_HELM_REPO },
-            namespace: "kube-system",
-            values: this.ciliumValues,
-            // The agents start as the nodes join, which happens in parallel: give it time.
-            timeout: 900,
-        }, { ...child, provider: this.provider });
-        this.coreDns = new aws.eks.Addon(`${name}-${COREDNS_ADDON}`, {
-            clusterName: cluster.name,
-            addonName: COREDNS_ADDON,
-            addonVersion: o.coreDnsVersion,
-            resolveConflictsOnCreate: "OVERWRITE",
-            resolveConflictsOnUpdate: "OVERWRITE",
-            tags,
-        }, { ...child, dependsOn: [this.cilium, ...this.nodeGroups] });
-
         this.registerOutputs({
             clusterName: this.clusterName,
             endpoint: this.endpoint,
             kubeconfig: this.kubeconfig,
-            clusterSecurityGroupId: this.clusterSecurityGroupId,
-            nodeSecurityGroupId: this.nodeSecurityGroupId,
             nodeRoleArn: this.nodeRoleArn,
-            autoscalingGroupNames: this.autoscalingGroupNames,
         });
     }
 }

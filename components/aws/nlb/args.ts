@@ -15,10 +15,12 @@ export const nlbListenerSchema = z.strictObject({
     port: portSchema,
     /** The port on the nodes (a hostPort or host-network listener of the ingress pods). Default: `port`. */
     targetPort: portSchema.optional(),
+    /** `TCP` (default), `UDP` or `TCP_UDP` (both on one port). */
     protocol: z.enum(NLB_PROTOCOLS, { error: `must be one of ${NLB_PROTOCOLS.join(", ")}` }).default("TCP"),
 });
 
 export const ingressNlbOptionsSchema = z.strictObject({
+    /** One listener and target group per port, at least one; each listener's protocol and port name its resources (`tcp-443`). */
     listeners: z.array(nlbListenerSchema).min(1, { error: "must declare at least one listener" }),
     /** Who may connect to the listeners. Default anywhere (IPv4, and IPv6 with `ipv6`). */
     allowedCidrs: z.array(cidrSchema).optional(),
@@ -28,9 +30,11 @@ export const ingressNlbOptionsSchema = z.strictObject({
      * target sees a packet from its own address and the reply never reaches the NLB.
      */
     preserveClientIp: z.boolean({ error: "must be true or false" }).default(true),
+    /** Cross-zone load balancing (default false: each zone's EIP serves its own zone's nodes). */
     crossZone: z.boolean({ error: "must be true or false" }).default(false),
-    /** Dual stack (`dualstack` address type); the subnets need IPv6. */
+    /** Dual stack (`dualstack` address type). IngressNlb takes it from its VPC (`vpc.ipv6`); only the pure helpers read it here. */
     ipv6: z.boolean({ error: "must be true or false" }).default(false),
+    /** Tags for the load balancer, its security group, target groups, listeners and Elastic IPs. */
     tags: z.record(z.string(), z.string()).default({}),
 });
 
@@ -72,8 +76,13 @@ export function ingressNlbCrossChecks(raw: unknown): Problem[] {
 /** Validates IngressNlb's plain options, every problem at once. Pure. */
 export function validateIngressNlbOptions(raw: IngressNlbOptionsInput, subject = "IngressNlb args", extra: { subnetCount?: number } = {}): IngressNlbOptions {
     const more: Problem[] = [];
-    if (extra.subnetCount !== undefined && extra.subnetCount < 1) more.push({ path: "subnetIds", value: extra.subnetCount, rule: "must list at least one public subnet" });
+    if (extra.subnetCount !== undefined && extra.subnetCount < 1) more.push({ path: "vpc", value: `${extra.subnetCount} subnet(s)`, rule: "must have at least one public subnet" });
     return parseOrThrow(subject, ingressNlbOptionsSchema, raw, { crossChecks: (x) => [...ingressNlbCrossChecks(x), ...more] });
+}
+
+/** A listener's name key: protocol and port (`tcp-443`, `tcp-udp-53`); the listener validation makes it unique. */
+export function listenerKey(l: Pick<NlbListener, "protocol" | "port">): string {
+    return `${l.protocol.toLowerCase().replace("_", "-")}-${l.port}`;
 }
 
 /** The transport protocols a listener carries (`TCP_UDP` is both). */

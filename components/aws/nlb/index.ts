@@ -11,28 +11,42 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { EksNodeGroup } from "../eks/node-group";
+import { positionAlias } from "../names";
 import { LoadBalancerTargets } from "../nlb-targets";
+import type { ClusterSecurity } from "../security";
 import { createRule } from "../security/rule-resource";
-import { ingressNlbRules, listenerTransports, validateIngressNlbOptions, type IngressNlbOptions, type IngressNlbOptionsInput } from "./args";
+import type { PublicVpc } from "../vpc";
+import { ingressNlbRules, listenerKey, validateIngressNlbOptions, type IngressNlbOptionsInput, type NlbListener } from "./args";
 
 export * from "./args";
 
-/** Arguments of {@link IngressNlb}. */
-export interface IngressNlbArgs extends IngressNlbOptionsInput {
-    vpcId: pulumi.Input<string>;
-    /** Public subnets; each gets one Elastic IP. */
-    subnetIds: pulumi.Input<string>[];
-    /** The node security group, opened for the target ports from the load balancer's group only. */
-    nodeSecurityGroupId: pulumi.Input<string>;
+/**
+ * Arguments of {@link IngressNlb}: the network and the security groups, optionally the node groups
+ * to target, and the plain options of `ingressNlbOptionsSchema` (`listeners`, `allowedCidrs`,
+ * `preserveClientIp`, `crossZone`, `tags`). Dual stack follows the VPC.
+ */
+export interface IngressNlbArgs extends Omit<IngressNlbOptionsInput, "ipv6"> {
+    /** The VPC: the load balancer sits in its public subnets, one Elastic IP each, named by the subnet's key (its zone when zones are listed). */
+    vpc: PublicVpc;
+    /** The node security group of these opens the target ports from the load balancer's group only. */
+    security: ClusterSecurity;
     /**
-     * Auto Scaling groups whose instances become targets (EksCluster.autoscalingGroupNames). Leave
-     * it out to create the NLB before the cluster, and attach them later with LoadBalancerTargets.
+     * Node groups whose instances become targets. Leave it out to create the NLB before the
+     * cluster (so its addresses can go into the Cilium values), and attach them later with
+     * LoadBalancerTargets.
      */
-    targetAutoscalingGroupNames?: pulumi.Input<string>[];
+    nodeGroups?: EksNodeGroup[];
+}
+
+/** One target group of an {@link IngressNlb}: the listener it serves, by key (`tcp-443`). */
+export interface NlbTargetGroup {
+    key: string;
+    arn: pulumi.Output<string>;
 }
 
 export class IngressNlb extends pulumi.ComponentResource {
-    /** The Elastic IPs, one per subnet, in subnet order. */
+    /** The Elastic IPs, one per subnet, in subnet (zone) order. */
     readonly addresses: pulumi.Output<string>[];
     /** The Elastic IPs' public DNS names (ec2-....compute.amazonaws.com). */
     readonly addressHostnames: pulumi.Output<string>[];
@@ -40,18 +54,25 @@ export class IngressNlb extends pulumi.ComponentResource {
     readonly dnsName: pulumi.Output<string>;
     readonly loadBalancerArn: pulumi.Output<string>;
     readonly securityGroupId: pulumi.Output<string>;
+    /** The target groups, one per listener, keyed by protocol and port. */
+    readonly targetGroups: NlbTargetGroup[];
     readonly targetGroupArns: pulumi.Output<string>[];
-    readonly settings: IngressNlbOptions;
+    /** The listeners as parsed (defaults applied): external port, port on the nodes, protocol. */
+    readonly listeners: NlbListener[];
 
     constructor(name: string, args: IngressNlbArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        const { vpcId, subnetIds, nodeSecurityGroupId, targetAutoscalingGroupNames, ...plain } = args;
-        const o = validateIngressNlbOptions(plain, "IngressNlb args", { subnetCount: subnetIds.length });
+        const { vpc, security, nodeGroups, ...plain } = args;
+        const o = validateIngressNlbOptions({ ...plain, ipv6: vpc.ipv6 }, "IngressNlb args", { subnetCount: vpc.subnets.length });
         super("directpath:aws:IngressNlb", name, {}, opts);
-        this.settings = o;
+        this.listeners = o.listeners;
         const child = { parent: this };
         const tags = o.tags;
+        const vpcId = vpc.vpcId;
 
-        const eips = subnetIds.map((_, i) => new aws.ec2.Eip(`${name}-${i}`, { domain: "vpc", tags: { ...tags, Name: `${name}-${i}` } }, child));
+        // One Elastic IP per subnet, named by the subnet's key (its zone, or its slot), not by
+        // its position in a list; the alias is the position name of this run's subnet order.
+        const eips = vpc.subnets.map((subnet, i) => new aws.ec2.Eip(`${name}-${subnet.key}`, { domain: "vpc", tags: { ...tags, Name: `${name}-${subnet.key}` } },
+            { ...child, aliases: positionAlias(`${name}-${i}`, `${name}-${subnet.key}`) }));
         this.addresses = eips.map((e) => e.publicIp);
         this.addressHostnames = eips.map((e) => e.publicDns);
 
@@ -62,13 +83,13 @@ export class IngressNlb extends pulumi.ComponentResource {
             tags: { ...tags, Name: `${name}-lb` },
         }, child);
         this.securityGroupId = sg.id;
-        const rules = ingressNlbRules(o).map((spec) => createRule(this, name, spec, { loadBalancer: sg.id, node: nodeSecurityGroupId }));
+        const rules = ingressNlbRules(o).map((spec) => createRule(this, name, spec, { loadBalancer: sg.id, node: security.nodeSecurityGroupId }));
 
         const lb = new aws.lb.LoadBalancer(`${name}`, {
             loadBalancerType: "network",
             internal: false,
             ipAddressType: o.ipv6 ? "dualstack" : "ipv4",
-            subnetMappings: subnetIds.map((subnetId, i) => ({ subnetId, allocationId: eips[i]!.allocationId })),
+            subnetMappings: vpc.subnets.map((subnet, i) => ({ subnetId: subnet.id, allocationId: eips[i]!.allocationId })),
             securityGroups: [sg.id],
             enableCrossZoneLoadBalancing: o.crossZone,
             tags,
@@ -76,9 +97,9 @@ export class IngressNlb extends pulumi.ComponentResource {
         this.dnsName = lb.dnsName;
         this.loadBalancerArn = lb.arn;
 
-        const groups = o.listeners.map((l) => {
+        this.targetGroups = o.listeners.map((l) => {
             const target = l.targetPort ?? l.port;
-            const key = `${l.protocol.toLowerCase().replace("_", "-")}-${l.port}`;
+            const key = listenerKey(l);
             const tg = new aws.lb.TargetGroup(`${name}-${key}`, {
                 vpcId,
                 targetType: "instance",
@@ -95,11 +116,11 @@ export class IngressNlb extends pulumi.ComponentResource {
                 defaultActions: [{ type: "forward", targetGroupArn: tg.arn }],
                 tags,
             }, child);
-            return { tg, transports: listenerTransports(l) };
+            return { key, arn: tg.arn };
         });
-        this.targetGroupArns = groups.map((g) => g.tg.arn);
-        if (targetAutoscalingGroupNames && targetAutoscalingGroupNames.length > 0) {
-            new LoadBalancerTargets(`${name}-targets`, { targetGroupArns: this.targetGroupArns, autoscalingGroupNames: targetAutoscalingGroupNames }, child);
+        this.targetGroupArns = this.targetGroups.map((g) => g.arn);
+        if (nodeGroups && nodeGroups.length > 0) {
+            new LoadBalancerTargets(`${name}-targets`, { loadBalancer: this, nodeGroups }, child);
         }
 
         this.registerOutputs({

@@ -11,23 +11,20 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { FirewallRule } from "../../common/firewall";
 import { createRule } from "../security/rule-resource";
+import type { ClusterSecurity } from "../security";
 import { firewallRuleSpecs, sameOpening, type SgRuleSpec } from "../security/rules";
 
 /** Arguments of {@link SecurityGroupRules}. */
 export interface SecurityGroupRulesArgs {
-    /** The group the rules belong to (normally `ClusterSecurity.nodeSecurityGroupId`). */
-    securityGroupId: pulumi.Input<string>;
+    /**
+     * The groups the rules go into: `self` peers and the rules themselves belong to its node group,
+     * `controlPlane` peers are its cluster group; rules with IPv6 peers (`::/0`) are dropped unless
+     * its VPC has IPv6; a rule that opens what one of its fixed rules already opens is skipped
+     * (AWS refuses duplicates).
+     */
+    security: ClusterSecurity;
     /** The rules to open. A plain array: rule shapes decide resource names, so they must be known. */
     rules: readonly FirewallRule[];
-    /** Whether the VPC has IPv6. Without it, rules with IPv6 peers (`::/0`) are dropped. */
-    ipv6: boolean;
-    /** The group that `controlPlane` peers mean (the cluster security group). */
-    controlPlaneSecurityGroupId?: pulumi.Input<string>;
-    /**
-     * Rules the groups already have (`ClusterSecurity.rules`). A consumed rule that opens the same
-     * thing is skipped: AWS refuses duplicate rules, and the fixed one already covers it.
-     */
-    existingRules?: readonly SgRuleSpec[];
 }
 
 export class SecurityGroupRules extends pulumi.ComponentResource {
@@ -36,13 +33,13 @@ export class SecurityGroupRules extends pulumi.ComponentResource {
 
     constructor(name: string, args: SecurityGroupRulesArgs, opts: pulumi.ComponentResourceOptions = {}) {
         // Validates every rule (and refuses world-open TCP, SSH and NodePorts) before registering.
-        const existing = args.existingRules ?? [];
-        const specs = firewallRuleSpecs(args.rules, { ipv6: args.ipv6, controlPlaneKnown: args.controlPlaneSecurityGroupId !== undefined })
-            .filter((spec) => !existing.some((e) => sameOpening(e, spec)));
+        const { security } = args;
+        const specs = firewallRuleSpecs(args.rules, { ipv6: security.ipv6, controlPlaneKnown: true })
+            .filter((spec) => !security.rules.some((e) => sameOpening(e, spec)));
         super("directpath:aws:SecurityGroupRules", name, {}, opts);
         this.rules = specs;
-        // `self` peers are the group itself; `controlPlane` peers the cluster group.
-        const groups = { node: args.securityGroupId, cluster: args.controlPlaneSecurityGroupId };
+        // `self` peers are the node group itself; `controlPlane` peers the cluster group.
+        const groups = { node: security.nodeSecurityGroupId, cluster: security.clusterSecurityGroupId };
         for (const spec of specs) createRule(this, name, spec, groups);
         this.registerOutputs({ rules: specs });
     }

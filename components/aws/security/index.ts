@@ -9,15 +9,20 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { PublicVpc } from "../vpc";
 import { createRule } from "./rule-resource";
 import { clusterSecurityRules, validateClusterSecurityOptions, type ClusterSecurityOptions, type ClusterSecurityOptionsInput, type SgRuleSpec } from "./rules";
 
 export * from "./rules";
 
-/** Arguments of {@link ClusterSecurity}. */
-export interface ClusterSecurityArgs extends ClusterSecurityOptionsInput {
-    /** The VPC the groups live in. */
-    vpcId: pulumi.Input<string>;
+/**
+ * Arguments of {@link ClusterSecurity}: the VPC, and the plain options of
+ * `clusterSecurityArgsSchema` (`tunnelPort`, `hubble`, `webhookPorts`, `clusterName`, `tags`).
+ * IPv6 follows the VPC.
+ */
+export interface ClusterSecurityArgs extends Omit<ClusterSecurityOptionsInput, "ipv6"> {
+    /** The VPC the groups live in; its `ipv6` decides whether nodes may also reach anywhere over IPv6. */
+    vpc: PublicVpc;
 }
 
 export class ClusterSecurity extends pulumi.ComponentResource {
@@ -25,17 +30,27 @@ export class ClusterSecurity extends pulumi.ComponentResource {
     readonly nodeSecurityGroupId: pulumi.Output<string>;
     /** Attached to the EKS control plane's network interfaces. */
     readonly clusterSecurityGroupId: pulumi.Output<string>;
-    /** The parsed options, defaults applied (tunnel port, Hubble, webhook ports, IPv6). */
-    readonly settings: ClusterSecurityOptions;
+    /** The VPC the groups are in. */
+    readonly vpc: PublicVpc;
+    /** Cilium's VXLAN port as opened between nodes: EksCilium configures Cilium with this one number. */
+    readonly tunnelPort: number;
+    /** Whether Hubble's TCP 4244 is open between nodes (and so whether EksCilium turns Hubble on). */
+    readonly hubble: boolean;
+    /** Whether the groups also carry the IPv6 rules (the VPC's `ipv6`). */
+    readonly ipv6: boolean;
     /** The fixed rules, as registered. */
     readonly rules: readonly SgRuleSpec[];
 
     constructor(name: string, args: ClusterSecurityArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        const { vpcId, ...plain } = args;
-        const settings = validateClusterSecurityOptions(plain);
+        const { vpc, ...plain } = args;
+        const settings = validateClusterSecurityOptions({ ...plain, ipv6: vpc.ipv6 });
         const { tags, clusterName } = settings;
         super("directpath:aws:ClusterSecurity", name, {}, opts);
-        this.settings = settings;
+        this.vpc = vpc;
+        this.tunnelPort = settings.tunnelPort;
+        this.hubble = settings.hubble;
+        this.ipv6 = settings.ipv6;
+        const vpcId = vpc.vpcId;
         const baseTags = { ...tags, ...(clusterName ? { [`kubernetes.io/cluster/${clusterName}`]: "owned" } : {}) };
 
         const node = new aws.ec2.SecurityGroup(`${name}-node`, {

@@ -53,7 +53,7 @@ export const clusterSecurityArgsSchema = z.strictObject({
      * these ports (for example 9443 for cert-manager or the AWS Load Balancer Controller).
      */
     webhookPorts: z.array(portSchema).default([]),
-    /** Dual stack: also allow all egress over IPv6. */
+    /** Dual stack: also allow all egress over IPv6. ClusterSecurity takes it from its VPC (`vpc.ipv6`). */
     ipv6: z.boolean({ error: "must be true or false" }).default(false),
     /** The cluster the groups belong to (tags them `kubernetes.io/cluster/<name>: owned`). */
     clusterName: dnsLabelSchema.optional(),
@@ -191,8 +191,11 @@ export function firewallRuleSpecs(rules: readonly FirewallRule[], opts: { ipv6: 
         const protocol: SgRuleSpec["protocol"] = r.protocol === "all" ? "-1" : r.protocol;
         const peerText = "cidr" in peer ? cidrSlug(peer.cidr) : peer.group;
         const ports = protocol === "-1" ? "all" : r.fromPort === r.toPort ? String(r.fromPort) : `${r.fromPort}-${r.toPort}`;
-        let key = `${opts.keyPrefix ?? ""}${r.direction === "ingress" ? "in" : "out"}-${r.protocol}-${ports}-${peerText}`;
-        if (seen.has(key)) key = `${key}-${i}`;
+        // The key is the opening itself (direction, protocol, ports, peer), never the rule's
+        // position: a second rule with the same key opens the same thing, and AWS refuses
+        // duplicates, so it is kept once.
+        const key = `${opts.keyPrefix ?? ""}${r.direction === "ingress" ? "in" : "out"}-${r.protocol}-${ports}-${peerText}`;
+        if (seen.has(key)) return;
         seen.add(key);
         out.push({
             key,

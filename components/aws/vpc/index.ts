@@ -5,7 +5,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ipv6SubnetCidr, pickZones, planSubnets, validatePublicVpcArgs, type ParsedPublicVpcArgs, type PublicVpcArgsInput } from "./plan";
+import { positionAlias } from "../names";
+import { ipv6SubnetCidr, pickZones, planSubnets, validatePublicVpcArgs, zoneCount, type PublicVpcArgsInput } from "./plan";
 
 export * from "./plan";
 
@@ -13,8 +14,11 @@ export * from "./plan";
  * Arguments of {@link PublicVpc}. Plain data, validated as a whole before anything is registered.
  *
  * - `cidrBlock` (default `10.0.0.0/16`): private (RFC 1918), /16 to /24.
- * - `availabilityZoneCount` (default 3): 1-6; the zones are looked up in the provider's region
- *   (only zones that need no opt-in, so Local Zones are never picked).
+ * - `availabilityZones`: the zones by name; each subnet is then named by its zone, and the CIDRs
+ *   follow the zones' alphabetical order (the list's order doesn't matter).
+ * - `availabilityZoneCount` (default 3): 1-6; without `availabilityZones` the zones are looked up
+ *   in the provider's region (only zones that need no opt-in, so Local Zones are never picked),
+ *   and the subnets are named by slot: `<name>-public-0` is the region's first zone.
  * - `subnetPrefixLength`: the size of each public subnet; by default the VPC is cut into twice as
  *   many blocks as zones and the first N are used.
  * - `ipv6` (default false): dual stack, with an Amazon-provided /56, a /64 per subnet (instances
@@ -22,24 +26,32 @@ export * from "./plan";
  */
 export type PublicVpcArgs = PublicVpcArgsInput;
 
+/** One public subnet of a {@link PublicVpc}. */
+export interface PublicSubnet {
+    /** Its name key: the zone's name when zones are listed, else its slot (`0`, `1`, ...). */
+    key: string;
+    id: pulumi.Output<string>;
+    availabilityZone: pulumi.Output<string>;
+    cidrBlock: string;
+}
+
 export class PublicVpc extends pulumi.ComponentResource {
     readonly vpcId: pulumi.Output<string>;
     readonly cidrBlock: string;
     /** The Amazon-provided IPv6 /56 (undefined without `ipv6`). */
     readonly ipv6CidrBlock?: pulumi.Output<string>;
     readonly ipv6: boolean;
-    /** One public subnet per availability zone, in zone order. */
+    /** One public subnet per availability zone, in zone order (alphabetical). */
+    readonly subnets: PublicSubnet[];
+    /** The subnets' IDs, in zone order. */
     readonly publicSubnetIds: pulumi.Output<string>[];
     readonly availabilityZones: pulumi.Output<string>[];
     readonly internetGatewayId: pulumi.Output<string>;
     readonly routeTableId: pulumi.Output<string>;
-    /** The parsed args, defaults applied. */
-    readonly settings: ParsedPublicVpcArgs;
 
     constructor(name: string, args: PublicVpcArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
         const parsed = validatePublicVpcArgs(args);
         super("directpath:aws:PublicVpc", name, {}, opts);
-        this.settings = parsed;
         this.cidrBlock = parsed.cidrBlock;
         this.ipv6 = parsed.ipv6;
         const tags = (extra: Record<string, pulumi.Input<string>>): Record<string, pulumi.Input<string>> => ({ ...parsed.tags, ...extra });
@@ -66,14 +78,19 @@ export class PublicVpc extends pulumi.ComponentResource {
             new aws.ec2.Route(`${name}-default-v6`, { routeTableId: rt.id, destinationIpv6CidrBlock: "::/0", gatewayId: igw.id }, child);
         }
 
-        const zones = aws.getAvailabilityZonesOutput({
+        const plans = planSubnets(parsed);
+        const looked = parsed.availabilityZones ? undefined : aws.getAvailabilityZonesOutput({
             state: "available",
             filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }],
-        }, child).names.apply((names) => pickZones(names, parsed.availabilityZoneCount, name));
+        }, child).names.apply((names) => pickZones(names, zoneCount(parsed), name));
 
-        const subnets = planSubnets(parsed).map((plan) => {
-            const az = zones.apply((names) => names[plan.index]!);
-            const subnet = new aws.ec2.Subnet(`${name}-public-${plan.index}`, {
+        const subnets = plans.map((plan) => {
+            const az: pulumi.Output<string> = plan.zone !== undefined ? pulumi.output(plan.zone) : looked!.apply((names) => names[plan.index]!);
+            // Named by the zone when listed (the alias carries a subnet deployed under its slot,
+            // which a listed zone keeps: same zones, same alphabetical order); else by the slot.
+            const subnetName = `${name}-public-${plan.key}`;
+            const aliases = positionAlias(`${name}-public-${plan.index}`, subnetName);
+            const subnet = new aws.ec2.Subnet(subnetName, {
                 vpcId: vpc.id,
                 availabilityZone: az,
                 cidrBlock: plan.cidrBlock,
@@ -88,12 +105,13 @@ export class PublicVpc extends pulumi.ComponentResource {
                     "kubernetes.io/role/elb": "1",
                     ...(parsed.clusterName ? { [`kubernetes.io/cluster/${parsed.clusterName}`]: "shared" } : {}),
                 }),
-            }, child);
-            new aws.ec2.RouteTableAssociation(`${name}-public-${plan.index}`, { subnetId: subnet.id, routeTableId: rt.id }, child);
-            return { subnet, az };
+            }, { ...child, aliases });
+            new aws.ec2.RouteTableAssociation(subnetName, { subnetId: subnet.id, routeTableId: rt.id }, { ...child, aliases });
+            return { key: plan.key, id: subnet.id, availabilityZone: az, cidrBlock: plan.cidrBlock };
         });
-        this.publicSubnetIds = subnets.map((s) => s.subnet.id);
-        this.availabilityZones = subnets.map((s) => s.az);
+        this.subnets = subnets;
+        this.publicSubnetIds = subnets.map((s) => s.id);
+        this.availabilityZones = subnets.map((s) => s.availabilityZone);
 
         this.registerOutputs({
             vpcId: this.vpcId,

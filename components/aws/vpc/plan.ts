@@ -14,6 +14,8 @@ export const RFC1918 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"] as cons
 export const VPC_PREFIX = { min: 16, max: 24 } as const;
 export const MAX_SUBNET_PREFIX = 28;
 export const AZ_COUNT = { min: 1, max: 6, default: 3 } as const;
+/** An availability zone name: a region (`eu-central-1`, `us-west-2-lax-1`) and a zone letter. */
+const ZONE_NAME = /^[a-z]{2}(-[a-z0-9]+)+-\d+[a-z]$/;
 
 /** True when an IPv4 CIDR lies entirely inside an RFC 1918 range. */
 export function isPrivateIpv4Cidr(cidr: string): boolean {
@@ -25,8 +27,16 @@ export function isPrivateIpv4Cidr(cidr: string): boolean {
 export const publicVpcArgsSchema = z.strictObject({
     /** The VPC's IPv4 CIDR: private (RFC 1918), /16 to /24. */
     cidrBlock: cidrSchema.default("10.0.0.0/16"),
-    /** How many availability zones (one public subnet each), 1-6. EKS needs at least 2. */
-    availabilityZoneCount: z.number({ error: "must be a number of availability zones (1-6)" }).int({ error: "must be an integer 1-6" }).default(AZ_COUNT.default),
+    /**
+     * The availability zones by name (`eu-central-1a`, ...), 1-6, one public subnet each. With
+     * them, every subnet (and each Elastic IP of an IngressNlb in it) is named by its zone, and
+     * its CIDR follows the zones' alphabetical order, so the list's order doesn't matter. Without
+     * them, the region's first `availabilityZoneCount` zones are looked up at deploy time.
+     */
+    availabilityZones: z.array(z.string({ error: "must be an availability zone name such as eu-central-1a" })
+        .regex(ZONE_NAME, { error: "must be an availability zone name such as eu-central-1a (a region name and a zone letter)" })).optional(),
+    /** How many availability zones (one public subnet each), 1-6. EKS needs at least 2. Default 3, or the length of `availabilityZones`. */
+    availabilityZoneCount: z.number({ error: "must be a number of availability zones (1-6)" }).int({ error: "must be an integer 1-6" }).optional(),
     /**
      * The prefix length of each subnet. Defaults to splitting the VPC into twice as many equal
      * blocks as there are zones (the other half stays free for later growth), at most /28.
@@ -66,10 +76,23 @@ export function publicVpcCrossChecks(raw: unknown): Problem[] {
             problems.push({ path: "cidrBlock", value: cidr, rule: `must have a prefix length from /${VPC_PREFIX.min} to /${VPC_PREFIX.max}` });
         }
     }
-    const azs = r.availabilityZoneCount ?? AZ_COUNT.default;
+    const zones = Array.isArray(r.availabilityZones) ? r.availabilityZones : undefined;
+    if (zones) {
+        const seen = new Set<unknown>();
+        zones.forEach((z, i) => {
+            if (seen.has(z)) problems.push({ path: `availabilityZones[${i}]`, value: z, rule: "is listed twice" });
+            seen.add(z);
+        });
+        if (r.availabilityZoneCount !== undefined && r.availabilityZoneCount !== zones.length) {
+            problems.push({ path: "availabilityZoneCount", value: r.availabilityZoneCount, rule: `must equal the number of availabilityZones (${zones.length}), or be left out` });
+        }
+    }
+    const azs = zones ? zones.length : (r.availabilityZoneCount ?? AZ_COUNT.default);
     const azOk = typeof azs === "number" && Number.isInteger(azs);
     if (azOk && (azs < AZ_COUNT.min || azs > AZ_COUNT.max)) {
-        problems.push({ path: "availabilityZoneCount", value: azs, rule: `must be ${AZ_COUNT.min}-${AZ_COUNT.max}` });
+        problems.push(zones
+            ? { path: "availabilityZones", value: zones, rule: `must list ${AZ_COUNT.min}-${AZ_COUNT.max} zones` }
+            : { path: "availabilityZoneCount", value: azs, rule: `must be ${AZ_COUNT.min}-${AZ_COUNT.max}` });
     }
     const sp = r.subnetPrefixLength;
     if (sp !== undefined && typeof sp === "number" && Number.isInteger(sp) && parsed && parsed.family === 4) {
@@ -123,16 +146,42 @@ export function ipv6SubnetCidr(vpcIpv6Cidr: string, index: number): string {
     return `${ipaddr.fromByteArray(bytes).toString()}/64`;
 }
 
+/** One public subnet of the plan. */
 export interface SubnetPlan {
+    /**
+     * What names the subnet (and anything per subnet, such as an Elastic IP): the zone's name when
+     * the zones are listed, else the zone's slot number (`0`, `1`, ...) among the region's zones.
+     */
+    key: string;
+    /** The zone's name when listed; undefined when it is looked up at deploy time. */
+    zone?: string;
+    /** The subnet's block number: its IPv4 block inside the VPC and its IPv6 /64 inside the /56. */
     index: number;
     cidrBlock: string;
 }
 
-/** The public subnets' IPv4 address plan: one block per zone, in order. */
+/** The number of zones (and so of subnets) the args ask for. */
+export function zoneCount(args: Pick<ParsedPublicVpcArgs, "availabilityZones" | "availabilityZoneCount">): number {
+    return args.availabilityZones?.length ?? args.availabilityZoneCount ?? AZ_COUNT.default;
+}
+
+/**
+ * The public subnets' address plan: one block per zone. Listed zones take blocks in their
+ * alphabetical order (the order of the list doesn't matter; the plan comes back in that order);
+ * looked-up zones take them in the region's order, which AWS gives alphabetically too, so listing
+ * the same zones later gives the same blocks.
+ */
 export function planSubnets(args: ParsedPublicVpcArgs): SubnetPlan[] {
     const vpcPrefix = parseCidr(args.cidrBlock)!.prefix;
-    const prefix = args.subnetPrefixLength ?? defaultSubnetPrefix(vpcPrefix, args.availabilityZoneCount);
-    return Array.from({ length: args.availabilityZoneCount }, (_, index) => ({ index, cidrBlock: ipv4SubnetCidr(args.cidrBlock, prefix, index) }));
+    const count = zoneCount(args);
+    const prefix = args.subnetPrefixLength ?? defaultSubnetPrefix(vpcPrefix, count);
+    const zones = args.availabilityZones ? [...args.availabilityZones].sort() : undefined;
+    return Array.from({ length: count }, (_, index) => ({
+        key: zones ? zones[index]! : String(index),
+        ...(zones ? { zone: zones[index]! } : {}),
+        index,
+        cidrBlock: ipv4SubnetCidr(args.cidrBlock, prefix, index),
+    }));
 }
 
 /** The first `count` zone names, or a clear error when the region has fewer. Pure. */
