@@ -177,6 +177,18 @@ describe("default program: directpath:cilium", () => {
         expect(r.get("kubernetes:core/v1:Service", "lab-hairpin-web-extips")).toBeDefined();
     });
 
+    it("cilium.chart / repository reach the release: a local chart has no repository, a name uses the mirror; both need install: true", async () => {
+        const local = await capture(() => runDefaultProgram(), { config: stack({ install: true, k8sServiceHost: "192.168.10.100", chart: "/charts/cilium" }, hairpin) });
+        const relLocal = local.r.inputs(local.r.get("kubernetes:helm.sh/v3:Release", "lab-cilium")) as any;
+        expect(relLocal.chart).toBe("/charts/cilium");
+        expect(relLocal.repositoryOpts).toBeUndefined();
+        const mirror = await capture(() => runDefaultProgram(), { config: stack({ install: true, k8sServiceHost: "192.168.10.100", repository: "https://charts.example.com/cilium" }, hairpin) });
+        const relMirror = mirror.r.inputs(mirror.r.get("kubernetes:helm.sh/v3:Release", "lab-cilium")) as any;
+        expect(relMirror.chart).toBe("cilium");
+        expect(relMirror.repositoryOpts).toEqual({ repo: "https://charts.example.com/cilium" });
+        await expect(capture(() => runDefaultProgram(), { config: stack({ k8sServiceHost: "10.0.0.1", chart: "./cilium" }) })).rejects.toThrow(/directpath:cilium\.chart: "\.\/cilium" is invalid: only used when cilium\.install is true/);
+    });
+
     it("install: false only outputs the values to merge into your own install", async () => {
         const { r, value } = await capture(() => runDefaultProgram(), { config: stack({ k8sServiceHost: "10.0.0.1", hubble: false }) });
         expect(r.ofType("kubernetes:helm.sh/v3:Release")).toEqual([]);

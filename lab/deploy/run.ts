@@ -352,10 +352,8 @@ async function runStack(stackName: string, bins: LabBinaries, work: string): Pro
 
 /**
  * The Cilium install through the real Helm code path (the provider's helm.v3.Release) from the
- * chart in the pinned Cilium module, as an air-gapped cluster would: the `local` stack's config
- * with `cilium.install: true`, and the default program's Cilium step (CiliumInstall with
- * `ciliumValueOptions(config)`) given that local chart. The default program has no config key for
- * a chart path yet, so this program passes it (docs/deploying.md).
+ * chart in the pinned Cilium module, as an air-gapped cluster would: the default program itself,
+ * for the `local` stack's config with `cilium.install: true` and `cilium.chart` set to that chart.
  */
 async function runCiliumInstall(bins: LabBinaries, work: string): Promise<void> {
     const name = "local-cilium";
@@ -363,19 +361,15 @@ async function runCiliumInstall(bins: LabBinaries, work: string): Promise<void> 
     const dir = path.join(work, name);
     fs.mkdirSync(dir, { recursive: true });
     const base = readStackConfig("local");
-    const cfg = { plain: withChange(base.plain, ["directpath:cilium", "install"], true), secretKeys: base.secretKeys };
     const chart = path.join(ciliumModuleDir(), "install", "kubernetes", "cilium");
+    // The stack's own config turns the install on and names the local chart (directpath:cilium.chart,
+    // the key air-gapped clusters use): the default program itself installs it.
+    const withInstall = withChange(base.plain, ["directpath:cilium", "install"], true);
+    const cfg = { plain: withChange(withInstall, ["directpath:cilium", "chart"], chart), secretKeys: base.secretKeys };
     const { cluster, kubelet } = await freshCluster(dir, bins, cfg);
     const { stack } = await engine(dir, cluster, name, bins, cfg, async () => {
-        const k8s = await import("@pulumi/kubernetes");
-        const { loadStack } = await import("../../program/config");
-        const { ciliumValueOptions } = await import("../../program/sections/cilium-deploy");
-        const { CiliumInstall } = await import("../../components/cilium");
-        const { spec } = loadStack();
-        if (!spec.cilium) throw new LabError("the local stack has no directpath:cilium block");
-        const provider = new k8s.Provider(`${spec.cluster.name}-k8s`, { enableServerSideApply: true });
-        const cilium = new CiliumInstall(`${spec.cluster.name}-cilium`, { ...ciliumValueOptions(spec.cilium), namespace: spec.cilium.namespace, chart }, { provider });
-        return { ciliumValues: cilium.values, ciliumStatus: cilium.status };
+        const { runDefaultProgram } = await import("../../program/main");
+        return runDefaultProgram();
     });
     let values: Record<string, any> | undefined; // eslint-disable-line @typescript-eslint/no-explicit-any
     try {

@@ -29,7 +29,7 @@ export function deployCilium(spec: StackSpec, cluster: ClusterHandle): CiliumHan
     if (!c) return { firewallRules: [], outputs: {} };
     const options = ciliumValueOptions(c);
     if (!c.install) return { firewallRules: [], outputs: { ciliumChartVersion: c.chartVersion, ciliumValues: ciliumValues(options) } };
-    const release = new CiliumInstall(`${spec.cluster.name}-cilium`, { ...options, namespace: c.namespace }, { provider: cluster.provider });
+    const release = new CiliumInstall(`${spec.cluster.name}-cilium`, { ...options, namespace: c.namespace, ...(c.chart !== undefined ? { chart: c.chart } : {}), ...(c.repository !== undefined ? { repository: c.repository } : {}) }, { provider: cluster.provider });
     // Cilium runs because we installed it: its node-to-node ports go into the firewall table.
     return { release, firewallRules: ciliumFirewallRules(release.values), outputs: { ciliumChartVersion: c.chartVersion, ciliumValues: release.values } };
 }

@@ -30,6 +30,14 @@ export const ciliumSectionSchema = z.strictObject({
     /** The chart version (1.16.0 or later). */
     chartVersion: chartVersionSchema.default(CILIUM_CHART_VERSION),
     namespace: k8sNameSchema.default("kube-system"),
+    /**
+     * Existing clusters with `install: true`: the chart to install, a local chart directory or
+     * `.tgz` (an absolute path, or starting with `./` / `../`; for air-gapped clusters), or a chart
+     * name in `repository`. Default `cilium` from https://helm.cilium.io.
+     */
+    chart: z.string({ error: "must be a chart path or name as a string" }).min(1, { error: "must not be empty" }).optional(),
+    /** Existing clusters with `install: true`: the Helm repository URL for a chart name (a mirror). */
+    repository: z.url({ protocol: /^https?$/, error: "must be an http(s) URL of a Helm repository" }).optional(),
     /** Existing clusters, and required there: the API server's address as the nodes reach it (kubespray: the first control-plane node). */
     k8sServiceHost: z.string({ error: "must be a host name or IP as a string" }).min(1, { error: "must not be empty" }).optional(),
     /** Existing clusters: the API server's port (default 6443). */
@@ -63,6 +71,9 @@ export interface CiliumSpec {
     install: boolean;
     namespace: string;
     chartVersion: string;
+    /** The chart to install (a local path or a name in `repository`); default cilium from helm.cilium.io. */
+    chart?: string;
+    repository?: string;
     /** Existing clusters only (EKS's endpoint is used in aws). */
     k8sServiceHost?: string;
     k8sServicePort?: number;
@@ -129,9 +140,14 @@ export function resolveCilium(
         if (c.k8sServiceHost === undefined) {
             problems.push({ path: key("cilium.k8sServiceHost"), value: undefined, rule: CILIUM_HOST_REQUIRED });
         }
+        for (const field of ["chart", "repository"] as const) {
+            if (c[field] !== undefined && c.install !== true) problems.push({ path: key(`cilium.${field}`), value: c[field], rule: "only used when cilium.install is true (the program installs Cilium); set install: true or remove it" });
+        }
     } else {
         const awsRule = (field: string, why: string) => problems.push({ path: key(`cilium.${field}`), value: raw?.[field], rule: `is not used by the aws environment: ${why}; remove it` });
         if (c.install === false) problems.push({ path: key("cilium.install"), value: false, rule: "the aws environment always installs Cilium (EKS is created without a CNI, and CoreDNS and every pod wait for it); remove it" });
+        if (has("chart")) awsRule("chart", "EksCilium installs the pinned chart from helm.cilium.io");
+        if (has("repository")) awsRule("repository", "EksCilium installs the pinned chart from helm.cilium.io");
         if (has("k8sServiceHost")) awsRule("k8sServiceHost", "Cilium reaches the EKS API endpoint, which EksCluster fills in");
         if (has("k8sServicePort")) awsRule("k8sServicePort", "the EKS API endpoint listens on 443");
         if (c.namespace !== "kube-system") problems.push({ path: key("cilium.namespace"), value: c.namespace, rule: "must be kube-system in the aws environment (EksCluster installs Cilium there)" });
@@ -146,6 +162,8 @@ export function resolveCilium(
             install: environment === "aws" ? true : (c.install ?? false),
             namespace: c.namespace,
             chartVersion: c.chartVersion,
+            ...(c.chart !== undefined ? { chart: c.chart } : {}),
+            ...(c.repository !== undefined ? { repository: c.repository } : {}),
             ...(environment === "local" ? { k8sServiceHost: c.k8sServiceHost, k8sServicePort: c.k8sServicePort } : {}),
             tunnel: { protocol: c.tunnel.protocol, port: c.tunnel.port },
             hubble: c.hubble,
