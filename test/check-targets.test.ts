@@ -29,7 +29,7 @@ describe("targets from npm run plan", () => {
     it("local: the LRP endpoint, its hostname and internal address, NodeLocal DNSCache, the tunnel, TailscaleDirect", () => {
         expect(t.local!.hairpin!.endpoints).toEqual([{
             name: "registry", mode: "cilium-lrp", externalIps: ["169.233.100.10"], ports: [{ port: 443, protocol: "TCP" }], hostnames: ["registry.example.com"],
-            internal: [{ address: "192.168.10.100", port: 443 }], objects: ["CiliumLocalRedirectPolicy ingress/local-hairpin-registry-0"],
+            internal: [{ address: "192.168.10.100", port: 443 }], objects: ["CiliumLocalRedirectPolicy ingress/local-hairpin-registry-169-233-100-10"],
         }]);
         expect(t.local!.hairpin!.nodeLocalDns).toEqual(["169.254.25.10"]);
         expect(t.local!.hairpin!.hostsDaemonSet).toBe("kube-system/local-hairpin-hosts");

@@ -55,7 +55,7 @@ describe("plan --out: refuses a folder it did not write", () => {
 
     it("--out . in a temp copy of the repo (with .git): refuses and deletes nothing", () => {
         const copy = tmp("directpath-repo-");
-        fs.cpSync(ROOT, copy, { recursive: true, filter: (src) => !/[/\\](node_modules|out|\.git)$/.test(src) });
+        fs.cpSync(ROOT, copy, { recursive: true, filter: (src) => !/[/\\](node_modules|out|\.git|\.lab|dist)$/.test(src) && !fs.lstatSync(src).isSocket() });
         fs.mkdirSync(path.join(copy, ".git", "objects"), { recursive: true });
         fs.writeFileSync(path.join(copy, ".git", "HEAD"), "ref: refs/heads/main\n");
         fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(copy, "node_modules"));
