@@ -131,10 +131,11 @@ describe("npm pack", () => {
         const files = ok(run("tar", ["tzf", tarball], tmp), "tar").trim().split("\n").map((f) => f.replace(/^package\//, ""));
         for (const f of ["package.json", "README.md", "dist/components/index.js", "dist/components/index.d.ts",
             "dist/components/aws/index.js", "dist/components/aws/index.d.ts", "dist/components/tailscale/check-port.sh",
-            "dist/components/hairpin/scripts/hosts-sync.sh", "dist/components/hairpin/scripts/hairpin-redirect.sh"]) {
+            "dist/components/hairpin/scripts/hosts-sync.sh", "dist/components/hairpin/scripts/hairpin-redirect.sh",
+            "dist/check/index.js", "dist/check/index.d.ts", "dist/check/cli.js", "dist/check/probes/probe.sh", "dist/check/probes/tailscale.sh"]) {
             expect(files, f).toContain(f);
         }
-        expect(files.filter((f) => !f.startsWith("dist/components/") && f !== "package.json" && f !== "README.md")).toEqual([]);
+        expect(files.filter((f) => !f.startsWith("dist/components/") && !f.startsWith("dist/check/") && f !== "package.json" && f !== "README.md")).toEqual([]);
         expect(files.filter((f) => /\.test\.|(^|\/)test\//.test(f))).toEqual([]);
     });
 
