@@ -22,7 +22,8 @@ import { probeEnv, probePath } from "../../check/probes";
 import { formatTable } from "../../check/report";
 import { targetsFromPlan, type CheckTargets } from "../../check/targets";
 import { hairpinVerdict, overlayVerdict } from "../../check/verdict";
-import { firewallFromRows, isTunnelRule, nodeGroupOf, type SgRow } from "./firewall";
+import { generateFirewall, isOverlayRule, type SgRow } from "../lib/firewall";
+import { nodeGroupOf } from "../cases/overlay";
 import { cleanupAll, LabError, onCleanup, removeLeftovers, run, runAsync } from "./ns";
 import { buildHairpin, buildOverlay, DNS_NAME, OVERLAY, tunnelCounters, type HairpinLab } from "./topology";
 
@@ -196,10 +197,10 @@ async function main(): Promise<number> {
     const tunnel = devTargets.overlay.tunnel;
     if (!tunnel || rows.length === 0) throw new LabError("the dev stack renders no tunnel port or no security-group table");
     const group = nodeGroupOf(rows);
-    const nodes = [{ address: OVERLAY.a.node, fwIf: OVERLAY.a.fwIf }, { address: OVERLAY.b.node, fwIf: OVERLAY.b.fwIf }];
+    const nodes = [{ name: "nodea", address: OVERLAY.a.node, fwInterface: OVERLAY.a.fwIf, groups: [group] }, { name: "nodeb", address: OVERLAY.b.node, fwInterface: OVERLAY.b.fwIf, groups: [group] }];
     const servers = [{ node: "nodea", ip: OVERLAY.a.server, id: "poda" }, { node: "nodeb", ip: OVERLAY.b.server, id: "podb" }];
     const overlayCase = async (tag: string, kept: SgRow[]) => {
-        const fw = firewallFromRows(kept, group, nodes);
+        const fw = generateFirewall(kept, nodes);
         fs.writeFileSync(path.join(work, `firewall-${tag}.rules`), fw.restore);
         const o = await buildOverlay({ busyboxDir: bb, listenSh: probePath("listen.sh"), logDir, tunnelPort: tunnel.port, firewall: fw.restore, tag, listenPort: LISTEN_PORT });
         const checks = overlayChecks(servers, servers, DNS_NAME, LISTEN_PORT);
@@ -207,14 +208,14 @@ async function main(): Promise<number> {
         const v = overlayVerdict({ nodes: ["nodea", "nodeb"], tunnel: { ...tunnel, source: "dev stack" }, environment: devTargets.environment }, runs.flatMap(observe));
         return { v, c: tunnelCounters(o, tunnel.port), fw };
     };
-    const blockedRows = rows.filter((r) => !isTunnelRule(r, group, tunnel.port));
+    const blockedRows = rows.filter((r) => !isOverlayRule(r, group, tunnel.port));
     const b = await overlayCase("b", blockedRows);
     result("5", `overlay, the dev stack's security groups without the node-to-node UDP ${tunnel.port} rule (the EC2 fault)`, "PRESENT: cross-node fails, same-node works; the firewall drops tunnel packets",
         `${b.v.verdict}: ${b.v.summary}; firewall dropped ${b.c.dropped} tunnel packet(s), accepted ${b.c.accepted}; ${rows.length - blockedRows.length} rule(s) removed`,
         b.v.verdict === "present" && b.c.dropped > 0 && b.c.accepted === 0, table([b.v]));
     const g = await overlayCase("g", rows);
     result("6", "overlay, the dev stack's generated security groups", "absent: every pair works (pods and CoreDNS stand-ins), tunnel packets accepted",
-        `${g.v.verdict}: ${g.v.summary}; firewall accepted ${g.c.accepted} tunnel packet(s), dropped ${g.c.dropped}; ${g.fw.applied} iptables rules from ${rows.length} SG rows (${g.fw.skipped.length} rows name no host of this lab)`,
+        `${g.v.verdict}: ${g.v.summary}; firewall accepted ${g.c.accepted} tunnel packet(s), dropped ${g.c.dropped}; ${g.fw.applied.length} iptables rules from ${rows.length} SG rows (${g.fw.skipped.length} rows name no host of this lab)`,
         g.v.verdict === "absent" && g.c.accepted > 0 && g.c.dropped === 0, table([g.v]));
 
     if (RECORD) {
