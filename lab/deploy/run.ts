@@ -343,6 +343,15 @@ async function runStack(stackName: string, bins: LabBinaries, work: string): Pro
         changedObjs.map((k) => `${k} differs`).join(", ") || PRE_EXISTING.map(([k, n, m]) => `${k}/${n}/${m}`).join(", "));
     const cm = (await kubeRequest(cluster.kube, "GET", "/api/v1/namespaces/kube-system/configmaps/coredns")).body as { data?: { Corefile?: string } };
     check(`${stackName}: kube-system/coredns Corefile is kubespray's byte for byte`, cm.data?.Corefile === base.coredns);
+    // What the plan's next-step line tells a user to run, for real, on this lab's own API server
+    // (after destroy, on a cluster the lab throws away): every written object is validated,
+    // admitted and stored by the server. (A dry run can't do this: it stores no Namespace.)
+    const planDir = path.join(dir, "plan");
+    for (const [sub, flags] of [["manifests", []], ["patches", ["--server-side", "--field-manager=directpath", "--force-conflicts"]]] as const) {
+        if (!fs.existsSync(path.join(planDir, sub)) || fs.readdirSync(path.join(planDir, sub)).length === 0) continue;
+        const r = cluster.kubectl(["apply", ...flags, "-f", path.join(planDir, sub)]);
+        check(`${stackName}: kubectl apply ${flags.length ? "--server-side " : ""}-f <plan>/${sub}/ is accepted by the API server`, r.code === 0, r.code === 0 ? `${r.stdout.trim().split("\n").length} object(s)` : r.stderr.trim().split("\n").slice(0, 4).join(" | "));
+    }
     kubelet.stop();
     if (kubelet.errors.length) info(`stand-in kubelet errors: ${kubelet.errors.slice(0, 3).join(" | ")}`);
     await ws.removeStack(stackName).catch(() => undefined);
