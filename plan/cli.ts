@@ -196,7 +196,10 @@ main().then(
             console.error(`plan failed: ${err.message}`);
             process.exit(2);
         }
-        console.error("plan failed:", err instanceof Error ? (err.stack ?? err.message) : err);
+        // scripts/ts-hook.cjs maps a stack's .ts positions on demand (it keeps Node's own source-map support off, for speed).
+        const mapStack = (globalThis as Record<symbol, ((stack: string) => string) | undefined>)[Symbol.for("directpath.ts-hook.mapStack")];
+        const stack = err instanceof Error && err.stack ? (mapStack ? mapStack(err.stack) : err.stack) : undefined;
+        console.error("plan failed:", err instanceof Error ? (stack ?? err.message) : err);
         process.exit(1);
     },
 );

@@ -12,9 +12,15 @@
  *   `${XDG_CACHE_HOME:-~/.cache}/directpath/ts-hook/`, so a run whose sources did not change never
  *   loads esbuild at all. A stale entry can't be hit (the key is the content); an unwritable cache
  *   is silently skipped. `DIRECTPATH_TS_CACHE=0` turns the cache off.
- * - inline source maps, so stack traces name `.ts` lines. Node's source-map support is switched on,
- *   but switched off while a `.js` file is compiled: with it on, Node reads and parses the `.js.map`
- *   of every @pulumi/* file it loads (~0.3 s CPU), maps nobody here needs.
+ * - source maps on demand. esbuild writes an inline source map into each compiled module, but
+ *   Node's own source-map support stays off: with it on, Node decodes and parses the map of every
+ *   module as it compiles it (the `.js.map` of each @pulumi/* file too), about 70 ms CPU of a
+ *   `plan` run for maps that are only needed when something crashes. Instead the hook keeps each
+ *   module's compiled text and exposes `globalThis[Symbol.for("directpath.ts-hook.mapStack")]`,
+ *   which rewrites the `file.ts:line:column` positions of a stack trace to the TypeScript source's,
+ *   parsing a module's map the first time one of its frames is seen; the plan CLI passes its crash
+ *   stacks through it. `DIRECTPATH_SOURCE_MAPS=1` turns Node's own support on for `.ts` modules
+ *   instead (every stack mapped, at that cost).
  *
  * Type errors are not checked here (as with tsx): `npm run typecheck` does that.
  * `pulumi up` does not use this file: Pulumi.yaml runs index.ts with Pulumi's own TypeScript support.
@@ -84,7 +90,50 @@ function compileTs(source, filename) {
     return code;
 }
 
-// Source maps on for .ts, off while anything else compiles (see the header).
+// ---- source maps ----
+const NODE_MAPS = process.env.DIRECTPATH_SOURCE_MAPS === "1";
+/** .ts filename -> the JavaScript it was compiled to (the inline source map at its end). */
+const compiledText = new Map();
+/** .ts filename -> its parsed source map (null: none could be read), filled on first use. */
+const parsedMaps = new Map();
+const INLINE_MAP = "//# sourceMappingURL=data:application/json;base64,";
+
+function sourceMapOf(filename) {
+    if (parsedMaps.has(filename)) return parsedMaps.get(filename);
+    let map = null;
+    const code = compiledText.get(filename);
+    const at = code === undefined ? -1 : code.lastIndexOf(INLINE_MAP);
+    if (at >= 0) {
+        try {
+            const payload = JSON.parse(Buffer.from(code.slice(at + INLINE_MAP.length).trim(), "base64").toString("utf8"));
+            map = new Module.SourceMap(payload);
+        } catch {
+            map = null;
+        }
+    }
+    parsedMaps.set(filename, map);
+    return map;
+}
+
+/**
+ * A stack trace with every `<file>.ts:<line>:<column>` of a module this hook compiled rewritten to
+ * the position in the TypeScript source. Other frames are left as they are.
+ */
+function mapStack(stack) {
+    // With Node's own support on, the positions are the source's already.
+    if (typeof stack !== "string" || NODE_MAPS) return stack;
+    return stack.replace(/([^\s()]+\.ts):(\d+):(\d+)/g, (whole, file, line, column) => {
+        const map = sourceMapOf(file);
+        if (!map) return whole;
+        const entry = map.findEntry(Number(line) - 1, Number(column) - 1);
+        if (!entry || typeof entry.originalLine !== "number") return whole;
+        return `${file}:${entry.originalLine + 1}:${entry.originalColumn + 1}`;
+    });
+}
+globalThis[Symbol.for("directpath.ts-hook.mapStack")] = mapStack;
+
+// With DIRECTPATH_SOURCE_MAPS=1: Node's own support on while a .ts module compiles (that is when
+// Node registers a module's map), off for .js (the @pulumi/* maps nobody here needs).
 let mapsOn = false;
 function withSourceMaps(on, fn) {
     const before = mapsOn;
@@ -102,14 +151,20 @@ function withSourceMaps(on, fn) {
     }
 }
 
-const loadJs = Module._extensions[".js"];
-Module._extensions[".js"] = function (module, filename) {
-    return withSourceMaps(false, () => loadJs.call(this, module, filename));
-};
+if (NODE_MAPS) {
+    const loadJs = Module._extensions[".js"];
+    Module._extensions[".js"] = function (module, filename) {
+        return withSourceMaps(false, () => loadJs.call(this, module, filename));
+    };
+}
 Module._extensions[".ts"] = function (module, filename) {
     const code = compileTs(fs.readFileSync(filename, "utf8"), filename);
+    compiledText.set(filename, code);
+    if (!NODE_MAPS) return module._compile(code, filename);
     return withSourceMaps(true, () => module._compile(code, filename));
 };
 
-process.setSourceMapsEnabled(true);
-mapsOn = true;
+if (NODE_MAPS) {
+    process.setSourceMapsEnabled(true);
+    mapsOn = true;
+}
