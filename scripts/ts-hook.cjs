@@ -22,6 +22,13 @@
  *   stacks through it. `DIRECTPATH_SOURCE_MAPS=1` turns Node's own support on for `.ts` modules
  *   instead (every stack mapped, at that cost).
  *
+ * - zod's locales on demand. `require("zod")` loads all of zod's ~60 message locales (its classic
+ *   API re-exports them as `z.locales`), about 20 ms CPU, while the project only ever uses English
+ *   (which zod's schemas load themselves). Before zod loads, the hook puts a stand-in for
+ *   `zod/v4/locales/index.cjs` in the module cache with the same exports, each a getter that loads
+ *   its locale file on first use; the export names and files are read from zod's own index, and
+ *   when that can't be read the stand-in is skipped (zod loads as it is).
+ *
  * Type errors are not checked here (as with tsx): `npm run typecheck` does that.
  * `pulumi up` does not use this file: Pulumi.yaml runs index.ts with Pulumi's own TypeScript support.
  */
@@ -168,3 +175,43 @@ if (NODE_MAPS) {
     process.setSourceMapsEnabled(true);
     mapsOn = true;
 }
+
+// ---- zod's locales on demand (see the header) ----
+function lazyZodLocales() {
+    let index;
+    try {
+        index = require.resolve("zod/v4/locales", { paths: [path.join(__dirname, "..")] });
+    } catch {
+        return; // no zod here
+    }
+    if (require.cache[index]) return;
+    let text;
+    try {
+        text = fs.readFileSync(index, "utf8");
+    } catch {
+        return;
+    }
+    // `var ar_js_1 = require("./ar.cjs");` then `Object.defineProperty(exports, "ar", ... ar_js_1 ...)`.
+    const fileOf = new Map();
+    for (const m of text.matchAll(/var (\w+) = require\("(\.\/[\w.-]+\.cjs)"\);/g)) fileOf.set(m[1], m[2]);
+    const exported = [...text.matchAll(/Object\.defineProperty\(exports, "(\w+)", \{ enumerable: true, get: function \(\) \{ return __importDefault\((\w+)\)\.default; \} \}\);/g)];
+    if (fileOf.size === 0 || exported.length !== fileOf.size || exported.some((m) => !fileOf.has(m[2]))) return;
+    const dir = path.dirname(index);
+    const stand = new Module(index, null);
+    stand.filename = index;
+    stand.paths = Module._nodeModulePaths(dir);
+    Object.defineProperty(stand.exports, "__esModule", { value: true });
+    for (const [, name, variable] of exported) {
+        const file = path.join(dir, fileOf.get(variable));
+        Object.defineProperty(stand.exports, name, {
+            enumerable: true,
+            get() {
+                const mod = require(file);
+                return mod && mod.__esModule ? mod.default : mod;
+            },
+        });
+    }
+    stand.loaded = true;
+    require.cache[index] = stand;
+}
+lazyZodLocales();

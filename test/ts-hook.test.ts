@@ -73,3 +73,34 @@ describe("ts-hook source maps", () => {
         expect(r.mapped).toBe(r.raw);
     });
 });
+
+describe("ts-hook: zod's locales on demand", () => {
+    const probe = `
+const z = require("zod");
+const loaded = () => Object.keys(require.cache).filter((k) => /[\\\\/]zod[\\\\/]v4[\\\\/]locales[\\\\/]/.test(k)).map((k) => k.replace(/.*[\\\\/]/, "")).sort();
+const atStart = loaded();
+const names = Object.keys(z.locales).sort();
+let english = ""; try { z.string().parse(1); } catch (e) { english = e.issues[0].message; }
+z.config(z.locales.de());
+let german = ""; try { z.string().parse(1); } catch (e) { german = e.issues[0].message; }
+console.log(JSON.stringify({ atStart, names, english, german, after: loaded() }));
+`;
+    const run = (hook: boolean) => {
+        const res = spawnSync(process.execPath, [...(hook ? ["--require", TS_HOOK] : []), "-e", probe], { cwd: path.resolve(__dirname, ".."), encoding: "utf8" });
+        expect(res.status, res.stderr).toBe(0);
+        return JSON.parse(res.stdout) as { atStart: string[]; names: string[]; english: string; german: string; after: string[] };
+    };
+
+    it("loads only the English locale at start, with the same exports and messages as zod without the hook", () => {
+        const plain = run(false);
+        const hooked = run(true);
+        expect(plain.atStart.length).toBeGreaterThan(50); // what the stand-in saves
+        expect(hooked.atStart).toEqual(["en.cjs", "index.cjs"]);
+        expect(hooked.names).toEqual(plain.names);
+        expect(hooked.english).toBe(plain.english);
+        // A locale still works when asked for: loaded then, with zod's own messages.
+        expect(hooked.german).toBe(plain.german);
+        expect(hooked.german).not.toBe(hooked.english);
+        expect(hooked.after).toContain("de.cjs");
+    });
+});
