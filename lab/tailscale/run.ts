@@ -49,14 +49,17 @@ import { applyFirewalls, applyNodePort, buildTopology, edgeReport, startWan, typ
 interface Args {
     planDir?: string;
     keep: boolean;
+    /** Build (or find) the pinned tools and exit: CI builds them in the background beside other work. */
+    buildOnly: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-    const out: Args = { keep: false };
+    const out: Args = { keep: false, buildOnly: false };
     for (let i = 0; i < argv.length; i++) {
         if (argv[i] === "--plan-dir") out.planDir = path.resolve(argv[++i] ?? "");
         else if (argv[i] === "--keep") out.keep = true;
-        else throw new Error(`unknown argument ${argv[i]} (usage: npm run lab:tailscale [-- --plan-dir <dir>] [--keep])`);
+        else if (argv[i] === "--build-only") out.buildOnly = true;
+        else throw new Error(`unknown argument ${argv[i]} (usage: npm run lab:tailscale [-- --plan-dir <dir>] [--keep] [--build-only])`);
     }
     return out;
 }
@@ -355,6 +358,11 @@ async function main(): Promise<void> {
     total.unref();
 
     if (!prerequisites(checks)) finish(0);
+    if (args.buildOnly) {
+        // No namespaces, no lock: only the tool cache (shared with the lab run that follows).
+        await installTools(checks);
+        finish(0);
+    }
     const open = (): LabSession => {
         try {
             return LabSession.open({
