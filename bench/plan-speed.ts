@@ -8,9 +8,9 @@
  *   plan/command.ts), its transform cache warm, as on every run after the first;
  * - plan local, cold cache: the same with an empty cache folder (a fresh clone's first run);
  * - plan local via tsx: the command `npm run plan` ran before (tsx), for comparison;
- * - floor + @pulumi/aws: the floor that also loads @pulumi/aws, which the default program loads
- *   today for every stack; its difference to the floor is what loading it only for
- *   `environment: aws` saves the local stacks;
+ * - floor + @pulumi/aws: the floor that also loads @pulumi/aws. The default program loads it only
+ *   for `environment: aws`; the bench checks that `plan local` loads none of it (a preload lists
+ *   the modules it loaded) and reports what loading it would cost;
  * - load only: node + ts-hook loading every module plan/cli.ts loads, running nothing (the part of
  *   the plan's time that is module loading);
  * - plan N endpoints for N = 10, 50, 200: the `local-iptables` stack file with N hairpin endpoints
@@ -97,6 +97,12 @@ function main(): void {
             "load only": { cmd: () => [process.execPath, "--require", TS_HOOK, "-e", loadOnly.map((f) => `require(${JSON.stringify(f)});`).join("")] },
             ...Object.fromEntries(ENDPOINT_COUNTS.map((c) => [`plan ${c} endpoints`, { cmd: () => [...plan, "--stack", `bench-${c}`, "--stack-dir", stackDir, "--out", out(), "--quiet"] }])),
         };
+        // Does plan local load any @pulumi/aws module? A preload lists what the process loaded.
+        const loadedList = path.join(tmp, "loaded.json");
+        const preload = path.join(tmp, "list-loaded.cjs");
+        fs.writeFileSync(preload, `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(loadedList)}, JSON.stringify(Object.keys(require.cache))));\n`);
+        measure([plan[0]!, "--require", preload, ...plan.slice(1), "--stack", "local", "--out", out(), "--quiet"], ROOT);
+        const awsModules = (JSON.parse(fs.readFileSync(loadedList, "utf8")) as string[]).filter((f) => /[\\/]node_modules[\\/]@pulumi[\\/]aws[\\/]/.test(f));
         // Warm the page cache and the transform cache.
         measure(cases.floor!.cmd(), ROOT);
         measure(cases["plan local"]!.cmd(), ROOT);
@@ -126,8 +132,9 @@ function main(): void {
             ratioLocalColdToFloor: Number((cpu("plan local, cold cache") / floor).toFixed(2)),
             ratioLocalTsxToFloor: Number((cpu("plan local via tsx") / floor).toFixed(2)),
             ratioLoadOnlyToFloor: Number((cpu("load only") / floor).toFixed(2)),
-            // plan local without the cost of loading @pulumi/aws (what a lazy load saves a local stack).
-            ratioLocalWithoutAwsToFloor: Number(((cpu("plan local") - (cpu("floor + @pulumi/aws") - floor)) / floor).toFixed(2)),
+            // Modules of @pulumi/aws that plan local loaded (none: the program loads it for aws stacks only).
+            planLocalAwsModules: awsModules.length,
+            awsLoadCpuMs: Math.round(cpu("floor + @pulumi/aws") - floor),
             ratio10EndpointsToFloor: Number((e10 / floor).toFixed(2)),
             // Linear growth: a fixed cost plus a per-endpoint cost, the same over both intervals.
             perEndpointCpuMs: { "10-50": Number(slope10to50.toFixed(2)), "50-200": Number(slope50to200.toFixed(2)), "10-200": Number(slope10to200.toFixed(2)) },
@@ -149,7 +156,7 @@ function main(): void {
             ...Object.entries(results).map(([k, v]) => `| ${k} | ${v.cpuMs.toFixed(0)} | ${(v.cpuMs / floor).toFixed(2)}x | ${v.wallMs.toFixed(0)} |`),
             "",
             `- plan local / floor: **${summary.ratioLocalToFloor}x** (goal: at most 1.5x); first run after a change (cold transform cache): ${summary.ratioLocalColdToFloor}x; with tsx: ${summary.ratioLocalTsxToFloor}x`,
-            `- of which module loading (load only / floor): ${summary.ratioLoadOnlyToFloor}x; loading @pulumi/aws costs ${Math.round(cpu("floor + @pulumi/aws") - floor)} ms of it, so plan local without it (aws loaded only for \`environment: aws\`): ${summary.ratioLocalWithoutAwsToFloor}x`,
+            `- of which module loading (load only / floor): ${summary.ratioLoadOnlyToFloor}x; plan local loaded ${summary.planLocalAwsModules} @pulumi/aws module(s) (the program loads it only for \`environment: aws\`; loading it costs ${summary.awsLoadCpuMs} ms)`,
             `- per endpoint: ${summary.perEndpointCpuMs["10-50"]} ms CPU from 10 to 50, ${summary.perEndpointCpuMs["50-200"]} ms from 50 to 200 (linear when these agree); ` +
                 `the line through 10 and 200 predicts ${summary.predicted50FromLineMs} ms at 50, measured ${Math.round(e50)} ms; 200 endpoints cost ${summary.ratio200To10}x of 10`,
             "",
