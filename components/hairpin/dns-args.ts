@@ -14,6 +14,7 @@ import { joinPath, type Problem } from "../common/errors";
 import { dnsNameSchema, ipSchema, isDnsName, isIP, k8sNameSchema, labelsSchema } from "../common/net";
 import { CorefileError, parseCorefile, rootZoneBlock, servedZones, stripRegions, type ParsedCorefile } from "./corefile";
 import { dnsTargetProblems } from "./dns-targets";
+import { DEFAULT_CLUSTER_DOMAIN } from "./model";
 
 /** CoreDNS delivery modes. See {@link corednsOptionsSchema}. */
 export const COREDNS_DELIVERIES = ["coredns-custom", "corefile"] as const;
@@ -23,8 +24,8 @@ export type CorednsDelivery = (typeof COREDNS_DELIVERIES)[number];
 export const NODELOCALDNS_DELIVERIES = ["corefile", "inventory"] as const;
 export type NodeLocalDnsDelivery = (typeof NODELOCALDNS_DELIVERIES)[number];
 
-/** The cluster DNS domain when nobody says otherwise (Kubernetes' default). */
-export const DEFAULT_CLUSTER_DOMAIN = "cluster.local";
+/** Re-exported: the default is written once, in ./model. */
+export { DEFAULT_CLUSTER_DOMAIN };
 
 /** Kubespray's default node-local address (`nodelocaldns_ip`). */
 export const KUBESPRAY_NODELOCAL_IP = "169.254.25.10";

@@ -15,7 +15,7 @@
  */
 import { joinPath, type Problem } from "../common/errors";
 import { isIP } from "../common/net";
-import { HAIRPIN_MODES, internalAddressOf, internalPortOf, targetPortOf, type Endpoint, type HairpinMode, type ResolvedEndpoint } from "./model";
+import { DEFAULT_CLUSTER_DOMAIN, HAIRPIN_MODES, internalAddressOf, internalPortOf, targetPortOf, type Endpoint, type HairpinMode, type ResolvedEndpoint } from "./model";
 import { lrpCoversHost, redirectCoverage } from "./redirect-args";
 
 /** The DNS paths: in-cluster DNS (CoreDNS, NodeLocal DNSCache) and the node's /etc/hosts. */
@@ -150,7 +150,7 @@ export function dnsTargetProblems(raw: Raw, features: { coredns: boolean; nodeLo
         const e = coerceEndpoint(rawE);
         if (!e) return;
         for (const path of paths) {
-            const v = dnsAnswerFor(e, i, path, defaultMode, ctx, "cluster.local");
+            const v = dnsAnswerFor(e, i, path, defaultMode, ctx, DEFAULT_CLUSTER_DOMAIN);
             if (!v.ok) problems.push(v.problem);
         }
     });

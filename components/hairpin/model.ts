@@ -11,6 +11,9 @@ import { z } from "zod";
 import { joinPath, type Problem } from "../common/errors";
 import { dnsLabelSchema, ipSchema, isDnsName, isIP, k8sNameSchema, labelsSchema, portSchema } from "../common/net";
 
+/** The cluster DNS domain when nobody says otherwise (Kubernetes' default). Written once, here. */
+export const DEFAULT_CLUSTER_DOMAIN = "cluster.local";
+
 /** How the traffic to an endpoint's external IPs is kept inside the cluster. */
 export const HAIRPIN_MODES = ["cilium-lrp", "service-external-ips", "iptables"] as const;
 export type HairpinMode = (typeof HAIRPIN_MODES)[number];

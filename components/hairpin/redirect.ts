@@ -18,7 +18,7 @@ import {
     renderRulesConf,
 } from "./iptables";
 import { lrpKey, renderLrps } from "./lrp";
-import { effectiveMode, resolveEndpoint, resolvedIp, type Endpoint, type HairpinMode } from "./model";
+import { DEFAULT_CLUSTER_DOMAIN, effectiveMode, resolveEndpoint, resolvedIp, type Endpoint, type HairpinMode } from "./model";
 
 export interface RedirectOutputs {
     /** The mode that applies to each endpoint, by endpoint name. */
@@ -101,7 +101,7 @@ export function deployRedirect(parent: pulumi.ComponentResource, name: string, a
     let iptables: RedirectOutputs["iptables"];
     if (iptablesEndpoints.length > 0) {
         const o = args.redirect.iptables;
-        const domain = o.clusterDomain ?? "cluster.local";
+        const domain = o.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
         const names = iptablesNames(name);
         const script = hairpinRedirectScript();
         const rulesConf = pulumi
