@@ -88,7 +88,8 @@ describe("pod mode: the rendered objects", () => {
             expect(env.has(refused), refused).toBe(false);
         }
         expect(env.get("TS_USERSPACE")?.value).toBe("true");
-        expect(env.get("TS_KUBE_SECRET")?.value).toBe("");
+        // The state in the node's own Secret (test/tailscale-pod-state.test.ts).
+        expect(env.get("TS_KUBE_SECRET")?.value).toBe("ts-state-$(NODE_NAME)");
         expect(env.get("PORT")?.value).toBe("41641");
         expect(env.get("TS_TAILSCALED_EXTRA_ARGS")?.value).toBe("--port=41641");
         // The kubelet probes the pod IP: the endpoint listens on the pod IP, probes name no host.

@@ -11,9 +11,12 @@
  */
 import { z } from "zod";
 import type { Problem } from "../../components/common/errors";
-import { apiKeyModeProblems, tailscaleArgsSchema, tailscaleCrossChecks, type TailscaleSettings } from "../../components/tailscale/args";
+import { apiKeyModeProblems, podStateSecretProblems, tailscaleArgsSchema, tailscaleCrossChecks, type TailscaleSettings } from "../../components/tailscale/args";
 import { key, under } from "../keys";
 import type { ClusterSection } from "./cluster";
+
+/** The TailscaleDirect component's name in the default program (its workload's name, and the prefix of its objects' names). */
+export const TAILSCALE_COMPONENT_NAME = "tailscale";
 
 export const tailscaleSectionSchema = tailscaleArgsSchema.extend({
     enabled: z.boolean({ error: "must be true or false" }).default(false),
@@ -114,7 +117,7 @@ export function resolveTailscale(
         }
     }
     const resolved: TailscaleSettings = { ...settings, routes, ...(nodes !== undefined ? { nodes } : {}) };
-    let problems = under("tailscale", tailscaleCrossChecks(resolved));
+    let problems = under("tailscale", [...tailscaleCrossChecks(resolved), ...podStateSecretProblems(TAILSCALE_COMPONENT_NAME, resolved)]);
     if (nodeProblems.length > 0) problems = [...nodeProblems, ...problems.filter((p) => !isMissingNodes(p))];
     if (enabled) problems.push(...tailscaleKeyProblems(keys, resolved));
     if (!enabled) return { problems, derived: {} };
