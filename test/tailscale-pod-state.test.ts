@@ -146,6 +146,14 @@ describe("pod mode: state in a pre-created Secret per node", () => {
         expect(envOf(podSpec(r, T.deploy, "ts-deployment").containers[0]).get("TS_KUBE_SECRET")?.value).toBe("ts-state-$(NODE_NAME)");
     });
 
+    it("names each state Secret by its node, not its position: reordering nodes keeps every Secret's name and inputs", async () => {
+        const a = await build(POD);
+        const b = await build({ ...POD, nodes: [...NODES].reverse() });
+        const secrets = (r: Recorder) => Object.fromEntries(r.ofType(T.secret).map((s) => [s.name, r.inputs(s)]));
+        expect(secrets(b.r)).toEqual(secrets(a.r));
+        expect(Object.keys(secrets(a.r)).sort()).toEqual(["ts-auth", ...STATE_SECRETS]);
+    });
+
     it("follows the component's name", async () => {
         const { r } = await build(POD, "edge");
         expect(inputs(r, T.role, "edge-state").rules[0].resourceNames).toEqual(["edge-state-node-a", "edge-state-node-b.example.internal"]);
