@@ -10,7 +10,8 @@
  *
  * Where hostNetwork is forbidden, `network: "pod"` keeps tailscaled in the pod network and makes
  * it reachable through a UDP NodePort instead, advertising `<node public IP>:<nodePort>` as a
- * static endpoint in tailscaled's config file; `relay` adds a Tailscale Peer Relay.
+ * static endpoint in tailscaled's config file, and keeping each listed node's state in its own
+ * pre-created Secret (a Role allows exactly those); `relay` adds a Tailscale Peer Relay.
  *
  * The pure parts live in ./args.ts (validation) and ./render.ts (the Kubernetes objects); the
  * scripts that run in the pod are ./check-port.sh (readiness) and ./select-config.sh (picks the
