@@ -125,7 +125,10 @@ describe("pod mode: tailscale.nodes derived from cluster.nodes (local)", () => {
         expect(JSON.parse(data["node2.hujson"]!)).toMatchObject({ Hostname: "local-node2", StaticEndpoints: ["169.233.100.11:30641"] });
         const ds = r.ofType("kubernetes:apps/v1:DaemonSet").find((d) => d.name === "tailscale-daemonset")!;
         const terms = (r.inputs(ds).spec as any).template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
-        expect(terms).toEqual([{ matchFields: [{ key: "metadata.name", operator: "In", values: ["node1", "node2"] }] }]);
+        expect(terms).toEqual([
+            { matchFields: [{ key: "metadata.name", operator: "In", values: ["node1"] }] },
+            { matchFields: [{ key: "metadata.name", operator: "In", values: ["node2"] }] },
+        ]);
         expect(outputs.resolved.derived["directpath:tailscale.nodes"]).toMatch(/node1 169\.233\.100\.10, node2 169\.233\.100\.11/);
         // The firewall table: exactly the NodePort.
         expect((outputs.firewallRules as any[]).filter((f) => /Tailscale/.test(f.description)).map((f) => [f.protocol, f.fromPort, f.peer]))

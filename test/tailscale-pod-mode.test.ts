@@ -125,7 +125,9 @@ describe("pod mode: the rendered objects", () => {
         expect(init.volumeMounts).toContainEqual({ name: "tailscaled-config-source", mountPath: CONFIG_SOURCE_MOUNT_PATH, readOnly: true });
         expect(spec.volumes).toContainEqual({ name: "tailscaled-config-source", configMap: { name: "ts-tailscaled" } });
         expect(spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toEqual([
-            { matchFields: [{ key: "metadata.name", operator: "In", values: ["node-a", "node-b.example.internal"] }] },
+            // One term per node: the API server takes one value per metadata.name field selector.
+            { matchFields: [{ key: "metadata.name", operator: "In", values: ["node-a"] }] },
+            { matchFields: [{ key: "metadata.name", operator: "In", values: ["node-b.example.internal"] }] },
         ]);
         expect(spec.affinity.podAntiAffinity).toBeUndefined();
     });

@@ -621,11 +621,14 @@ export function renderPodTemplate(name: string, settings: TailscaleSettings) {
     if (settings.nodeSelector) spec.nodeSelector = { ...settings.nodeSelector };
     if (pod) {
         // Only the listed nodes have a config file (and a known public IP); a Deployment's replicas
-        // each take their own node, since one node's NodePort reaches one local pod.
+        // each take their own node, since one node's NodePort reaches one local pod. One term per
+        // node (terms are ORed): the API server allows a single value in a metadata.name field
+        // selector ("must be only one value when `operator` is 'In'", validateNodeFieldSelectorRequirement
+        // in pkg/apis/core/validation/validation.go, Kubernetes v1.33.13; found by lab:deploy).
         const affinity: Record<string, unknown> = {
             nodeAffinity: {
                 requiredDuringSchedulingIgnoredDuringExecution: {
-                    nodeSelectorTerms: [{ matchFields: [{ key: "metadata.name", operator: "In", values: (settings.nodes ?? []).map((n) => n.name) }] }],
+                    nodeSelectorTerms: (settings.nodes ?? []).map((n) => ({ matchFields: [{ key: "metadata.name", operator: "In", values: [n.name] }] })),
                 },
             },
         };
