@@ -2,7 +2,7 @@
  * The one place where a stack is resolved: raw stack config in, a fully derived, typed
  * description of what will be deployed out (a union on `environment`). Every rule runs once, on
  * parsed values, with the keys the user wrote; defaults are the schemas' own, and every derived
- * value (Tailscale routes, hairpin addresses, cluster domain, NodeLocal DNSCache upstream,
+ * value (Tailscale routes and pod-mode nodes, hairpin addresses, cluster domain, NodeLocal DNSCache upstream,
  * Cilium's LRP allow-list, the aws components' CIDRs) gives way to an explicit one. Pure: the
  * deploy steps (program/sections/*-deploy.ts) take the description and only register resources.
  */
@@ -16,7 +16,7 @@ import { awsEnvironment, awsSectionSchema, movedAwsKeys, type AwsEnvironment } f
 import { CILIUM_HOST_REQUIRED, ciliumSectionSchema, resolveCilium, type CiliumSpec } from "./sections/cilium";
 import { clusterProblems, clusterSectionSchema, type ClusterSection } from "./sections/cluster";
 import { hairpinSectionSchema, resolveHairpin, type HairpinSpec } from "./sections/hairpin";
-import { resolveTailscale, tailscaleKeyProblems, tailscaleSectionSchema, type TailscaleSpec } from "./sections/tailscale";
+import { resolveTailscale, tailscaleKeyProblems, tailscaleSectionSchema, withDerivedPodNodes, type TailscaleSpec } from "./sections/tailscale";
 
 export const ENVIRONMENT_KINDS = ["local", "aws"] as const;
 export type EnvironmentKind = (typeof ENVIRONMENT_KINDS)[number];
@@ -152,7 +152,9 @@ export function resolveStack(raw: Record<string, unknown>, options: ResolveOptio
     // tolerant of malformed input), so that every problem is reported at once.
     if (raw.hairpin !== undefined && !hairpinSection) problems.push(...under("hairpin", hairpinCrossChecks(raw.hairpin)));
     if (raw.tailscale !== undefined && !tailscaleSection) {
-        problems.push(...under("tailscale", tailscaleCrossChecks(raw.tailscale)));
+        // Pod mode's nodes as the resolver would derive them, so a derivable list isn't called missing.
+        const d = withDerivedPodNodes(raw.tailscale, environment, cluster);
+        problems.push(...d.problems, ...under("tailscale", tailscaleCrossChecks(d.raw)).filter((p) => d.problems.length === 0 || !(p.path === key("tailscale.nodes") && p.value === undefined)));
         if (isObj(raw.tailscale) && raw.tailscale.enabled === true) problems.push(...tailscaleKeyProblems({ authKey: raw.tailscaleAuthKey !== undefined, apiKey: raw.tailscaleApiKey !== undefined }, raw.tailscale));
     }
     if (raw.cilium !== undefined && !ciliumSection && environment === "local" && !(isObj(raw.cilium) && raw.cilium.k8sServiceHost !== undefined)) {
@@ -160,7 +162,7 @@ export function resolveStack(raw: Record<string, unknown>, options: ResolveOptio
     }
     let tailscale: TailscaleSpec | undefined;
     if (tailscaleSection) {
-        const t = resolveTailscale(tailscaleSection, cluster, { authKey: raw.tailscaleAuthKey !== undefined, apiKey: raw.tailscaleApiKey !== undefined });
+        const t = resolveTailscale(tailscaleSection, cluster, { authKey: raw.tailscaleAuthKey !== undefined, apiKey: raw.tailscaleApiKey !== undefined }, environment);
         problems.push(...t.problems);
         Object.assign(derived, t.derived);
         tailscale = t.tailscale;

@@ -88,7 +88,8 @@ describe("pod mode: the rendered objects", () => {
             expect(env.has(refused), refused).toBe(false);
         }
         expect(env.get("TS_USERSPACE")?.value).toBe("true");
-        expect(env.get("TS_KUBE_SECRET")?.value).toBe("");
+        // The state in the node's own Secret (test/tailscale-pod-state.test.ts).
+        expect(env.get("TS_KUBE_SECRET")?.value).toBe("ts-state-$(NODE_NAME)");
         expect(env.get("PORT")?.value).toBe("41641");
         expect(env.get("TS_TAILSCALED_EXTRA_ARGS")?.value).toBe("--port=41641");
         // The kubelet probes the pod IP: the endpoint listens on the pod IP, probes name no host.
@@ -124,7 +125,9 @@ describe("pod mode: the rendered objects", () => {
         expect(init.volumeMounts).toContainEqual({ name: "tailscaled-config-source", mountPath: CONFIG_SOURCE_MOUNT_PATH, readOnly: true });
         expect(spec.volumes).toContainEqual({ name: "tailscaled-config-source", configMap: { name: "ts-tailscaled" } });
         expect(spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toEqual([
-            { matchFields: [{ key: "metadata.name", operator: "In", values: ["node-a", "node-b.example.internal"] }] },
+            // One term per node: the API server takes one value per metadata.name field selector.
+            { matchFields: [{ key: "metadata.name", operator: "In", values: ["node-a"] }] },
+            { matchFields: [{ key: "metadata.name", operator: "In", values: ["node-b.example.internal"] }] },
         ]);
         expect(spec.affinity.podAntiAffinity).toBeUndefined();
     });

@@ -413,3 +413,42 @@ export function apiKeyModeProblems(raw: unknown): Problem[] {
     if (Array.isArray(r.tags) && r.tags.length > 0) return [];
     return [{ path: "tags", value: r.tags, rule: "must list at least one tag (tag:<name>) when an apiKey mints the auth key: the minted key is tagged, so the devices are owned by the tags, not by a user" }];
 }
+
+/**
+ * Pod mode keeps each node's tailscaled state in its own pre-created Secret, named
+ * `<component name>-state-<node name>`: the pod names it with `TS_KUBE_SECRET=<name>-state-$(NODE_NAME)`
+ * (the kubelet expands the node name from the downward API), so the name has to be the node name
+ * itself, not a hash of it.
+ */
+export function stateSecretName(componentName: string, nodeName: string): string {
+    return `${componentName}-state-${nodeName}`;
+}
+
+/** A Secret's name: a DNS-1123 subdomain (Kubernetes' own rule for Secret names). */
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * Pod mode: every listed node's state Secret name (see {@link stateSecretName}) must be a valid
+ * Secret name of at most 253 characters. Paths are relative to the args (`nodes[i].name`); the
+ * component name comes from the caller (the component, or the default program's fixed name).
+ * Tolerant of malformed input.
+ */
+export function podStateSecretProblems(componentName: string, raw: unknown): Problem[] {
+    const r = isObject(raw) ? raw : {};
+    if (r.network !== "pod" || !Array.isArray(r.nodes)) return [];
+    const problems: Problem[] = [];
+    r.nodes.forEach((n, i) => {
+        if (!isObject(n) || typeof n.name !== "string" || n.name === "") return;
+        const secret = stateSecretName(componentName, n.name);
+        if (secret.length > 253) {
+            problems.push({
+                path: `nodes[${i}].name`,
+                value: n.name,
+                rule: `must be at most ${253 - stateSecretName(componentName, "").length} characters with the component name '${componentName}': it names the node's tailscaled state Secret ${componentName}-state-<node name>, and a Secret name has at most 253 characters`,
+            });
+        } else if (!DNS1123_SUBDOMAIN.test(secret)) {
+            problems.push({ path: `nodes[${i}].name`, value: n.name, rule: `must be a node name of lowercase letters, digits, '-' and '.': it names the node's tailscaled state Secret ${secret}, which must be a DNS-1123 subdomain` });
+        }
+    });
+    return problems;
+}

@@ -10,7 +10,8 @@
  *
  * Where hostNetwork is forbidden, `network: "pod"` keeps tailscaled in the pod network and makes
  * it reachable through a UDP NodePort instead, advertising `<node public IP>:<nodePort>` as a
- * static endpoint in tailscaled's config file; `relay` adds a Tailscale Peer Relay.
+ * static endpoint in tailscaled's config file, and keeping each listed node's state in its own
+ * pre-created Secret (a Role allows exactly those); `relay` adds a Tailscale Peer Relay.
  *
  * The pure parts live in ./args.ts (validation) and ./render.ts (the Kubernetes objects); the
  * scripts that run in the pod are ./check-port.sh (readiness) and ./select-config.sh (picks the
@@ -26,7 +27,7 @@ import { parseOrThrow, type Problem } from "../common/errors";
 import { readAsset } from "../common/assets";
 import type { FirewallRule } from "../common/firewall";
 import { isDnsLabel } from "../common/net";
-import { tailscaleArgsSchema, tailscaleCrossChecks, type TailscaleSettings, type TailscaleSettingsInput } from "./args";
+import { podStateSecretProblems, tailscaleArgsSchema, tailscaleCrossChecks, type TailscaleSettings, type TailscaleSettingsInput } from "./args";
 import {
     AUTH_SECRET_KEY,
     CHECK_PORT_SCRIPT,
@@ -37,6 +38,9 @@ import {
     renderNamespace,
     renderNodePortService,
     renderServiceAccount,
+    renderStateRole,
+    renderStateRoleBinding,
+    renderStateSecrets,
     renderTailscaledConfigMap,
     renderWorkload,
     SELECT_CONFIG_SCRIPT,
@@ -138,7 +142,7 @@ export function validateTailscaleArgs(name: string, args: TailscaleDirectArgs): 
         if (typeof value === "string" && value.trim() === "") extra.push({ path: field, value: "(empty)", rule: "must not be empty" });
     }
     return parseOrThrow("TailscaleDirect args", tailscaleArgsSchema, settings, {
-        crossChecks: (raw) => [...tailscaleCrossChecks(raw, { authKey: present(authKey), apiKey: present(apiKey) }), ...extra],
+        crossChecks: (raw) => [...tailscaleCrossChecks(raw, { authKey: present(authKey), apiKey: present(apiKey) }), ...podStateSecretProblems(name, raw), ...extra],
     });
 }
 
@@ -215,6 +219,13 @@ export class TailscaleDirect extends pulumi.ComponentResource {
         }
         if (settings.network === "pod") {
             new k8s.core.v1.Service(`${name}-udp`, renderNodePortService(name, settings) as unknown as k8s.core.v1.ServiceArgs, inNs);
+            // Each listed node's state Secret (named by the node, not by its position), and the
+            // Role that allows exactly those: in place before a pod asks for them.
+            for (const s of renderStateSecrets(name, settings)) {
+                dependsOn.push(new k8s.core.v1.Secret(s.metadata.name, s, inNs));
+            }
+            const role = new k8s.rbac.v1.Role(`${name}-state`, renderStateRole(name, settings), inNs);
+            dependsOn.push(role, new k8s.rbac.v1.RoleBinding(`${name}-state`, renderStateRoleBinding(name, settings), { ...inNs, dependsOn: [ns, role, sa] }));
         }
 
         const workloadOpts = { parent: this, dependsOn };

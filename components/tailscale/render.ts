@@ -11,12 +11,33 @@
 import { createHash } from "node:crypto";
 import type { FirewallRule } from "../common/firewall";
 import { isIPv6 } from "../common/net";
-import { TAILSCALE_DEFAULT_HEALTH, type TailscaleSettings } from "./args";
+import { stateSecretName, TAILSCALE_DEFAULT_HEALTH, type TailscaleSettings } from "./args";
+
+export { stateSecretName } from "./args";
 
 /** The key inside the auth Secret, and the env var containerboot reads it from (TS_AUTHKEY). */
 export const AUTH_SECRET_KEY = "TS_AUTHKEY";
-/** Where the node's hostPath state dir is mounted in the container (TS_STATE_DIR). */
+/**
+ * tailscaled's state directory in the container (TS_STATE_DIR). Host mode: the node's hostPath,
+ * holding the state itself. Pod mode: an emptyDir for tailscaled's other files only; the state
+ * (node key, login) is in the node's Secret (TS_KUBE_SECRET, `--state=kube:<secret>`).
+ */
 export const STATE_MOUNT_PATH = "/var/lib/tailscale";
+/**
+ * What containerboot and tailscaled's Secret store need on the node's state Secret, read from
+ * tailscale v1.102.3: `kube/kubeclient/client.go` CheckSecretPermissions fails start-up without
+ * `get` and `update` on the named Secret, and only probes `patch` and `create` (through
+ * SelfSubjectAccessReviews, which every authenticated user may make); `ipn/store/kubestore/store_kube.go`
+ * reads the Secret with `get` and, without `patch`, writes with `update` (get, then PUT); `create` is
+ * used only when the Secret is missing (directpath pre-creates it). `patch` is left out on purpose:
+ * with it, containerboot (`cmd/containerboot/main.go`, hasKubeStateStore) also runs the operator's
+ * protocol in the config-file flow: a failed login asks the operator for a new auth key and waits
+ * 10 minutes for it, instead of failing at once. No `list`/`watch` (only the operator's cert-share
+ * mode lists Secrets), no Events (written only with POD_NAME and POD_UID set, which directpath doesn't set).
+ */
+export const STATE_SECRET_VERBS = ["get", "update"] as const;
+/** Where the pod-mode container gets its ServiceAccount token (the path containerboot's kube client reads). */
+export const SERVICE_ACCOUNT_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
 /** Where the port check script is mounted. */
 export const CHECKS_MOUNT_PATH = "/etc/directpath";
 export const CHECK_PORT_SCRIPT = "check-port.sh";
@@ -56,6 +77,8 @@ export interface TailscaleNames {
     configMap: string;
     /** The UDP NodePort Service (pod mode). */
     service: string;
+    /** The Role (and RoleBinding) that lets the pods read and write their state Secrets (pod mode). */
+    stateRole: string;
 }
 
 /** Kubernetes object names, derived from the component's name. */
@@ -67,6 +90,7 @@ export function tailscaleNames(name: string, settings: Pick<TailscaleSettings, "
         checksConfigMap: `${name}-checks`,
         configMap: `${name}-tailscaled`,
         service: `${name}-udp`,
+        stateRole: `${name}-state`,
     };
 }
 
@@ -277,9 +301,11 @@ export function renderNamespace(name: string, settings: TailscaleSettings) {
 }
 
 /**
- * The ServiceAccount. Its token is not mounted: with hostPath state (TS_KUBE_SECRET="") nothing in
- * the container talks to the Kubernetes API (containerboot only creates a kube client when
- * TS_KUBE_SECRET is non-empty), so least privilege is no API access at all: no Role, no binding.
+ * The ServiceAccount, with no token mounted by default. Host mode: with hostPath state
+ * (TS_KUBE_SECRET="") nothing in the container talks to the Kubernetes API (containerboot only
+ * creates a kube client when TS_KUBE_SECRET is non-empty), so least privilege is no API access at
+ * all: no Role, no binding, no token. Pod mode: the pod template mounts a token into the tailscaled
+ * container only, and {@link renderStateRole} allows exactly the state Secrets.
  */
 export function renderServiceAccount(name: string, settings: TailscaleSettings) {
     const names = tailscaleNames(name, settings);
@@ -299,6 +325,59 @@ export function renderAuthSecretMeta(name: string, settings: TailscaleSettings) 
         kind: "Secret" as const,
         metadata: { name: names.authSecret, namespace: names.namespace, labels: commonLabels(name) },
         type: "Opaque",
+    };
+}
+
+/**
+ * Pod mode: one empty Secret per listed node for its tailscaled state (containerboot's
+ * TS_KUBE_SECRET). Pre-created, so the pods never need `create` on Secrets (which RBAC can't
+ * restrict by name); tailscaled fills in the data. Host mode: none (the state is on the node).
+ */
+export function renderStateSecrets(name: string, settings: TailscaleSettings) {
+    if (settings.network !== "pod") return [];
+    const names = tailscaleNames(name, settings);
+    return (settings.nodes ?? []).map((node) => ({
+        apiVersion: "v1" as const,
+        kind: "Secret" as const,
+        metadata: {
+            name: stateSecretName(name, node.name),
+            namespace: names.namespace,
+            labels: commonLabels(name),
+            annotations: { "directpath.io/tailscale-node": node.name },
+        },
+        type: "Opaque",
+    }));
+}
+
+/**
+ * Pod mode: what the pods may do through the API: {@link STATE_SECRET_VERBS} on exactly the listed
+ * nodes' state Secrets (`resourceNames`), nothing else. Every pod of the DaemonSet shares the
+ * ServiceAccount, so each can read every listed node's state Secret (not the auth key Secret).
+ */
+export function renderStateRole(name: string, settings: TailscaleSettings) {
+    const names = tailscaleNames(name, settings);
+    return {
+        apiVersion: "rbac.authorization.k8s.io/v1" as const,
+        kind: "Role" as const,
+        metadata: { name: names.stateRole, namespace: names.namespace, labels: commonLabels(name) },
+        rules: [{
+            apiGroups: [""],
+            resources: ["secrets"],
+            resourceNames: (settings.nodes ?? []).map((n) => stateSecretName(name, n.name)),
+            verbs: [...STATE_SECRET_VERBS],
+        }],
+    };
+}
+
+/** Pod mode: binds {@link renderStateRole} to the workload's ServiceAccount. */
+export function renderStateRoleBinding(name: string, settings: TailscaleSettings) {
+    const names = tailscaleNames(name, settings);
+    return {
+        apiVersion: "rbac.authorization.k8s.io/v1" as const,
+        kind: "RoleBinding" as const,
+        metadata: { name: names.stateRole, namespace: names.namespace, labels: commonLabels(name) },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: names.stateRole },
+        subjects: [{ kind: "ServiceAccount", name: names.workload, namespace: names.namespace }],
     };
 }
 
@@ -357,10 +436,16 @@ export function containerEnv(name: string, settings: TailscaleSettings): EnvVar[
             { name: "TS_HOSTNAME", value: `${settings.hostnamePrefix}-$(NODE_NAME)` },
         );
     }
-    // State on the node (hostPath; pod mode: an emptyDir), not in a Kubernetes Secret. An empty
-    // TS_KUBE_SECRET turns off containerboot's default, a Secret named "tailscale" that every pod
-    // would share.
-    env.push({ name: "TS_KUBE_SECRET", value: "" }, { name: "TS_STATE_DIR", value: STATE_MOUNT_PATH });
+    if (settings.network === "pod") {
+        // The state in this node's own pre-created Secret (tailscaled --state=kube:<secret>), so a
+        // recreated pod keeps the device. $(NODE_NAME) is expanded by the kubelet from NODE_NAME,
+        // defined first. TS_STATE_DIR (an emptyDir) then only holds tailscaled's other files.
+        env.push({ name: "TS_KUBE_SECRET", value: stateSecretName(name, "$(NODE_NAME)") }, { name: "TS_STATE_DIR", value: STATE_MOUNT_PATH });
+    } else {
+        // State on the node (hostPath), not in a Kubernetes Secret. An empty TS_KUBE_SECRET turns
+        // off containerboot's default, a Secret named "tailscale" that every pod would share.
+        env.push({ name: "TS_KUBE_SECRET", value: "" }, { name: "TS_STATE_DIR", value: STATE_MOUNT_PATH });
+    }
     if (!configFile) {
         // The state survives restarts, so log in only when it has no login yet (the key may be
         // single-use or expired by the next restart).
@@ -442,8 +527,8 @@ export function renderPodTemplate(name: string, settings: TailscaleSettings) {
         { name: "checks", mountPath: CHECKS_MOUNT_PATH, readOnly: true },
     ];
     const volumes: Array<Record<string, unknown>> = [
-        // Pod mode: Pod Security baseline forbids hostPath, so the state lives as long as the pod
-        // (it survives container restarts, not the pod's replacement).
+        // Pod mode: Pod Security baseline forbids hostPath; the state itself is in the node's
+        // Secret, and the emptyDir holds tailscaled's other files.
         pod ? { name: "state", emptyDir: {} } : { name: "state", hostPath: { path: settings.stateHostPath, type: "DirectoryOrCreate" } },
         { name: "checks", configMap: { name: names.checksConfigMap, defaultMode: 0o555 } },
     ];
@@ -457,6 +542,22 @@ export function renderPodTemplate(name: string, settings: TailscaleSettings) {
             { name: "tailscaled-config", emptyDir: {} },
             { name: "auth", secret: { secretName: names.authSecret, defaultMode: 0o400 } },
         );
+    }
+    if (pod) {
+        // The ServiceAccount token for the state Secret, in the tailscaled container only (not the
+        // init container): what the kubelet's automount would project, at the same path.
+        volumeMounts.push({ name: "kube-api-access", mountPath: SERVICE_ACCOUNT_MOUNT_PATH, readOnly: true });
+        volumes.push({
+            name: "kube-api-access",
+            projected: {
+                defaultMode: 0o444,
+                sources: [
+                    { serviceAccountToken: { path: "token", expirationSeconds: 3607 } },
+                    { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
+                    { downwardAPI: { items: [{ path: "namespace", fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } }] } },
+                ],
+            },
+        });
     }
     if (kernel) {
         volumeMounts.push({ name: "dev-net-tun", mountPath: "/dev/net/tun" });
@@ -520,11 +621,14 @@ export function renderPodTemplate(name: string, settings: TailscaleSettings) {
     if (settings.nodeSelector) spec.nodeSelector = { ...settings.nodeSelector };
     if (pod) {
         // Only the listed nodes have a config file (and a known public IP); a Deployment's replicas
-        // each take their own node, since one node's NodePort reaches one local pod.
+        // each take their own node, since one node's NodePort reaches one local pod. One term per
+        // node (terms are ORed): the API server allows a single value in a metadata.name field
+        // selector ("must be only one value when `operator` is 'In'", validateNodeFieldSelectorRequirement
+        // in pkg/apis/core/validation/validation.go, Kubernetes v1.33.13; found by lab:deploy).
         const affinity: Record<string, unknown> = {
             nodeAffinity: {
                 requiredDuringSchedulingIgnoredDuringExecution: {
-                    nodeSelectorTerms: [{ matchFields: [{ key: "metadata.name", operator: "In", values: (settings.nodes ?? []).map((n) => n.name) }] }],
+                    nodeSelectorTerms: (settings.nodes ?? []).map((n) => ({ matchFields: [{ key: "metadata.name", operator: "In", values: [n.name] }] })),
                 },
             },
         };

@@ -6,6 +6,8 @@
  *   preview = plan, up + live specs = plan's manifests, DaemonSet pods admitted, a second preview
  *   is a no-op, a config change previews exactly the updates two plans differ by, a plain destroy
  *   refuses (delete hooks), destroy --run-program removes everything and restores what was patched.
+ * `local-cilium` installs Cilium through Helm; `local-pod` applies a pod-mode plan and asks the API
+ * server's RBAC what the tailscaled pods may do with their state Secrets.
  * Every process and temp dir it starts is removed on exit, failure, Ctrl-C or the time limit.
  * See docs/deploying.md.
  */
@@ -24,6 +26,7 @@ import { ensureLabBinaries, type LabBinaries } from "./build";
 import { startCluster, seedCluster, type Cluster } from "./cluster";
 import { canonical, changingSteps, comparable, comparePlanToPreview, expectedChanges, ownedState, subsetDiff, urnTail, type EngineStep, type PlanResource } from "./compare";
 import { FakeKubelet, type NodeSpec } from "./kubelet";
+import { podStateAccess } from "./pod-state";
 
 const LIMITS = { buildMs: 45 * 60_000, stackMs: 12 * 60_000, previewMs: 120_000, upMs: 300_000, destroyMs: 240_000, planMs: 120_000 };
 const CILIUM_VERSION = "1.19.3";
@@ -414,6 +417,76 @@ async function runCiliumInstall(bins: LabBinaries, work: string): Promise<void> 
     for (const d of [...cluster.daemons].reverse()) await stopDaemon(d, "SIGTERM", 5000);
 }
 
+/**
+ * Pod mode's state Secrets against the real API server's RBAC: the `local` stack's config with
+ * `tailscale.network: pod` (its `nodes` derived from `cluster.nodes`), rendered by `plan`, its
+ * manifests applied with kubectl (what the plan's next-step line says), then what the tailscaled
+ * pods' ServiceAccount may do, asked with `kubectl auth can-i --as=system:serviceaccount:<ns>:<sa>`,
+ * and done for real as that ServiceAccount (get and PUT of its own Secret, as tailscaled's state
+ * store does without patch; a list refused).
+ */
+async function runPodState(bins: LabBinaries, work: string): Promise<void> {
+    const name = "local-pod";
+    console.log(`\n== ${name}: the local stack with tailscale.network: pod (nodes derived from cluster.nodes), plan's manifests applied with kubectl`);
+    const dir = path.join(work, name);
+    fs.mkdirSync(dir, { recursive: true });
+    const original = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.local.yaml"), "utf8")) as { config: Cfg };
+    const podConfig = withChange(withChange(original.config, ["directpath:tailscale", "network"], "pod"), ["directpath:tailscale", "nodePort"], 30641);
+    const stackDir = path.join(dir, "stack");
+    fs.mkdirSync(stackDir, { recursive: true });
+    fs.writeFileSync(path.join(stackDir, "Pulumi.local.yaml"), JSON.stringify({ config: podConfig }));
+    const plan = runPlan("local", path.join(dir, "plan"), stackDir);
+    const docs = plan.manifests.flatMap(docsOf);
+    const access = podStateAccess(docs);
+    const role = docs.find((d) => d.kind === "Role" && (d.metadata as { namespace?: string }).namespace === access.namespace) as { rules?: Array<{ resourceNames?: string[] }> } | undefined;
+    info(`plan: ${plan.manifests.length} manifests; ServiceAccount ${access.namespace}/${access.serviceAccount}; state Secrets ${access.stateSecrets.map((s) => `${s.node} -> ${s.secret}`).join(", ")}; Role resourceNames ${JSON.stringify(role?.rules?.[0]?.resourceNames)}`);
+
+    const { cluster, kubelet } = await freshCluster(dir, bins, readStackConfig("local"));
+    const applied = cluster.kubectl(["apply", "-f", path.join(plan.dir, "manifests")]);
+    const ok = check(`${name}: kubectl apply -f <plan>/manifests/ (pod mode: state Secrets, Role, RoleBinding) is accepted by the API server`, applied.code === 0,
+        applied.code === 0 ? `${applied.stdout.trim().split("\n").length} object(s)` : applied.stderr.trim().split("\n").slice(0, 4).join(" | "));
+    if (ok) {
+        const as = `--as=system:serviceaccount:${access.namespace}:${access.serviceAccount}`;
+        for (const c of access.checks) {
+            const r = cluster.kubectl(["auth", "can-i", c.verb, c.resource, "-n", access.namespace, as]);
+            const answer = r.stdout.trim();
+            check(`${name}: ${access.serviceAccount} ${c.want ? "may" : "may not"} ${c.verb} ${c.resource}`, (answer === "yes" || answer === "no") && (answer === "yes") === c.want,
+                `can-i: ${answer || r.stderr.trim().split("\n")[0]}; ${c.why}`);
+        }
+        // For real, as the ServiceAccount: what tailscaled's Secret store does without patch (get, then PUT).
+        const own = access.stateSecrets[0]!.secret;
+        const got = cluster.kubectl(["get", "secret", own, "-n", access.namespace, "-o", "json", as]);
+        let put = { code: -1, stdout: "", stderr: "(not tried)" };
+        if (got.code === 0) {
+            const secret = JSON.parse(got.stdout) as { data?: Record<string, string> };
+            secret.data = { ...(secret.data ?? {}), _machinekey: Buffer.from("lab").toString("base64") };
+            put = cluster.kubectl(["replace", "-f", "-", as], JSON.stringify(secret));
+        }
+        const listed = cluster.kubectl(["get", "secrets", "-n", access.namespace, as]);
+        check(`${name}: as ${access.serviceAccount}, GET and PUT of ${own} succeed and listing Secrets is Forbidden`, got.code === 0 && put.code === 0 && listed.code !== 0 && /forbidden/i.test(listed.stderr),
+            `get ${got.code === 0 ? "ok" : got.stderr.trim()}; replace ${put.code === 0 ? "ok" : put.stderr.trim()}; list: ${listed.stderr.trim().split("\n")[0]}`);
+        // The pods are created under the namespace's Pod Security baseline, token volume included.
+        const ds = docs.find((d) => d.kind === "DaemonSet" && (d.metadata as { namespace?: string }).namespace === access.namespace)!;
+        const dsName = (ds.metadata as { name: string }).name;
+        let admitted: { st: Record<string, number>; refused?: { message: string } } = { st: {}, refused: { message: "not ready within 60 s" } };
+        for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+            const live = (await kubeRequest(cluster.kube, "GET", `/apis/apps/v1/namespaces/${access.namespace}/daemonsets/${dsName}`)).body as { status?: Record<string, number> };
+            const ev = (await kubeRequest(cluster.kube, "GET", `/api/v1/namespaces/${access.namespace}/events?fieldSelector=involvedObject.name=${dsName}`)).body as { items?: Array<{ reason: string; message: string }> };
+            const refused = (ev.items ?? []).find((e) => e.reason === "FailedCreate");
+            const st = live.status ?? {};
+            if (refused || (st.desiredNumberScheduled && st.numberReady === st.desiredNumberScheduled)) {
+                admitted = { st, refused };
+                break;
+            }
+            await new Promise((res) => setTimeout(res, 1000));
+        }
+        check(`${name}: the pod-mode DaemonSet's pods are admitted under Pod Security baseline on the listed nodes`, !admitted.refused && admitted.st.desiredNumberScheduled === access.stateSecrets.length,
+            admitted.refused ? admitted.refused.message : `desired ${admitted.st.desiredNumberScheduled}, ready ${admitted.st.numberReady}`);
+    }
+    kubelet.stop();
+    for (const d of [...cluster.daemons].reverse()) await stopDaemon(d, "SIGTERM", 5000);
+}
+
 /** The engine for one stack: the pinned CLI, a file backend and PULUMI_HOME of this run, the provider installed under the SDK's version. */
 async function engine(dir: string, cluster: Cluster, stackName: string, bins: LabBinaries, cfg: { plain: Cfg; secretKeys: string[] }, program: () => Promise<Record<string, unknown>>): Promise<{ stack: Stack; setConfig: (c: Cfg) => Promise<void> }> {
     const pulumiRoot = path.join(dir, "pulumi-root");
@@ -497,7 +570,7 @@ async function main(): Promise<number> {
     }
     const keep = argv.includes("--keep");
     const si = argv.indexOf("--stack");
-    const stacks = si >= 0 ? argv[si + 1]!.split(",") : ["local", "local-iptables", "local-cilium"];
+    const stacks = si >= 0 ? argv[si + 1]!.split(",") : ["local", "local-iptables", "local-cilium", "local-pod"];
     const start = Date.now();
     for (const d of fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("dpd-deploy-"))) {
         // An earlier run's leftovers (killed with -9): only our own prefix.
@@ -514,7 +587,7 @@ async function main(): Promise<number> {
     info(`Kubernetes provider: code ${"github.com/pulumi/pulumi-kubernetes/provider/v4"} (pseudo-version), installed as v${bins.providerVersion} (the npm SDK's version)`);
     for (const s of stacks) {
         try {
-            await withTimeout(`stack ${s}`, LIMITS.stackMs, () => (s === "local-cilium" ? runCiliumInstall(bins, work) : runStack(s, bins, work)));
+            await withTimeout(`stack ${s}`, LIMITS.stackMs, () => (s === "local-cilium" ? runCiliumInstall(bins, work) : s === "local-pod" ? runPodState(bins, work) : runStack(s, bins, work)));
         } catch (e) {
             check(`${s}: the stack's run completes`, false, (e as Error).message.split("\n").slice(0, 4).join(" | "));
         }

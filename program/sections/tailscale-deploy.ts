@@ -1,10 +1,9 @@
 import { TailscaleDirect } from "../../components/tailscale";
 import type { StackSecrets } from "../config";
 import type { ClusterHandle, StepResult } from "../handles";
-import type { TailscaleSpec } from "./tailscale";
+import { TAILSCALE_COMPONENT_NAME, type TailscaleSpec } from "./tailscale";
 
-/** The TailscaleDirect component's name in the default program (also its workload's name). */
-export const TAILSCALE_COMPONENT_NAME = "tailscale";
+export { TAILSCALE_COMPONENT_NAME };
 
 /** Deploys TailscaleDirect (when the stack turns it on) with the cluster's provider and the stack's key. */
 export function deployTailscale(spec: TailscaleSpec | undefined, cluster: ClusterHandle, secrets: StackSecrets): StepResult {

@@ -2,14 +2,21 @@
  * `directpath:tailscale`: TailscaleDirect's settings. The same schema as the component's args (see
  * components/tailscale/args.ts), plus `enabled`. The auth key or API key are separate secret keys
  * (`directpath:tailscaleAuthKey`, `directpath:tailscaleApiKey`): exactly one is set when the
- * section is enabled. `routes` left out are derived from the cluster's pod and Service CIDRs; an
- * explicit list (even `[]`) wins. Pure.
+ * section is enabled. Derived values (an explicit value, even `[]`, always wins):
+ * - `routes` left out: the cluster's pod and Service CIDRs;
+ * - pod mode's `nodes` left out: on an existing cluster (`local`), every `cluster.nodes` entry that
+ *   has an `externalIp`, as `{ name, publicIps: [externalIp] }`. In `aws` they can't be derived:
+ *   the node groups' public IPs are assigned at launch (see {@link podNodesFromEnvironment}).
+ * Pure.
  */
 import { z } from "zod";
 import type { Problem } from "../../components/common/errors";
-import { apiKeyModeProblems, tailscaleArgsSchema, tailscaleCrossChecks, type TailscaleSettings } from "../../components/tailscale/args";
+import { apiKeyModeProblems, podStateSecretProblems, tailscaleArgsSchema, tailscaleCrossChecks, type TailscaleSettings } from "../../components/tailscale/args";
 import { key, under } from "../keys";
 import type { ClusterSection } from "./cluster";
+
+/** The TailscaleDirect component's name in the default program (its workload's name, and the prefix of its objects' names). */
+export const TAILSCALE_COMPONENT_NAME = "tailscale";
 
 export const tailscaleSectionSchema = tailscaleArgsSchema.extend({
     enabled: z.boolean({ error: "must be true or false" }).default(false),
@@ -22,10 +29,75 @@ export type TailscaleSection = z.output<typeof tailscaleSectionSchema>;
 /** TailscaleDirect's settings as deployed, and which secret key authenticates it. Plain data. */
 export type TailscaleSpec = TailscaleSettings & { enabled: true; key: "authKey" | "apiKey" };
 
+type PodNode = NonNullable<TailscaleSettings["nodes"]>[number];
+
+/**
+ * Pod mode's `nodes` from what the environment knows, for a section that leaves them out: either
+ * the derived list (and where it came from), or the problem that says why it can't be derived and
+ * what to set instead. `environment` is the stack's (`local` or `aws`); the problem's path is the
+ * full config key `directpath:tailscale.nodes`.
+ */
+export function podNodesFromEnvironment(environment: string | undefined, cluster: Pick<ClusterSection, "nodes"> | undefined):
+    { nodes: PodNode[]; note: string } | { problem: Problem } {
+    const path = key("tailscale.nodes");
+    if (environment === "aws") {
+        return {
+            problem: {
+                path,
+                value: undefined,
+                rule: "is required with network: pod and cannot be derived in the aws environment: its nodes are EKS managed node groups " +
+                    `(${key("aws.nodeGroups")}) whose public IPs EC2 assigns when each instance launches (not Elastic IPs), so no node's public IP ` +
+                    "is known at deploy time, and a replaced node gets a new one. Use network: host instead (the aws environment allows " +
+                    "hostNetwork, and directpath opens tailscale's UDP port in the node security group), or list nodes as { name, publicIps } yourself",
+            },
+        };
+    }
+    const nodes = cluster?.nodes ?? [];
+    const withIp = nodes.filter((n) => n.externalIp !== undefined);
+    const skipped = nodes.filter((n) => n.externalIp === undefined).map((n) => n.name);
+    if (withIp.length === 0) {
+        const have = nodes.length === 0
+            ? `${key("cluster.nodes")} lists no nodes`
+            : `no node in ${key("cluster.nodes")} has an externalIp (${skipped.join(", ")})`;
+        return {
+            problem: {
+                path,
+                value: undefined,
+                rule: `is required with network: pod and cannot be derived: ${have}. Set ${key("cluster.nodes")}[].externalIp (the public address ` +
+                    "the router DNATs to the node) on the nodes that should run tailscaled, or list tailscale.nodes as { name, publicIps }",
+            },
+        };
+    }
+    const list = withIp.map((n) => `${n.name} ${n.externalIp}`).join(", ");
+    const skip = skipped.length > 0 ? `; skipped, no externalIp: ${skipped.join(", ")} (no tailscaled pod runs there)` : "";
+    return {
+        nodes: withIp.map((n) => ({ name: n.name, publicIps: [n.externalIp!] })),
+        note: `the externalIp of each ${key("cluster.nodes")} entry that has one (${list})${skip}`,
+    };
+}
+
+/**
+ * The raw section (possibly malformed: its schema failed) with pod mode's `nodes` derived when it
+ * leaves them out, so that the components' cross-field rules don't call derivable nodes missing.
+ * Returns the problem instead when they can't be derived.
+ */
+export function withDerivedPodNodes(raw: unknown, environment: string | undefined, cluster: ClusterSection | undefined): { raw: unknown; problems: Problem[] } {
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { raw, problems: [] };
+    const r = raw as Record<string, unknown>;
+    if (r.network !== "pod" || r.nodes !== undefined) return { raw, problems: [] };
+    const d = podNodesFromEnvironment(environment, cluster);
+    if ("problem" in d) return { raw, problems: [d.problem] };
+    return { raw: { ...r, nodes: d.nodes }, problems: [] };
+}
+
+/** A missing-nodes problem of the component's own cross-checks, replaced by the environment's own explanation. */
+const isMissingNodes = (p: Problem) => p.path === key("tailscale.nodes") && p.value === undefined;
+
 export function resolveTailscale(
     section: TailscaleSection,
     cluster: ClusterSection | undefined,
     keys: { authKey: boolean; apiKey: boolean },
+    environment?: string,
 ): { tailscale?: TailscaleSpec; problems: Problem[]; derived: Record<string, string> } {
     const derived: Record<string, string> = {};
     const { enabled, routes: explicitRoutes, ...settings } = section;
@@ -34,8 +106,19 @@ export function resolveTailscale(
         routes = [...new Set([...(cluster?.podCidrs ?? []), ...(cluster?.serviceCidr !== undefined ? [cluster.serviceCidr] : [])])];
         derived[key("tailscale.routes")] = `${key("cluster.podCidrs")} + ${key("cluster.serviceCidr")}`;
     }
-    const resolved: TailscaleSettings = { ...settings, routes };
-    const problems = under("tailscale", tailscaleCrossChecks(resolved));
+    let nodes = settings.nodes;
+    const nodeProblems: Problem[] = [];
+    if (settings.network === "pod" && nodes === undefined) {
+        const d = podNodesFromEnvironment(environment, cluster);
+        if ("problem" in d) nodeProblems.push(d.problem);
+        else {
+            nodes = d.nodes;
+            derived[key("tailscale.nodes")] = d.note;
+        }
+    }
+    const resolved: TailscaleSettings = { ...settings, routes, ...(nodes !== undefined ? { nodes } : {}) };
+    let problems = under("tailscale", [...tailscaleCrossChecks(resolved), ...podStateSecretProblems(TAILSCALE_COMPONENT_NAME, resolved)]);
+    if (nodeProblems.length > 0) problems = [...nodeProblems, ...problems.filter((p) => !isMissingNodes(p))];
     if (enabled) problems.push(...tailscaleKeyProblems(keys, resolved));
     if (!enabled) return { problems, derived: {} };
     return { tailscale: { enabled: true, ...resolved, key: keys.apiKey && !keys.authKey ? "apiKey" : "authKey" }, problems, derived };
