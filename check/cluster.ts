@@ -17,6 +17,8 @@ import { hairpinVerdict, overlayVerdict } from "./verdict";
 export const MANAGED_BY = "directpath-check";
 export const DEFAULT_NAMESPACE = "directpath-check";
 export const CLUSTER_DNS_NAME = "kubernetes.default.svc.cluster.local";
+/** Seconds per probe check (nc, nslookup, one `tailscale ping`) unless the caller says otherwise. */
+export const DEFAULT_PROBE_TIMEOUT_S = 3;
 
 /** The run could not happen (API unreachable, forbidden, bad --nodes): the CLI exits 2. */
 export class CheckRunError extends Error {}
@@ -31,7 +33,7 @@ export interface ClusterCheckOptions {
     image?: string;
     /** Limit for the probe pods to finish, seconds (default 120). */
     timeoutSeconds?: number;
-    /** Per check, seconds (default 3). */
+    /** Per check, seconds (default {@link DEFAULT_PROBE_TIMEOUT_S}). */
     probeTimeoutSeconds?: number;
     /** Overlay: at most this many nodes, all pairs among them (default 10). */
     maxNodes?: number;
@@ -87,7 +89,7 @@ export async function runClusterCheck(o: ClusterCheckOptions): Promise<ClusterCh
     const ns = o.namespace ?? DEFAULT_NAMESPACE;
     const run = randomBytes(3).toString("hex");
     const timeoutS = o.timeoutSeconds ?? 120;
-    const probeT = o.probeTimeoutSeconds ?? 3;
+    const probeT = o.probeTimeoutSeconds ?? DEFAULT_PROBE_TIMEOUT_S;
     const image = o.image ?? t.probeImage ?? DEFAULT_PROBE_IMAGE;
     const notes: string[] = [`run ${run}; namespace ${ns}; probe image ${image}`];
     const labels = { "app.kubernetes.io/managed-by": MANAGED_BY, "directpath.io/check-run": run };
