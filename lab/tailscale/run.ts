@@ -19,7 +19,9 @@
  * Modules: config.ts (constants), build.ts (prerequisites, tools), plan.ts (what the rendered plan
  * says), topology.ts (namespaces, NATs, WAN emulator, firewalls), daemons.ts (derpers, headscale,
  * tailscaled), measure.ts (baseline, netcheck, pairs), model.ts (pure parsing and checks),
- * report.ts (bench/results). This file runs the phases in order and prints the checks.
+ * check.ts + check-model.ts (`directpath check`'s own Tailscale probe and verdict on the laptop and
+ * the nodes, judged against the plans and the measured paths), report.ts (bench/results). This file
+ * runs the phases in order and prints the checks.
  *
  * Every step has a time limit and so does the whole run. The run's session (lab/lib/session.ts)
  * owns every namespace and process: they are removed on exit, on failure and on Ctrl-C, and
