@@ -302,7 +302,7 @@ async function relayPhase(r: Run, base: Baseline, derpPair: PairResult | undefin
     const relayAddr = `${NET.nodea.wan}:${relay.facts.config.RelayServerPort}`;
     for (const l of checkRelay(res, relayAddr)) checks.check(l.name, l.ok, l.detail);
     checks.info(`peer relay address in the via: ${peerRelayAddr(res.via) ?? "(none)"}`);
-    if (checkRun) await step("directpath check after the relay grant", 120_000, () => checkAfterRelay({ checks, devices, phase: checkRun, relayAddr }));
+    if (checkRun) await step("directpath check after the relay grant", 150_000, () => checkAfterRelay({ checks, devices, phase: checkRun, relayAddr }));
     return res;
 }
 
@@ -339,7 +339,7 @@ async function lab(session: LabSession, checks: CheckLog, args: Args, finish: (c
     pairs.push(...await podPhase(run, base));
     // directpath check's own Tailscale probe and verdict, against the paths the lab just measured.
     const expected = [...mainPairs(run.devices), ...podPairs(run.devices)].filter((x) => x.setup !== "control").map((x) => x.expect);
-    const checkRun = await step("directpath check (tailscale.sh)", 240_000, () => checkPhase({ checks, devices: run.devices, plans, expected }));
+    const checkRun = await step("directpath check (tailscale.sh)", 420_000, () => checkPhase({ checks, devices: run.devices, plans, expected }));
     const relay = plans.relay ? await relayPhase(run, base, pairs.find((x) => x.from === "laptop" && x.to === "node-b"), checkRun) : undefined;
     if (!plans.relay) checks.check("the peer-relay part ran", false, "the relay plan was not usable (see above)");
     await checkContained(run);
