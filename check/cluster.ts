@@ -9,14 +9,16 @@ import { createHash, randomBytes } from "node:crypto";
 import { hairpinChecks, observe, overlayChecks, OVERLAY_PORT, type OverlayPeer, type PlannedCheck, type ProbeRun, type Vantage } from "./checks";
 import { kubeReason, type Kube } from "./kube";
 import type { Verdict } from "./model";
-import { probeEnv, probeText } from "./probes";
-import { parseTailscaleStatus, tailscaleInputFromProbe, tailscaleVerdict, type TailscalePodInput } from "./tailscale";
+import { probeEnv, probeText, tailscaleProbeCommand } from "./probes";
+import { runTailscaleProbe, tailscaleInputFromProbe, tailscaleVerdict, type TailscalePodInput } from "./tailscale";
 import { DEFAULT_PROBE_IMAGE, type CheckTargets } from "./targets";
 import { hairpinVerdict, overlayVerdict } from "./verdict";
 
 export const MANAGED_BY = "directpath-check";
 export const DEFAULT_NAMESPACE = "directpath-check";
 export const CLUSTER_DNS_NAME = "kubernetes.default.svc.cluster.local";
+/** Seconds per probe check (nc, nslookup, one `tailscale ping`) unless the caller says otherwise. */
+export const DEFAULT_PROBE_TIMEOUT_S = 3;
 
 /** The run could not happen (API unreachable, forbidden, bad --nodes): the CLI exits 2. */
 export class CheckRunError extends Error {}
@@ -31,7 +33,7 @@ export interface ClusterCheckOptions {
     image?: string;
     /** Limit for the probe pods to finish, seconds (default 120). */
     timeoutSeconds?: number;
-    /** Per check, seconds (default 3). */
+    /** Per check, seconds (default {@link DEFAULT_PROBE_TIMEOUT_S}). */
     probeTimeoutSeconds?: number;
     /** Overlay: at most this many nodes, all pairs among them (default 10). */
     maxNodes?: number;
@@ -87,7 +89,7 @@ export async function runClusterCheck(o: ClusterCheckOptions): Promise<ClusterCh
     const ns = o.namespace ?? DEFAULT_NAMESPACE;
     const run = randomBytes(3).toString("hex");
     const timeoutS = o.timeoutSeconds ?? 120;
-    const probeT = o.probeTimeoutSeconds ?? 3;
+    const probeT = o.probeTimeoutSeconds ?? DEFAULT_PROBE_TIMEOUT_S;
     const image = o.image ?? t.probeImage ?? DEFAULT_PROBE_IMAGE;
     const notes: string[] = [`run ${run}; namespace ${ns}; probe image ${image}`];
     const labels = { "app.kubernetes.io/managed-by": MANAGED_BY, "directpath.io/check-run": run };
@@ -299,26 +301,19 @@ export async function runClusterCheck(o: ClusterCheckOptions): Promise<ClusterCh
             if (pr.code !== 0) notes.push(`tailscale pods in ${ts.namespace} not listed: ${kubeReason(pr)}`);
             const pods = pr.code === 0 ? json<{ items: Array<{ metadata: { name: string }; spec?: { nodeName?: string }; status?: { phase?: string } }> }>(pr.stdout, "tailscale pods").items
                 .filter((p) => p.status?.phase === "Running" && (!o.nodes || o.nodes.includes(p.spec?.nodeName ?? ""))) : [];
-            const script = probeText("tailscale.sh");
-            const exec = async (p: string, peers: string[]) => kube.run(["-n", ts.namespace, "exec", p, "-c", ts.container, "--", "env", `DPC_SOCKET=${ts.socket}`, `DPC_PORT_CHECK=${ts.checkPortScript ?? ""}`,
-                `DPC_PEERS=${peers.join(" ")}`, "DPC_PINGS=5", `DPC_TIMEOUT=${probeT}`, `DPC_META=pod=${p}`, "sh", "-c", script], { timeoutMs: 30_000 + peers.length * 5 * (probeT + 1) * 1000 });
+            const exec = async (p: string, peers: string[]) => {
+                const c = tailscaleProbeCommand({ socket: ts.socket, checkPortScript: ts.checkPortScript, peers, timeoutSeconds: probeT, pod: p });
+                return kube.run(["-n", ts.namespace, "exec", p, "-c", ts.container, "--", ...c.argv], { timeoutMs: c.timeoutMs });
+            };
             for (const p of pods) {
                 const node = p.spec?.nodeName ?? "?";
                 log(`      ${ts.namespace}/${p.metadata.name} on ${node}`);
-                const first = await exec(p.metadata.name, []);
+                const { first, last } = await runTailscaleProbe((peers) => exec(p.metadata.name, peers));
                 if (first.code !== 0 && !first.stdout.includes("DPC-PROBE")) {
                     tsInputs.push({ pod: p.metadata.name, node, pings: {}, error: `kubectl exec (RBAC: create pods/exec in ${ts.namespace}): ${kubeReason(first)}` });
                     continue;
                 }
-                const input = tailscaleInputFromProbe(first.stdout, p.metadata.name, node);
-                const stParsed = input.statusJson ? parseTailscaleStatus(input.statusJson) : undefined;
-                const peers = stParsed?.ok ? stParsed.status.peers.filter((x) => x.online && x.ips.some((i) => i.includes("."))).sort((a, b) => a.hostName.localeCompare(b.hostName)).slice(0, 5).map((x) => x.ips.find((i) => i.includes("."))!) : [];
-                if (peers.length === 0) {
-                    tsInputs.push(input);
-                    continue;
-                }
-                const second = await exec(p.metadata.name, peers);
-                tsInputs.push(tailscaleInputFromProbe(second.stdout, p.metadata.name, node));
+                tsInputs.push(tailscaleInputFromProbe(last.stdout, p.metadata.name, node));
             }
         }
         if (aborted()) throw new CheckRunError("interrupted (Ctrl-C): cleaned up, no verdict");

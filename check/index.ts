@@ -16,7 +16,7 @@ export * from "./verdict";
 export * from "./tailscale";
 export * from "./report";
 export * from "./rbac";
-export { probeEnv, probePath, probeText, PROBE_SCRIPTS, type ProbeScript } from "./probes";
+export { probeEnv, probePath, probeText, tailscaleProbeCommand, TAILSCALE_PINGS, PROBE_SCRIPTS, type ProbeScript } from "./probes";
 export { readPlanDir, runPlan, targetsFromPlanDir, PlanError } from "./plan";
 export { kubectl, type Kube, type KubeResult } from "./kube";
 export { runClusterCheck, CheckRunError, DEFAULT_NAMESPACE, MANAGED_BY, type ClusterCheckOptions, type ClusterCheckResult } from "./cluster";

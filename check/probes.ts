@@ -31,3 +31,19 @@ export function probeEnv(checks: readonly PlannedCheck[], meta: Record<string, s
         DPC_META: Object.entries(meta).map(([k, v]) => `${k}=${v}`).join(" "),
     };
 }
+
+/** Pings per peer the Tailscale probe makes (tailscale ping stops early once a pong comes direct). */
+export const TAILSCALE_PINGS = 5;
+
+/**
+ * The command that runs check/probes/tailscale.sh next to a tailscaled: the cluster runner execs it
+ * in a TailscaleDirect pod (`kubectl exec ... -- <argv>`), the direct-connection lab in a device's
+ * network namespace. `socket` and `checkPortScript` as the pod has them; `peers` to `tailscale ping`.
+ */
+export function tailscaleProbeCommand(o: { socket: string; checkPortScript?: string; peers: readonly string[]; timeoutSeconds: number; pod: string }): { argv: string[]; timeoutMs: number } {
+    return {
+        argv: ["env", `DPC_SOCKET=${o.socket}`, `DPC_PORT_CHECK=${o.checkPortScript ?? ""}`, `DPC_PEERS=${o.peers.join(" ")}`, `DPC_PINGS=${TAILSCALE_PINGS}`,
+            `DPC_TIMEOUT=${o.timeoutSeconds}`, `DPC_META=pod=${o.pod}`, "sh", "-c", probeText("tailscale.sh")],
+        timeoutMs: 30_000 + o.peers.length * TAILSCALE_PINGS * (o.timeoutSeconds + 1) * 1000,
+    };
+}

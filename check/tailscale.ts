@@ -69,6 +69,16 @@ export function parseTailscaleStatus(text: string): StatusResult {
     };
 }
 
+/**
+ * The peers the check pings, from `tailscale status`: online, with an IPv4 tailnet address, by
+ * hostname, at most `max` (the cluster runner and the direct-connection lab pick them the same way).
+ */
+export function pingTargets(status: TailscaleStatus, max = 5): string[] {
+    return status.peers.filter((x) => x.online && x.ips.some((i) => i.includes(".")))
+        .sort((a, b) => a.hostName.localeCompare(b.hostName)).slice(0, max)
+        .map((x) => x.ips.find((i) => i.includes("."))!);
+}
+
 /** A Go `time.Duration` string ("850µs", "12ms", "1.5s", "1m2.5s") in milliseconds. */
 export function goDurationMs(s: string): number | undefined {
     const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, "µs": 0.001, "μs": 0.001, us: 0.001, ns: 1e-6 };
@@ -180,6 +190,21 @@ export function tailscaleInputFromProbe(output: string, pod: string, node: strin
         else if (s.kind === "ping" && s.args[0]) input.pings[s.args[0]] = { lines: s.lines, rc: s.rc };
     }
     return input;
+}
+
+/**
+ * The probe's two runs against one tailscaled, as the cluster runner and the direct-connection lab
+ * make them: `run([])` for the status, then `run(peers)` with the {@link pingTargets} of that status
+ * (skipped when the first run printed no probe frame or found no peer). `last` is the run to judge.
+ */
+export async function runTailscaleProbe<R extends { code: number; stdout: string }>(run: (peers: string[]) => Promise<R>): Promise<{ first: R; last: R; peers: string[] }> {
+    const first = await run([]);
+    if (!first.stdout.includes("DPC-PROBE")) return { first, last: first, peers: [] };
+    const input = tailscaleInputFromProbe(first.stdout, "-", "-");
+    const st = input.statusJson ? parseTailscaleStatus(input.statusJson) : undefined;
+    const peers = st?.ok ? pingTargets(st.status) : [];
+    if (peers.length === 0) return { first, last: first, peers };
+    return { first, last: await run(peers), peers };
 }
 
 /** Each pinged peer's path, as one probe saw it (the lab asserts on these). */

@@ -245,6 +245,16 @@ describe("committed results", () => {
         for (const p of doc.pairs.filter((x) => x.to === "node-p" && x.setup === "directpath")) expect(withinLinkFactor(p, 1.5).ok).toBe(true);
         const relay = (doc as { relay?: RelayResult | null }).relay;
         if (relay) expect(viaKind(relay.via)).toBe("peer-relay");
+        // directpath check's verdicts in the lab (issue 15), when the run recorded them.
+        const check = (doc as { check?: Array<{ device: string; when: string; verdict: string; peers: Array<{ peer: string; path?: string }> }> }).check ?? [];
+        const before = (d: string) => check.find((c) => c.device === d && c.when === "before the relay grant");
+        if (check.length > 0) {
+            expect(before("laptop")).toMatchObject({ verdict: "present" });
+            expect(before("laptop")!.peers.find((p) => p.peer === "node-b")?.path).toBe("derp");
+            expect(before("laptop")!.peers.find((p) => p.peer === "node-a")?.path).toBe("direct");
+            expect(before("node-a")?.verdict).toBe("absent");
+            expect(before("node-b")?.verdict).toBe("present");
+        }
     });
 });
 

@@ -25,11 +25,13 @@ export function checkRootLinux(): void {
     }
 }
 
-/** Installs iproute2 / iptables with apt-get when `ip` / `iptables` are missing. Returns what it did. */
-export function ensureSystemTools(log: (line: string) => void): void {
+/** Installs iproute2 / iptables (and the `extra` commands' packages) with apt-get when they are missing. */
+export function ensureSystemTools(log: (line: string) => void, extra: readonly string[] = []): void {
     const missing: string[] = [];
     if (!hasCommand("ip")) missing.push("iproute2");
     if (!hasCommand("iptables") || !hasCommand("iptables-save") || !hasCommand("iptables-restore")) missing.push("iptables");
+    // Extra commands whose Debian package has the same name (busybox).
+    for (const c of extra) if (!hasCommand(c)) missing.push(c);
     if (missing.length === 0) return;
     if (!hasCommand("apt-get")) {
         throw new LabError(`missing ${missing.join(", ")} and no apt-get to install them: install the packages ${missing.join(" ")} with your package manager`);
@@ -37,7 +39,7 @@ export function ensureSystemTools(log: (line: string) => void): void {
     log(`installing ${missing.join(" ")} with apt-get`);
     run(["apt-get", "update", "-qq"], { timeoutMs: 300_000 });
     run(["apt-get", "install", "-y", "-qq", ...missing], { timeoutMs: 600_000, env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-    for (const cmd of ["ip", "iptables", "iptables-save", "iptables-restore"]) {
+    for (const cmd of ["ip", "iptables", "iptables-save", "iptables-restore", ...extra]) {
         if (!hasCommand(cmd)) throw new LabError(`${cmd} is still missing after apt-get install ${missing.join(" ")}`);
     }
 }

@@ -44,13 +44,14 @@ export function prerequisites(checks: CheckLog): boolean {
         return false;
     }
     try {
-        ensureSystemTools((line) => checks.info(line));
+        // busybox: the check's probe runs under busybox sh and applets, as in the Tailscale image (lab/tailscale/check.ts).
+        ensureSystemTools((line) => checks.info(line), ["busybox"]);
         if (!hasCommand("ss")) throw new Error("ss is missing: install iproute2");
     } catch (e) {
-        checks.check("prerequisites: iproute2, iptables", false, (e as Error).message.split("\n")[0]!);
+        checks.check("prerequisites: iproute2, iptables, busybox", false, (e as Error).message.split("\n")[0]!);
         return false;
     }
-    checks.check("prerequisites: ip, ss, iptables", true, "present");
+    checks.check("prerequisites: ip, ss, iptables, busybox", true, "present");
     if (!hasCommand("go")) {
         checks.check("prerequisites: Go toolchain", false, "the lab builds tailscaled, tailscale, derper and headscale with go install; install Go 1.26+ (https://go.dev/dl/)");
         return false;

@@ -19,7 +19,7 @@ export const TEMP_PREFIX = "dpt-plan-";
 export const VERSIONS = { tailscale: "v1.102.3", headscale: "v0.29.2" } as const;
 
 /** Time limits. The first run compiles four Go programs on a small machine, hence the install budget. */
-export const LIMITS = { installMs: 45 * 60_000, labMs: 16 * 60_000, stepMs: 90_000, cmdMs: 30_000, planMs: 240_000 } as const;
+export const LIMITS = { installMs: 45 * 60_000, labMs: 18 * 60_000, stepMs: 90_000, cmdMs: 30_000, planMs: 240_000 } as const;
 
 /** Where the pinned Go tools are cached, outside the repo: `${XDG_CACHE_HOME:-~/.cache}/directpath/bin/<name>@<version>/`. */
 export const TOOL_CACHE = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "directpath", "bin");
@@ -58,6 +58,9 @@ export const VARIANTS = {
     /** Host mode + peer relay on node A. */
     relay: { port: 40000, tags: ["tag:k8s"] },
 } as const;
+
+/** The lab's two DERP regions (one derper each, in dpt-svc): the only relays headscale's DERP map has. */
+export const DERP_REGIONS = [{ id: 900, code: "lab-a", ip: NET.svc.derp1 }, { id: 901, code: "lab-b", ip: NET.svc.derp2 }] as const;
 
 export const STUN_PORT = 3478;
 export const DERP_PORT = 443;

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { exec, LabError, waitUntil, type Daemon, type RunResult } from "../lib/proc";
 import type { LabSession } from "../lib/session";
 import { toolBin } from "./build";
-import { DERP_PORT, HEADSCALE_URL, LIMITS, NET, PATHS, STUN_PORT } from "./config";
+import { DERP_PORT, DERP_REGIONS, HEADSCALE_URL, LIMITS, NET, PATHS, STUN_PORT } from "./config";
 import { derpMapYaml, labPolicy, labTailscaledConfig, type ConfigFileFacts } from "./model";
 import type { Topology } from "./topology";
 
@@ -27,7 +27,7 @@ export function startLogged(session: LabSession, name: string, ns: string, argv:
 /** Starts the two derpers; returns the CertName (`sha256-raw:<hex>`) of each one's self-signed certificate. */
 export async function startDerpers(session: LabSession, topo: Topology): Promise<string[]> {
     const certNames: string[] = [];
-    for (const [i, ip] of [NET.svc.derp1, NET.svc.derp2].entries()) {
+    for (const [i, ip] of DERP_REGIONS.map((r) => r.ip).entries()) {
         const dir = path.join(PATHS.work, `derper${i + 1}`);
         fs.mkdirSync(dir, { recursive: true });
         // -certmode manual with an IP hostname: derper creates a self-signed certificate for the IP.
@@ -111,8 +111,7 @@ export async function startHeadscale(session: LabSession, topo: Topology, certNa
     const dir = path.join(PATHS.work, "headscale");
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, "derpmap.yaml"), derpMapYaml([
-        { id: 900, code: "lab-a", ip: NET.svc.derp1, certName: certNames[0]!, stunPort: STUN_PORT, derpPort: DERP_PORT },
-        { id: 901, code: "lab-b", ip: NET.svc.derp2, certName: certNames[1]!, stunPort: STUN_PORT, derpPort: DERP_PORT },
+        ...DERP_REGIONS.map((r, i) => ({ ...r, certName: certNames[i]!, stunPort: STUN_PORT, derpPort: DERP_PORT })),
     ]));
     const config = path.join(dir, "config.yaml");
     const policyFile = path.join(dir, "policy.hujson");
@@ -178,7 +177,7 @@ export function devicesOf(topo: Topology): Devices {
 }
 
 /** Environment for every tailscaled and tailscale CLI in the lab: nothing phones home. */
-const TS_ENV = {
+export const TS_ENV = {
     TS_NO_LOGS_NO_SUPPORT: "true",
     TS_DISABLE_PORTMAPPER: "1",
     TS_PANIC_IF_HIT_MAIN_CONTROL: "1",

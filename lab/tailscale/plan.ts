@@ -28,6 +28,8 @@ export interface PlanFacts {
     firewallRules: FirewallRule[];
     /** Node A's inbound rules (iptables arguments, appended to SG_CHAIN). */
     iptables: string[][];
+    /** The rendered plan's directory (plan.json, manifests/). */
+    dir: string;
 }
 
 /**
@@ -74,7 +76,7 @@ export function readPlan(session: LabSession, checks: CheckLog, planDir: string 
     const opensPort = t.rules.some((r) => r.includes("udp") && r[r.indexOf("--dport") + 1] === String(port!.port));
     checks.check("plan.json firewallRules open the fixed port for inbound UDP", opensPort,
         `${firewallRules.length} rule(s); IPv4 ingress translated: ${t.rules.map((r) => r.slice(2, 8).join(" ")).join("; ") || "none"}${t.skipped.length ? `; not applicable here: ${t.skipped.map((s) => s.reason).join("; ")}` : ""}`);
-    return { port: port!, manifest, firewallRules, iptables: t.rules };
+    return { port: port!, manifest, firewallRules, iptables: t.rules, dir: rendered.dir };
 }
 
 /** Pod mode as rendered for node P. */

@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CheckLog } from "../lib/report";
+import type { CheckRecord } from "./check";
 import { NET, PATHS, PINGS, VERSIONS } from "./config";
 import { markdownTable, relayMarkdownTable, type PairResult, type RelayResult } from "./model";
 import type { PodPlanFacts, RelayPlanFacts, PlanFacts } from "./plan";
@@ -18,6 +19,8 @@ export interface LabResults {
     /** Per device: what netcheck reported. */
     netcheck: Record<string, { mappingVariesByDestIP: boolean | null; globalV4: string | null; preferredDERP: number | null }>;
     checks: CheckLog;
+    /** directpath check's Tailscale verdict per probed device (lab/tailscale/check.ts). */
+    check: CheckRecord[];
 }
 
 const NODES = {
@@ -29,10 +32,11 @@ const NODES = {
 };
 
 /** The JSON document (the shape test/tailscale-lab.test.ts reads back). */
-export function resultsDoc(r: LabResults): { pairs: PairResult[]; relay: RelayResult | null; lab: Record<string, unknown> } {
+export function resultsDoc(r: LabResults): { pairs: PairResult[]; relay: RelayResult | null; check: CheckRecord[]; lab: Record<string, unknown> } {
     return {
         pairs: r.pairs,
         relay: r.relay ?? null,
+        check: r.check,
         lab: {
             generatedBy: "npm run lab:tailscale",
             versions: { tailscale: VERSIONS.tailscale, headscale: VERSIONS.headscale },
@@ -74,6 +78,7 @@ export function resultsMarkdown(r: LabResults): string {
         markdownTable(r.pairs),
         "",
         ...(r.relay ? ["Peer relay (node A, host mode + `relay`, headscale policy with the rendered `relayGrant`): expected = laptop<->A + A<->B plain-UDP RTT, stated before measuring.", "", relayMarkdownTable([r.relay]), ""] : ["Peer relay: not measured.", ""]),
+        ...checkMarkdown(r.check),
         ...Object.entries(NODES).map(([n, d]) => `- ${n}: ${d}`),
         "",
         "`setup` follows the results schema: `directpath` when one end is node A or node P, `control` for node P without its static endpoint, else `default`.",
@@ -81,6 +86,20 @@ export function resultsMarkdown(r: LabResults): string {
         `Checks: ${r.checks.passed} passed, ${r.checks.failed} failed.`,
         "",
     ].join("\n");
+}
+
+/** directpath check's verdicts in the lab, one row per probed device. */
+export function checkMarkdown(records: readonly CheckRecord[]): string[] {
+    if (records.length === 0) return ["directpath check: not run.", ""];
+    const cell = (x: string) => x.replace(/\|/g, "\\|");
+    return [
+        "`directpath check`'s Tailscale part in the lab: the cluster runner's command (check/probes/tailscale.sh under busybox sh, in the device's namespace, against its tailscaled socket; pods with the plan's check-port.sh and container env) and its verdict (`checkTailscaleProbes`):",
+        "",
+        "| device | checked as | when | verdict | peers (path via) |",
+        "|---|---|---|---|---|",
+        ...records.map((c) => `| ${c.device} | ${cell(c.plan)} | ${c.when} | ${c.verdict}: ${cell(c.summary)} | ${c.peers.map((p) => `${p.peer} ${p.path ?? "?"}${p.via ? ` ${p.via}` : ""}`).join(", ")} |`),
+        "",
+    ];
 }
 
 /** Writes both files into bench/results/. */

@@ -19,7 +19,9 @@
  * Modules: config.ts (constants), build.ts (prerequisites, tools), plan.ts (what the rendered plan
  * says), topology.ts (namespaces, NATs, WAN emulator, firewalls), daemons.ts (derpers, headscale,
  * tailscaled), measure.ts (baseline, netcheck, pairs), model.ts (pure parsing and checks),
- * report.ts (bench/results). This file runs the phases in order and prints the checks.
+ * check.ts + check-model.ts (`directpath check`'s own Tailscale probe and verdict on the laptop and
+ * the nodes, judged against the plans and the measured paths), report.ts (bench/results). This file
+ * runs the phases in order and prints the checks.
  *
  * Every step has a time limit and so does the whole run. The run's session (lab/lib/session.ts)
  * owns every namespace and process: they are removed on exit, on failure and on Ctrl-C, and
@@ -44,6 +46,7 @@ import {
 } from "./model";
 import { readPlan, readPodPlan, readRelayPlan, type PlanFacts, type PodPlanFacts, type RelayPlanFacts } from "./plan";
 import { writeResults, type LabResults } from "./report";
+import { checkAfterRelay, checkPhase, type CheckPhase } from "./check";
 import { applyFirewalls, applyNodePort, buildTopology, edgeReport, startWan, type Topology } from "./topology";
 
 interface Args {
@@ -225,6 +228,21 @@ async function measurePairs(r: Run, base: Baseline, pairs: PairSpec[]): Promise<
     return results;
 }
 
+/** The pairs before node P's static endpoint (its control pair: laptop -> node P relayed). */
+function mainPairs(d: Devices): PairSpec[] {
+    return [
+        p(d.laptop, d.nodea, "direct"), p(d.laptop, d.nodeb, "relayed"), p(d.nodea, d.nodeb, "direct"),
+        p(d.laptop, d.nodec, "direct"), p(d.nodeb, d.nodec, "direct"), p(d.nodea, d.nodec, "direct"),
+        // The control: node P without its static endpoint is relayed from the laptop.
+        p(d.laptop, d.nodep, "relayed", "control"),
+    ];
+}
+
+/** Every pair with node P once it has its static endpoint. */
+function podPairs(d: Devices): PairSpec[] {
+    return [p(d.laptop, d.nodep, "direct"), p(d.nodea, d.nodep, "direct"), p(d.nodeb, d.nodep, "direct"), p(d.nodec, d.nodep, "direct")];
+}
+
 /**
  * Node P with its rendered config file (StaticEndpoints in): restart its tailscaled (same state:
  * a container restart), check it advertises <public IP>:<nodePort>, and measure every pair with it.
@@ -243,8 +261,7 @@ async function podPhase(r: Run, base: Baseline): Promise<PairResult[]> {
     }, 500).catch(() => undefined);
     checks.check(`node P advertises the rendered static endpoint ${want.join(", ")} (node's public IP + NodePort)`, want.length > 0 && want.every((e) => addrs.includes(e)), `endpoints: ${addrs.join(", ") || "none"}`);
     await waitNetmaps(r);
-    const pairs = [p(devices.laptop, devices.nodep, "direct"), p(devices.nodea, devices.nodep, "direct"), p(devices.nodeb, devices.nodep, "direct"), p(devices.nodec, devices.nodep, "direct")];
-    const results = await measurePairs(r, base, pairs);
+    const results = await measurePairs(r, base, podPairs(devices));
     for (const res of results) {
         const l = withinLinkFactor(res, 1.5);
         checks.check(l.name, l.ok, l.detail);
@@ -256,7 +273,7 @@ async function podPhase(r: Run, base: Baseline): Promise<PairResult[]> {
  * The peer relay: put the rendered relayGrant into headscale's policy (SIGHUP), then laptop ->
  * node B (both hard NAT) must go through node A's relay server, not DERP.
  */
-async function relayPhase(r: Run, base: Baseline, derpPair: PairResult | undefined): Promise<RelayResult | undefined> {
+async function relayPhase(r: Run, base: Baseline, derpPair: PairResult | undefined, checkRun: CheckPhase | undefined): Promise<RelayResult | undefined> {
     const { checks, devices, plans, hs } = r;
     const relay = plans.relay!;
     // What the topology says before measuring: laptop -> A -> B is two WAN links, each the plain-UDP
@@ -285,6 +302,7 @@ async function relayPhase(r: Run, base: Baseline, derpPair: PairResult | undefin
     const relayAddr = `${NET.nodea.wan}:${relay.facts.config.RelayServerPort}`;
     for (const l of checkRelay(res, relayAddr)) checks.check(l.name, l.ok, l.detail);
     checks.info(`peer relay address in the via: ${peerRelayAddr(res.via) ?? "(none)"}`);
+    if (checkRun) await step("directpath check after the relay grant", 150_000, () => checkAfterRelay({ checks, devices, phase: checkRun, relayAddr }));
     return res;
 }
 
@@ -317,19 +335,16 @@ async function lab(session: LabSession, checks: CheckLog, args: Args, finish: (c
     const { run, base } = await buildNetwork(session, checks, plans);
     const tun = await joinTailnet(run);
     const netcheckByDevice = await checkNat(run);
-    const { laptop, nodea, nodeb, nodec, nodep } = run.devices;
-    const pairs = await measurePairs(run, base, [
-        p(laptop, nodea, "direct"), p(laptop, nodeb, "relayed"), p(nodea, nodeb, "direct"),
-        p(laptop, nodec, "direct"), p(nodeb, nodec, "direct"), p(nodea, nodec, "direct"),
-        // The control: node P without its static endpoint is relayed from the laptop.
-        p(laptop, nodep, "relayed", "control"),
-    ]);
+    const pairs = await measurePairs(run, base, mainPairs(run.devices));
     pairs.push(...await podPhase(run, base));
-    const relay = plans.relay ? await relayPhase(run, base, pairs.find((x) => x.from === "laptop" && x.to === "node-b")) : undefined;
+    // directpath check's own Tailscale probe and verdict, against the paths the lab just measured.
+    const expected = [...mainPairs(run.devices), ...podPairs(run.devices)].filter((x) => x.setup !== "control").map((x) => x.expect);
+    const checkRun = await step("directpath check (tailscale.sh)", 420_000, () => checkPhase({ checks, devices: run.devices, plans, expected }));
+    const relay = plans.relay ? await relayPhase(run, base, pairs.find((x) => x.from === "laptop" && x.to === "node-b"), checkRun) : undefined;
     if (!plans.relay) checks.check("the peer-relay part ran", false, "the relay plan was not usable (see above)");
     await checkContained(run);
 
-    writeResults({ pairs, relay, plans, tun, netcheck: netcheckByDevice, checks });
+    writeResults({ pairs, relay, plans, tun, netcheck: netcheckByDevice, checks, check: checkRun?.records ?? [] });
     checks.info(`wrote bench/results/direct-connection.json and .md`);
     if (args.keep) {
         checks.info(`--keep: namespaces ${session.netns.created.join(" ")} are left running; the next run removes them`);
