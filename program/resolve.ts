@@ -16,7 +16,7 @@ import { awsEnvironment, awsSectionSchema, movedAwsKeys, type AwsEnvironment } f
 import { CILIUM_HOST_REQUIRED, ciliumSectionSchema, resolveCilium, type CiliumSpec } from "./sections/cilium";
 import { clusterProblems, clusterSectionSchema, type ClusterSection } from "./sections/cluster";
 import { hairpinSectionSchema, resolveHairpin, type HairpinSpec } from "./sections/hairpin";
-import { resolveTailscale, tailscaleKeyProblems, tailscaleSectionSchema, withDerivedPodNodes, type TailscaleSpec } from "./sections/tailscale";
+import { resolveTailscale, tailscaleKeyProblems, tailscaleSectionSchema, withDerivedPodNodes, withNodeProblems, type TailscaleSpec } from "./sections/tailscale";
 
 export const ENVIRONMENT_KINDS = ["local", "aws"] as const;
 export type EnvironmentKind = (typeof ENVIRONMENT_KINDS)[number];
@@ -154,7 +154,7 @@ export function resolveStack(raw: Record<string, unknown>, options: ResolveOptio
     if (raw.tailscale !== undefined && !tailscaleSection) {
         // Pod mode's nodes as the resolver would derive them, so a derivable list isn't called missing.
         const d = withDerivedPodNodes(raw.tailscale, environment, cluster);
-        problems.push(...d.problems, ...under("tailscale", tailscaleCrossChecks(d.raw)).filter((p) => d.problems.length === 0 || !(p.path === key("tailscale.nodes") && p.value === undefined)));
+        problems.push(...withNodeProblems(d.problems, under("tailscale", tailscaleCrossChecks(d.raw))));
         if (isObj(raw.tailscale) && raw.tailscale.enabled === true) problems.push(...tailscaleKeyProblems({ authKey: raw.tailscaleAuthKey !== undefined, apiKey: raw.tailscaleApiKey !== undefined }, raw.tailscale));
     }
     if (raw.cilium !== undefined && !ciliumSection && environment === "local" && !(isObj(raw.cilium) && raw.cilium.k8sServiceHost !== undefined)) {

@@ -77,21 +77,28 @@ export function podNodesFromEnvironment(environment: string | undefined, cluster
 }
 
 /**
- * The raw section (possibly malformed: its schema failed) with pod mode's `nodes` derived when it
- * leaves them out, so that the components' cross-field rules don't call derivable nodes missing.
- * Returns the problem instead when they can't be derived.
+ * The section (parsed, or raw and possibly malformed when its schema failed) with pod mode's
+ * `nodes` derived when it leaves them out, and where they came from (`note`), so that the
+ * components' cross-field rules don't call derivable nodes missing. Returns the problem instead
+ * when they can't be derived. The one derivation for both paths of the resolver.
  */
-export function withDerivedPodNodes(raw: unknown, environment: string | undefined, cluster: ClusterSection | undefined): { raw: unknown; problems: Problem[] } {
+export function withDerivedPodNodes<T>(raw: T, environment: string | undefined, cluster: Pick<ClusterSection, "nodes"> | undefined): { raw: T; problems: Problem[]; note?: string } {
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { raw, problems: [] };
     const r = raw as Record<string, unknown>;
     if (r.network !== "pod" || r.nodes !== undefined) return { raw, problems: [] };
     const d = podNodesFromEnvironment(environment, cluster);
     if ("problem" in d) return { raw, problems: [d.problem] };
-    return { raw: { ...r, nodes: d.nodes }, problems: [] };
+    return { raw: { ...r, nodes: d.nodes } as T, problems: [], note: d.note };
 }
 
-/** A missing-nodes problem of the component's own cross-checks, replaced by the environment's own explanation. */
-const isMissingNodes = (p: Problem) => p.path === key("tailscale.nodes") && p.value === undefined;
+/**
+ * The cross-field problems with the environment's explanation of why pod mode's nodes can't be
+ * derived (`nodeProblems`) in place of the components' plain "nodes is required".
+ */
+export function withNodeProblems(nodeProblems: readonly Problem[], problems: readonly Problem[]): Problem[] {
+    if (nodeProblems.length === 0) return [...problems];
+    return [...nodeProblems, ...problems.filter((p) => !(p.path === key("tailscale.nodes") && p.value === undefined))];
+}
 
 export function resolveTailscale(
     section: TailscaleSection,
@@ -106,19 +113,10 @@ export function resolveTailscale(
         routes = [...new Set([...(cluster?.podCidrs ?? []), ...(cluster?.serviceCidr !== undefined ? [cluster.serviceCidr] : [])])];
         derived[key("tailscale.routes")] = `${key("cluster.podCidrs")} + ${key("cluster.serviceCidr")}`;
     }
-    let nodes = settings.nodes;
-    const nodeProblems: Problem[] = [];
-    if (settings.network === "pod" && nodes === undefined) {
-        const d = podNodesFromEnvironment(environment, cluster);
-        if ("problem" in d) nodeProblems.push(d.problem);
-        else {
-            nodes = d.nodes;
-            derived[key("tailscale.nodes")] = d.note;
-        }
-    }
-    const resolved: TailscaleSettings = { ...settings, routes, ...(nodes !== undefined ? { nodes } : {}) };
-    let problems = under("tailscale", [...tailscaleCrossChecks(resolved), ...podStateSecretProblems(TAILSCALE_COMPONENT_NAME, resolved)]);
-    if (nodeProblems.length > 0) problems = [...nodeProblems, ...problems.filter((p) => !isMissingNodes(p))];
+    const d = withDerivedPodNodes<TailscaleSettings>({ ...settings, routes }, environment, cluster);
+    const resolved = d.raw;
+    if (d.note !== undefined) derived[key("tailscale.nodes")] = d.note;
+    const problems = withNodeProblems(d.problems, under("tailscale", [...tailscaleCrossChecks(resolved), ...podStateSecretProblems(TAILSCALE_COMPONENT_NAME, resolved)]));
     if (enabled) problems.push(...tailscaleKeyProblems(keys, resolved));
     if (!enabled) return { problems, derived: {} };
     return { tailscale: { enabled: true, ...resolved, key: keys.apiKey && !keys.authKey ? "apiKey" : "authKey" }, problems, derived };
