@@ -80,3 +80,20 @@ export function ensureCoreDNS(log: (line: string) => void): string {
     }
     return bin;
 }
+
+/**
+ * A fresh folder `dir` of links named after busybox applets, each to the machine's busybox: first
+ * on PATH, the check's probes run with busybox's tools, as in the images they run in. Throws when
+ * busybox, or one of the applets in this build of it, is missing. Returns `dir`.
+ */
+export function busyboxAppletDir(dir: string, applets: readonly string[]): string {
+    const busybox = run(["sh", "-c", "command -v busybox"], { allowFail: true }).stdout.trim();
+    if (!busybox) throw new LabError("busybox is missing (the check's probes run under busybox sh, as in the probe images): apt-get install busybox");
+    const has = new Set(run([busybox, "--list"]).stdout.split("\n").map((l) => l.trim()));
+    const missing = applets.filter((a) => !has.has(a));
+    if (missing.length > 0) throw new LabError(`this busybox (${busybox}) lacks the applets ${missing.join(", ")}`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    for (const a of applets) fs.symlinkSync(busybox, path.join(dir, a));
+    return dir;
+}

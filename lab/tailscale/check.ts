@@ -13,7 +13,8 @@ import { DEFAULT_PROBE_TIMEOUT_S } from "../../check/cluster";
 import { tailscaleProbeCommand } from "../../check/probes";
 import { runTailscaleProbe } from "../../check/tailscale";
 import { readRendered } from "../lib/rendered";
-import { exec, LabError, run } from "../lib/proc";
+import { busyboxAppletDir } from "../lib/prereqs";
+import { exec, LabError } from "../lib/proc";
 import type { CheckLog } from "../lib/report";
 import { toolBin } from "./build";
 import { DERP_REGIONS, NET, PATHS } from "./config";
@@ -30,15 +31,7 @@ const APPLETS = ["sh", "env", "timeout", "sed", "awk", "readlink", "cat", "grep"
  * the pod's image offers: busybox as sh, `tailscale` on PATH). Under the run's work dir.
  */
 export function probeTools(): string {
-    const dir = path.join(PATHS.work, "check-probe-bin");
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.mkdirSync(dir, { recursive: true });
-    const busybox = run(["sh", "-c", "command -v busybox"], { allowFail: true }).stdout.trim();
-    if (!busybox) throw new LabError("busybox is missing (the check's probe runs under busybox sh, as in the Tailscale image): apt-get install busybox");
-    const has = new Set(run([busybox, "--list"]).stdout.split("\n").map((l) => l.trim()));
-    const missing = APPLETS.filter((a) => !has.has(a));
-    if (missing.length > 0) throw new LabError(`this busybox lacks the applets ${missing.join(", ")}`);
-    for (const a of APPLETS) fs.symlinkSync(busybox, path.join(dir, a));
+    const dir = busyboxAppletDir(path.join(PATHS.work, "check-probe-bin"), APPLETS);
     fs.symlinkSync(toolBin("tailscale"), path.join(dir, "tailscale"));
     return dir;
 }
