@@ -282,10 +282,7 @@ async function runStack(stackName: string, bins: LabBinaries, work: string): Pro
         const dsDocs = plan.manifests.flatMap(docsOf).filter((d) => d.kind === "DaemonSet");
         for (const ds of dsDocs) {
             const m = ds.metadata as { name: string; namespace: string };
-            const live = (await kubeRequest(cluster.kube, "GET", `/apis/apps/v1/namespaces/${m.namespace}/daemonsets/${m.name}`)).body as { status?: Record<string, number> };
-            const ev = (await kubeRequest(cluster.kube, "GET", `/api/v1/namespaces/${m.namespace}/events?fieldSelector=involvedObject.name=${m.name}`)).body as { items?: Array<{ reason: string; message: string }> };
-            const refused = (ev.items ?? []).filter((e) => e.reason === "FailedCreate");
-            const s = live.status ?? {};
+            const { status: s, refused } = await daemonSetAdmission(cluster, m.namespace, m.name);
             info(`DaemonSet ${m.namespace}/${m.name}: desired ${s.desiredNumberScheduled}, scheduled ${s.currentNumberScheduled}, ready ${s.numberReady}${refused.length ? `, FailedCreate: ${refused[0]!.message}` : ""}`);
             if (refused.length) dsProblems.push(`${m.name}: ${refused[0]!.message}`);
             if (!s.desiredNumberScheduled || s.numberReady !== s.desiredNumberScheduled) dsProblems.push(`${m.name}: ${s.numberReady ?? 0}/${s.desiredNumberScheduled ?? 0} ready`);
@@ -417,6 +414,13 @@ async function runCiliumInstall(bins: LabBinaries, work: string): Promise<void> 
     for (const d of [...cluster.daemons].reverse()) await stopDaemon(d, "SIGTERM", 5000);
 }
 
+/** A DaemonSet's status counts and the FailedCreate events (Pod Security refusals among them) of its pods' creation. */
+async function daemonSetAdmission(cluster: Cluster, namespace: string, name: string): Promise<{ status: Record<string, number>; refused: Array<{ reason: string; message: string }> }> {
+    const live = (await kubeRequest(cluster.kube, "GET", `/apis/apps/v1/namespaces/${namespace}/daemonsets/${name}`)).body as { status?: Record<string, number> };
+    const ev = (await kubeRequest(cluster.kube, "GET", `/api/v1/namespaces/${namespace}/events?fieldSelector=involvedObject.name=${name}`)).body as { items?: Array<{ reason: string; message: string }> };
+    return { status: live.status ?? {}, refused: (ev.items ?? []).filter((e) => e.reason === "FailedCreate") };
+}
+
 /**
  * Pod mode's state Secrets against the real API server's RBAC: the `local` stack's config with
  * `tailscale.network: pod` (its `nodes` derived from `cluster.nodes`), rendered by `plan`, its
@@ -470,10 +474,8 @@ async function runPodState(bins: LabBinaries, work: string): Promise<void> {
         const dsName = (ds.metadata as { name: string }).name;
         let admitted: { st: Record<string, number>; refused?: { message: string } } = { st: {}, refused: { message: "not ready within 60 s" } };
         for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
-            const live = (await kubeRequest(cluster.kube, "GET", `/apis/apps/v1/namespaces/${access.namespace}/daemonsets/${dsName}`)).body as { status?: Record<string, number> };
-            const ev = (await kubeRequest(cluster.kube, "GET", `/api/v1/namespaces/${access.namespace}/events?fieldSelector=involvedObject.name=${dsName}`)).body as { items?: Array<{ reason: string; message: string }> };
-            const refused = (ev.items ?? []).find((e) => e.reason === "FailedCreate");
-            const st = live.status ?? {};
+            const { status: st, refused: all } = await daemonSetAdmission(cluster, access.namespace, dsName);
+            const refused = all[0];
             if (refused || (st.desiredNumberScheduled && st.numberReady === st.desiredNumberScheduled)) {
                 admitted = { st, refused };
                 break;
