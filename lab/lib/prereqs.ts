@@ -82,9 +82,10 @@ export function ensureCoreDNS(log: (line: string) => void): string {
 }
 
 /**
- * A fresh folder `dir` of links named after busybox applets, each to the machine's busybox: first
- * on PATH, the check's probes run with busybox's tools, as in the images they run in. Throws when
- * busybox, or one of the applets in this build of it, is missing. Returns `dir`.
+ * A new folder `dir` (in the lab's own work dir) of links named after busybox applets, each to the
+ * machine's busybox: first on PATH, the check's probes run with busybox's tools, as in the images
+ * they run in. Throws when busybox, or one of the applets in this build of it, is missing, and
+ * when `dir` already holds anything (it removes nothing). Returns `dir`.
  */
 export function busyboxAppletDir(dir: string, applets: readonly string[]): string {
     const busybox = run(["sh", "-c", "command -v busybox"], { allowFail: true }).stdout.trim();
@@ -92,8 +93,8 @@ export function busyboxAppletDir(dir: string, applets: readonly string[]): strin
     const has = new Set(run([busybox, "--list"]).stdout.split("\n").map((l) => l.trim()));
     const missing = applets.filter((a) => !has.has(a));
     if (missing.length > 0) throw new LabError(`this busybox (${busybox}) lacks the applets ${missing.join(", ")}`);
-    fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
+    if (fs.readdirSync(dir).length > 0) throw new LabError(`${dir} is not empty: the busybox applet folder must be a new one`);
     for (const a of applets) fs.symlinkSync(busybox, path.join(dir, a));
     return dir;
 }
