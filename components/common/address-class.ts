@@ -44,7 +44,7 @@ export interface AddressClassification {
     /** The class: for a CIDR, that of the smallest range holding all of it, else of a cluster CIDR it overlaps, else `routable`. */
     class: AddressClass;
     family: 4 | 6;
-    /** The range that decided the class (`127.0.0.0/8`, the Service CIDR `10.233.0.0/18`, a node's `192.168.10.11/32`); none for `routable`. */
+    /** The range that decided the class (`127.0.0.0/8`, the Service CIDR `10.233.0.0/18`, a node's `192.168.10.11`); none for `routable`. */
     range?: string;
     /**
      * Every class it holds: for a CIDR, its own class and every class whose ranges it overlaps, in {@link ADDRESS_CLASSES} order (`::/0` includes
@@ -57,7 +57,7 @@ export interface AddressClassification {
 
 /** The standards' ranges per class and family. IPv4-mapped IPv6 addresses are classified as their IPv4 address. */
 const SPECIAL_RANGES: ReadonlyArray<{ cls: SpecialAddressClass; cidr: string; note?: string }> = [
-    { cls: "unspecified", cidr: "0.0.0.0/8", note: "'this network' (RFC 1122)" },
+    { cls: "unspecified", cidr: "0.0.0.0/8", note: "'this network', RFC 1122" },
     { cls: "unspecified", cidr: "::/128" },
     { cls: "loopback", cidr: "127.0.0.0/8" },
     { cls: "loopback", cidr: "::1/128" },
@@ -205,4 +205,33 @@ function describe(cls: AddressClass, range: string | undefined, note: string | u
 /** True for the classes the standards fix (not the cluster's own, not `routable`). */
 export function isSpecialClass(cls: AddressClass): cls is SpecialAddressClass {
     return cls !== "routable" && cls !== "node-internal" && cls !== "service-cidr" && cls !== "pod-cidr";
+}
+
+/** What a key does with an address, as reasons per class: a class listed in `refuse` is an error, one in `warn` a warning. */
+export interface AddressPolicy {
+    refuse: Partial<Record<AddressClass, string>>;
+    warn?: Partial<Record<AddressClass, string>>;
+}
+
+/** One verdict of {@link checkAddress}: the rule text names the class and what would break. */
+export interface AddressVerdict {
+    level: "error" | "warning";
+    cls: AddressClass;
+    rule: string;
+}
+
+/**
+ * Classifies `value` and applies `policy`: undefined when the value is not an address or CIDR (the
+ * schema reports that) or its class is fine for the key. The rule reads `is loopback (127.0.0.0/8):
+ * <why>`, so a problem built from it names the key (its path), the value, the class and the harm.
+ */
+export function checkAddress(value: unknown, policy: AddressPolicy, cluster: AddressContext = {}): AddressVerdict | undefined {
+    if (typeof value !== "string") return undefined;
+    const c = classifyAddress(value, cluster);
+    if (!c) return undefined;
+    const refused = policy.refuse[c.class];
+    if (refused !== undefined) return { level: "error", cls: c.class, rule: `is ${c.description}: ${refused}` };
+    const warned = policy.warn?.[c.class];
+    if (warned !== undefined) return { level: "warning", cls: c.class, rule: `is ${c.description}: ${warned}` };
+    return undefined;
 }

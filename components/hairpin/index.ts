@@ -12,7 +12,8 @@ import { deployDns, type DnsOutputs } from "./dns";
 import { deployRedirect, type RedirectOutputs } from "./redirect";
 
 export * from "./model";
-export { hairpinArgsSchema, type HairpinArgsInput, type ParsedHairpinArgs } from "./args";
+export { hairpinArgsSchema, hairpinWarnings, type HairpinArgsInput, type ParsedHairpinArgs } from "./args";
+export { clusterAddressesSchema, EXTERNAL_IP_POLICY, INTERNAL_ADDRESS_POLICY, type ClusterAddresses } from "./addresses";
 export {
     DEFAULT_IPTABLES_IMAGE,
     isCoveredByRedirect,

@@ -9,6 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { joinPath, type Problem } from "../common/errors";
+import { resolvedAddressProblem } from "./addresses";
 import { dnsLabelSchema, ipSchema, isDnsName, isIP, k8sNameSchema, labelsSchema, portSchema } from "../common/net";
 
 /** The cluster DNS domain when nobody says otherwise (Kubernetes' default). Written once, here. */
@@ -162,8 +163,10 @@ export function plainEndpoint(e: Endpoint): ResolvedEndpoint | undefined {
  */
 export function checkResolved(value: string, path: string, kind: "ip" | "dnsName", subject = "HairpinBypass"): string {
     const ok = kind === "ip" ? isIP(value) : isDnsName(value);
-    if (!ok) {
-        throw new Error(`${subject}: ${path}: ${JSON.stringify(value)} (a pulumi.Output resolved at deploy time) is invalid: ${kind === "ip" ? IP_RULE : DNS_NAME_RULE}`);
+    // An external IP's class too (loopback, link-local, ...): the cluster's own ranges are not known here.
+    const rule = !ok ? (kind === "ip" ? IP_RULE : DNS_NAME_RULE) : kind === "ip" ? resolvedAddressProblem(value, {}) : undefined;
+    if (rule !== undefined) {
+        throw new Error(`${subject}: ${path}: ${JSON.stringify(value)} (a pulumi.Output resolved at deploy time) is invalid: ${rule}`);
     }
     return value;
 }

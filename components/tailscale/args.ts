@@ -9,7 +9,8 @@ import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import type { Problem } from "../common/errors";
 import { NODE_PORT_RANGE, RESERVED_NODE_PORTS } from "../common/firewall";
-import { cidrSchema, dnsLabelSchema, ipSchema, isDnsLabel, isIP, isIPv4, isIPv6, k8sNameSchema, labelsSchema, portSchema } from "../common/net";
+import { checkAddress, type AddressPolicy } from "../common/address-class";
+import { cidrSchema, dnsLabelSchema, ipSchema, isDnsLabel, isIPv4, isIPv6, k8sNameSchema, labelsSchema, parseCidr, portSchema } from "../common/net";
 
 /**
  * The image tag used when none is given: the newest stable `tailscale/tailscale` release when this
@@ -326,6 +327,11 @@ export function tailscaleCrossChecks(raw: unknown, keys?: KeyPresence): Problem[
             if (typeof route !== "string") return;
             if (seen.has(route)) problems.push({ path: `routes[${i}]`, value: route, rule: "is listed twice" });
             seen.add(route);
+            const prefix = parseCidr(route)?.prefix;
+            const verdict = checkAddress(route, ROUTE_POLICY);
+            if (prefix === 0) {
+                problems.push({ path: `routes[${i}]`, value: route, rule: "is a default route: every node would advertise itself as an exit node for all of the tailnet's traffic of that family; advertise the cluster's own CIDRs (use Tailscale's exit-node setting for an exit node)" });
+            } else if (verdict?.level === "error") problems.push({ path: `routes[${i}]`, value: route, rule: verdict.rule });
         });
     }
 
@@ -339,6 +345,32 @@ export function tailscaleCrossChecks(raw: unknown, keys?: KeyPresence): Problem[
     if (keys?.apiKey) problems.push(...apiKeyModeProblems(raw));
     return problems;
 }
+
+const NOT_ROUTED = "no peer can be routed to it through a node";
+
+/** `routes[]`: each one is advertised by every node as a subnet route into the cluster. */
+export const ROUTE_POLICY: AddressPolicy = {
+    refuse: {
+        unspecified: `${NOT_ROUTED} (the unspecified range)`,
+        loopback: "every peer that accepts the route would send its loopback traffic to a node",
+        broadcast: NOT_ROUTED,
+        multicast: NOT_ROUTED,
+        "link-local": "every peer that accepts the route would send its link-local traffic (its own metadata service, its neighbours) to a node",
+        reserved: NOT_ROUTED,
+    },
+};
+
+/** Pod mode's `nodes[].publicIps`: advertised to peers as static endpoints (`<ip>:<nodePort>`). */
+export const STATIC_ENDPOINT_POLICY: AddressPolicy = {
+    refuse: {
+        unspecified: "must be an address peers can send to",
+        loopback: "must be an address peers can send to: a peer would send to itself",
+        broadcast: "must be an address peers can send to (not broadcast)",
+        multicast: "must be an address peers can send to (not multicast)",
+        "link-local": "must be an address peers can send to: a link-local address is reachable on the node's own link only",
+        reserved: "must be an address peers can send to (reserved, never routed)",
+    },
+};
 
 function isObject(v: unknown): v is Record<string, unknown> {
     return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -395,9 +427,8 @@ function podNodesProblems(nodes: unknown, kind: unknown, replicas: unknown): Pro
                 if (typeof ip !== "string") return;
                 if (seen.has(ip)) problems.push({ path: `nodes[${i}].publicIps[${j}]`, value: ip, rule: "is listed twice" });
                 seen.add(ip);
-                if (isIP(ip) && ["loopback", "unspecified", "multicast", "broadcast"].includes(ipaddr.parse(ip).range())) {
-                    problems.push({ path: `nodes[${i}].publicIps[${j}]`, value: ip, rule: "must be an address peers can send to (not loopback, unspecified, multicast or broadcast)" });
-                }
+                const verdict = checkAddress(ip, STATIC_ENDPOINT_POLICY);
+                if (verdict?.level === "error") problems.push({ path: `nodes[${i}].publicIps[${j}]`, value: ip, rule: verdict.rule });
             });
         }
     });

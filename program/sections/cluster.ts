@@ -3,6 +3,7 @@
  * existing kubespray-style cluster; `aws` environments build one), and the rules between its
  * fields. Pure.
  */
+import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import type { Problem } from "../../components/common/errors";
 import { cidrContains, cidrSchema, cidrsOverlap, dnsLabelSchema, dnsNameSchema, ipSchema, ipv4Schema, parseCidr } from "../../components/common/net";
@@ -62,6 +63,15 @@ export function clusterProblems(cluster: ClusterSection, environment: string, ex
             value: cluster.dnsServiceIp,
             rule: `is outside ${svcKey} ${svc}: the cluster DNS Service's ClusterIP is taken from the Service CIDR`,
         });
+    } else if (cluster.dnsServiceIp !== undefined && svc !== undefined) {
+        const edge = serviceCidrEdge(svc, cluster.dnsServiceIp);
+        if (edge) {
+            problems.push({
+                path: key("cluster.dnsServiceIp"),
+                value: cluster.dnsServiceIp,
+                rule: `is the ${edge} of ${svcKey} ${svc}, which the API server never allocates as a ClusterIP: no DNS Service has it, so every DNS pin and NodeLocal DNSCache upstream derived from it would point nowhere (kubespray and kubeadm use the third and tenth address, e.g. 10.233.0.3)`,
+            });
+        }
     }
     const seen = { name: new Map<string, number>(), internalIp: new Map<string, number>(), externalIp: new Map<string, number>() };
     cluster.nodes.forEach((n, i) => {
@@ -84,4 +94,14 @@ export function clusterProblems(cluster: ClusterSection, environment: string, ex
         problems.push({ path: key("cluster.nodes"), value: cluster.nodes.map((n) => n.name), rule: "describes the nodes of an existing cluster (environment local); the aws environment creates its nodes from directpath:aws.nodeGroups" });
     }
     return problems;
+}
+
+/** `network address` or `broadcast address` when `ip` is that edge of the IPv4/IPv6 CIDR `cidr` (the API server allocates neither). */
+export function serviceCidrEdge(cidr: string, ip: string): string | undefined {
+    const c = parseCidr(cidr);
+    if (!c || !cidrContains(cidr, ip)) return undefined;
+    const parsed = ipaddr.parse(ip).toString();
+    if (parsed === c.address) return "network address";
+    if (c.family === 4 && parsed === ipaddr.IPv4.broadcastAddressFromCIDR(cidr).toString()) return "broadcast address";
+    return undefined;
 }

@@ -11,7 +11,8 @@
  */
 import { z } from "zod";
 import type { Problem } from "../../components/common/errors";
-import { hairpinArgsSchema, hairpinCrossChecks, type ParsedHairpinArgs } from "../../components/hairpin/args";
+import { hairpinArgsSchema, hairpinCrossChecks, hairpinWarnings, type ParsedHairpinArgs } from "../../components/hairpin/args";
+import type { ClusterAddresses } from "../../components/hairpin/addresses";
 import { dnsOptionsSchema } from "../../components/hairpin/dns-args";
 import { endpointSchema, ipInputSchema, type Endpoint } from "../../components/hairpin/model";
 import { key, under } from "../keys";
@@ -34,7 +35,7 @@ export const sectionEndpointSchema = endpointSchema.extend({
 /** The DNS half's options, with the cluster domain left unset unless written (it is inherited then). */
 const sectionDnsSchema = dnsOptionsSchema.extend({ clusterDomain: dnsOptionsSchema.shape.clusterDomain.removeDefault().optional() });
 
-export const hairpinSectionSchema = hairpinArgsSchema.extend({
+export const hairpinSectionSchema = hairpinArgsSchema.omit({ cluster: true }).extend({
     enabled: z.boolean().default(false),
     endpoints: z.array(sectionEndpointSchema).min(1, { error: "must declare at least one endpoint" }),
     dns: sectionDnsSchema.default(sectionDnsSchema.parse({})),
@@ -110,10 +111,8 @@ export function resolveHairpin(section: HairpinSection, cluster: ClusterSection 
             if (listed !== undefined) {
                 listed.forEach((ip, k) => {
                     if (typeof ip !== "string") return;
-                    const asInternal = nodeIndex("internalIp", ip);
-                    if (asInternal !== -1) {
-                        problems.push({ path: key(`${at}.externalIps[${k}]`), value: ip, rule: `is ${nodeRef(asInternal, "internalIp")}, not an external address: redirecting it would capture the node's own traffic; list the public address the router DNATs to the node (its externalIp)` });
-                    } else if (nodeIndex("externalIp", ip) === -1) {
+                    // A node's internalIp is refused by the component's address rules (cluster.nodeInternalIps).
+                    if (nodeIndex("internalIp", ip) === -1 && nodeIndex("externalIp", ip) === -1) {
                         warnings.push({ path: key(`${at}.externalIps[${k}]`), value: ip, rule: "matches no node's externalIp in directpath:cluster.nodes; fine if it is a router or load-balancer address, otherwise check it for a typo" });
                     }
                 });
@@ -172,6 +171,7 @@ export function resolveHairpin(section: HairpinSection, cluster: ClusterSection 
     const spec: HairpinSpec = {
         ...args,
         endpoints,
+        ...(cluster ? { cluster: clusterAddresses(cluster) } : {}),
         redirect: { ...args.redirect, iptables: { ...args.redirect.iptables, ...(iptablesDomain !== undefined ? { clusterDomain: iptablesDomain } : {}) } },
         dns: {
             ...args.dns,
@@ -183,11 +183,31 @@ export function resolveHairpin(section: HairpinSection, cluster: ClusterSection 
     // The component's own rules, on what will be deployed (endpoints from the environment have no
     // addresses yet: the component checks those when they resolve).
     const forChecks = { ...spec, endpoints: spec.endpoints.map(({ externalIpsFrom, ...e }) => (externalIpsFrom !== undefined ? { ...e, externalIps: undefined } : e)) };
-    for (const p of under("hairpin", hairpinCrossChecks(forChecks))) {
+    warnings.push(...under("hairpin", hairpinWarnings(forChecks)).map((w) => ({ ...w, rule: clusterKeys(w.rule, nodes) })));
+    for (const p0 of under("hairpin", hairpinCrossChecks(forChecks))) {
+        const p = { ...p0, rule: clusterKeys(p0.rule, nodes) };
         if (p.path === key("hairpin.dns.nodeLocalDns.corednsAddress") && p.value === undefined) {
             problems.push({ ...p, rule: `${p.rule}; or set directpath:cluster.dnsServiceIp, which it is derived from` });
         } else problems.push(p);
     }
     // A section that is off deploys nothing: its rules still run, but nothing is derived or warned about.
     return enabled ? { hairpin: spec, problems, warnings, derived } : { problems, warnings: [], derived: {} };
+}
+
+/** What HairpinBypass's address rules need of the cluster (its `cluster` arg). */
+export function clusterAddresses(cluster: ClusterSection): ClusterAddresses {
+    return {
+        podCidrs: [...cluster.podCidrs],
+        serviceCidrs: cluster.serviceCidr !== undefined ? [cluster.serviceCidr] : [],
+        nodeInternalIps: cluster.nodes.map((n) => n.internalIp),
+    };
+}
+
+/** The component's address rules name the cluster's ranges; in a stack, say which keys (and node) they come from. */
+function clusterKeys(rule: string, nodes: ClusterSection["nodes"]): string {
+    const node = /^is a node's internal address \(([^)]+)\):/.exec(rule);
+    const i = node ? nodes.findIndex((n) => n.internalIp === node[1]) : -1;
+    if (i !== -1) return rule.replace(node![0], `is ${key(`cluster.nodes[${i}].internalIp`)} (node '${nodes[i]!.name}'), not an external address:`);
+    return rule.replace(/^is inside the Service CIDR (\S+):/, `is inside the Service CIDR $1 (${key("cluster.serviceCidr")}):`)
+        .replace(/^is inside a pod CIDR (\S+):/, `is inside a pod CIDR $1 (${key("cluster.podCidrs")}):`);
 }

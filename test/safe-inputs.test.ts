@@ -1,0 +1,152 @@
+/**
+ * Safe inputs: directpath never redirects, pins or advertises an address of a class that would
+ * break a node or the cluster, and the component refuses exactly what the default program refuses.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { validateHairpinArgs, type HairpinBypassArgs } from "../components/hairpin";
+import { checkResolved } from "../components/hairpin/model";
+import { tailscaleCrossChecks } from "../components/tailscale/args";
+import { resolveStack, StackConfigError } from "../program/resolve";
+import { expectProblems, ROOT } from "./harness";
+
+type Raw = Record<string, any>;
+
+function stackRaw(file = "Pulumi.local.yaml"): Raw {
+    const doc = parse(fs.readFileSync(path.join(ROOT, file), "utf8")) as { config: Record<string, unknown> };
+    const raw: Raw = {};
+    for (const [k, v] of Object.entries(doc.config)) if (k.startsWith("directpath:")) raw[k.slice("directpath:".length)] = v;
+    return raw;
+}
+const SECRET_KEYS = new Set(["tailscaleAuthKey"]);
+const resolve = (raw: Raw) => resolveStack(raw, { secretKeys: SECRET_KEYS, source: "Pulumi.local.yaml" });
+
+function problemsOf(raw: Raw): Array<{ path: string; value: unknown; rule: string }> {
+    try {
+        resolve(raw);
+    } catch (e) {
+        expect(e).toBeInstanceOf(StackConfigError);
+        return [...(e as StackConfigError).problems];
+    }
+    return [];
+}
+
+const endpoint = (over: Record<string, unknown> = {}) => ({
+    name: "registry",
+    hostnames: ["registry.example.com"],
+    externalIps: ["169.233.100.10"],
+    internalAddress: "192.168.10.100",
+    ports: [{ port: 443 }],
+    backend: { pods: { namespace: "ingress", selector: { app: "gw" }, workload: "DaemonSet" as const } },
+    ...over,
+});
+const args = (over: Record<string, unknown> = {}, extra: Partial<HairpinBypassArgs> = {}): HairpinBypassArgs => ({ endpoints: [endpoint(over) as never], ...extra });
+const cluster = { podCidrs: ["10.233.64.0/18"], serviceCidrs: ["10.233.0.0/18"], nodeInternalIps: ["192.168.10.100"] };
+
+describe("hairpin external IPs: refused classes (component)", () => {
+    const refused: Array<[string, RegExp]> = [
+        ["127.0.0.1", /is loopback \(127\.0\.0\.0\/8\): a redirect for it would capture every node's own local traffic/],
+        ["0.0.0.0", /is the unspecified address .*every address of the node/],
+        ["255.255.255.255", /is broadcast .*not a unicast address/],
+        ["224.0.0.251", /is multicast \(224\.0\.0\.0\/4\)/],
+        ["169.254.169.254", /is link-local \(169\.254\.0\.0\/16.*cloud metadata service.*cut every pod off/],
+        ["fe80::1", /is link-local \(fe80::\/10\)/],
+        ["::1", /is loopback \(::1\/128\)/],
+        ["240.1.2.3", /is reserved/],
+    ];
+    it.each(refused)("%s", (ip, rule) => {
+        expectProblems(() => validateHairpinArgs(args({ externalIps: [ip] })), [{ path: "endpoints[0].externalIps[0]", value: ip, rule }]);
+    });
+
+    it("with the cluster's addresses: the Service CIDR (the API's ClusterIP), the pod CIDR and a node's own address", () => {
+        const a = args({ externalIps: ["10.233.0.1", "10.233.64.7", "192.168.10.100", "169.233.100.10"] }, { cluster });
+        const problems = expectProblems(() => validateHairpinArgs(a), [
+            { path: "endpoints[0].externalIps[0]", value: "10.233.0.1", rule: /is inside the Service CIDR 10\.233\.0\.0\/18: .*the Kubernetes API's own/ },
+            { path: "endpoints[0].externalIps[1]", value: "10.233.64.7", rule: /is inside a pod CIDR 10\.233\.64\.0\/18: .*cut that pod off/ },
+            { path: "endpoints[0].externalIps[2]", value: "192.168.10.100", rule: /is a node's internal address \(192\.168\.10\.100\): redirecting it would capture the node's own traffic/ },
+        ]);
+        expect(problems.map((p) => p.path)).not.toContain("endpoints[0].externalIps[3]");
+        // Without the cluster's addresses, those are ordinary unicast addresses.
+        expect(() => validateHairpinArgs(args({ externalIps: ["10.233.0.1"] }))).not.toThrow();
+    });
+
+    it("accepts routable and documentation addresses", () => {
+        for (const ip of ["169.233.100.10", "203.0.113.10", "2a01:4f8::10", "10.1.2.3"]) expect(() => validateHairpinArgs(args({ externalIps: [ip] })), ip).not.toThrow();
+    });
+
+    it("internalAddress and an address backend's IP: loopback, link-local and the like are refused", () => {
+        expectProblems(() => validateHairpinArgs(args({ internalAddress: "127.0.0.1" })), [
+            { path: "endpoints[0].internalAddress", value: "127.0.0.1", rule: /is loopback .*every client would connect to itself/ },
+        ]);
+        expectProblems(() => validateHairpinArgs(args({ mode: "iptables", backend: { address: { ip: "169.254.169.254" } } })), [
+            { path: "endpoints[0].backend.address.ip", value: "169.254.169.254", rule: /is link-local .*metadata service/ },
+        ]);
+        expect(() => validateHairpinArgs(args({ internalAddress: "192.168.10.100" }, { cluster }))).not.toThrow();
+    });
+
+    it("an external IP that arrives as an Output is classified when it resolves", () => {
+        expect(() => checkResolved("169.254.169.254", "endpoints[0].externalIps[0]", "ip")).toThrow(/endpoints\[0\]\.externalIps\[0\]: "169\.254\.169\.254" \(a pulumi\.Output resolved at deploy time\) is invalid: is link-local/);
+        expect(checkResolved("169.233.100.10", "endpoints[0].externalIps[0]", "ip")).toBe("169.233.100.10");
+        expect(() => validateHairpinArgs(args({ externalIps: [pulumi.output("127.0.0.1")] }))).not.toThrow();
+    });
+});
+
+describe("hairpin addresses in a stack: the same rules, with the cluster's keys", () => {
+    it("refuses the Service CIDR, the pod CIDR, loopback and link-local external IPs, naming the key and the cluster key", () => {
+        const raw = stackRaw();
+        raw.hairpin.endpoints[0].externalIps = ["10.233.0.1", "10.233.64.9", "127.0.0.1", "169.254.169.254", "192.168.10.101"];
+        const problems = problemsOf(raw);
+        const at = (k: number) => problems.find((p) => p.path === `directpath:hairpin.endpoints[0].externalIps[${k}]`)?.rule;
+        expect(at(0)).toMatch(/^is inside the Service CIDR 10\.233\.0\.0\/18 \(directpath:cluster\.serviceCidr\): /);
+        expect(at(1)).toMatch(/^is inside a pod CIDR 10\.233\.64\.0\/18 \(directpath:cluster\.podCidrs\): /);
+        expect(at(2)).toMatch(/^is loopback/);
+        expect(at(3)).toMatch(/^is link-local/);
+        expect(at(4)).toMatch(/^is directpath:cluster\.nodes\[1\]\.internalIp \(node 'node2'\), not an external address: redirecting it would capture/);
+    });
+
+    it("warns about a documentation address, and deploys it", () => {
+        const raw = stackRaw();
+        raw.hairpin.endpoints[0].externalIps = ["203.0.113.10"];
+        raw.hairpin.endpoints[0].internalAddress = "192.168.10.100";
+        const spec = resolve(raw);
+        expect(spec.warnings).toContainEqual({ path: "directpath:hairpin.endpoints[0].externalIps[0]", value: "203.0.113.10", rule: expect.stringMatching(/^is a documentation range \(203\.0\.113\.0\/24, TEST-NET-3, RFC 5737\): /) });
+        expect(spec.hairpin!.cluster).toEqual({ podCidrs: ["10.233.64.0/18"], serviceCidrs: ["10.233.0.0/18"], nodeInternalIps: ["192.168.10.100", "192.168.10.101"] });
+    });
+
+    it("cluster.dnsServiceIp: the Service CIDR's network or broadcast address is refused", () => {
+        for (const [ip, edge] of [["10.233.0.0", "network address"], ["10.233.63.255", "broadcast address"]] as const) {
+            const raw = stackRaw();
+            raw.cluster.dnsServiceIp = ip;
+            const p = problemsOf(raw).find((x) => x.path === "directpath:cluster.dnsServiceIp");
+            expect(p?.rule, ip).toMatch(new RegExp(`^is the ${edge} of directpath:cluster.serviceCidr 10\\.233\\.0\\.0/18, which the API server never allocates`));
+        }
+    });
+});
+
+describe("Tailscale routes and static endpoints", () => {
+    it("refuses default routes of both families, loopback and link-local routes", () => {
+        const problems = tailscaleCrossChecks({ routes: ["::/0", "0.0.0.0/0", "127.0.0.0/8", "fe80::/64", "10.233.64.0/18"] });
+        const rule = (i: number) => problems.find((p) => p.path === `routes[${i}]`)?.rule;
+        expect(rule(0)).toMatch(/^is a default route: every node would advertise itself as an exit node/);
+        expect(rule(1)).toMatch(/^is a default route/);
+        expect(rule(2)).toMatch(/^is loopback \(127\.0\.0\.0\/8\): every peer that accepts the route/);
+        expect(rule(3)).toMatch(/^is link-local \(fe80::\/10\)/);
+        expect(rule(4)).toBeUndefined();
+    });
+
+    it("in a stack, tailscale.routes [::/0] is an error naming the key", () => {
+        const raw = stackRaw();
+        raw.tailscale.routes = ["::/0"];
+        expect(problemsOf(raw)).toContainEqual({ path: "directpath:tailscale.routes[0]", value: "::/0", rule: expect.stringMatching(/^is a default route/) });
+    });
+
+    it("pod mode's public IPs: link-local and loopback are refused", () => {
+        const problems = tailscaleCrossChecks({ network: "pod", nodePort: 30641, nodes: [{ name: "n1", publicIps: ["169.254.1.1", "127.0.0.1", "169.233.100.10"] }] });
+        expect(problems.find((p) => p.path === "nodes[0].publicIps[0]")?.rule).toMatch(/^is link-local .*reachable on the node's own link only/);
+        expect(problems.find((p) => p.path === "nodes[0].publicIps[1]")?.rule).toMatch(/^is loopback/);
+        expect(problems.find((p) => p.path === "nodes[0].publicIps[2]")).toBeUndefined();
+    });
+});
