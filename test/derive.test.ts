@@ -120,8 +120,12 @@ describe("values derived from directpath:cluster reach the rendered objects", ()
     it("the DNS half and the iptables mode inherit cluster.clusterDomain, and an explicit cluster.local is not 'unset'", () => {
         const raw = localRaw();
         raw.cluster.clusterDomain = "corp.internal";
+        // The pasted Corefile must serve the cluster domain with the kubernetes plugin.
+        const base = raw.hairpin.dns.coredns.baseCorefile as string;
+        raw.hairpin.dns.coredns.baseCorefile = base.replace("kubernetes cluster.local", "kubernetes corp.internal");
         let spec = resolveLocal(raw);
         expect([spec.hairpin!.dns.clusterDomain, spec.hairpin!.redirect.iptables.clusterDomain]).toEqual(["corp.internal", "corp.internal"]);
+        raw.hairpin.dns.coredns.baseCorefile = base;
         raw.hairpin.dns.clusterDomain = "cluster.local";
         spec = resolveLocal(raw);
         expect(spec.hairpin!.dns.clusterDomain).toBe("cluster.local");

@@ -16,6 +16,9 @@ import { installMocks, settle } from "../plan/runtime";
 
 const BASE = `.:53 {
     errors
+    health
+    ready
+    bind 169.254.25.10
     kubernetes cluster.local in-addr.arpa ip6.arpa {
       pods insecure
     }

@@ -128,7 +128,7 @@ describe("DNS half validation", () => {
     });
 
     it("a base Corefile that contains directpath's own earlier block is fine (pasted after a deploy)", async () => {
-        const base = "# BEGIN directpath hairpin-t (x)\nregistry.example.com:53 {\n    forward . /etc/resolv.conf\n}\n# END directpath hairpin-t\n.:53 {\n    forward . /etc/resolv.conf\n}\n";
+        const base = "# BEGIN directpath hairpin-t (x)\nregistry.example.com:53 {\n    forward . /etc/resolv.conf\n}\n# END directpath hairpin-t\n.:53 {\n    health\n    ready\n    kubernetes cluster.local\n    forward . /etc/resolv.conf\n    reload\n}\n";
         await capture(() => new HairpinBypass("t", { endpoints: [registry()], dns: { coredns: { delivery: "corefile", baseCorefile: base } } } as HairpinBypassArgs));
     });
 

@@ -150,3 +150,82 @@ describe("Tailscale routes and static endpoints", () => {
         expect(problems.find((p) => p.path === "nodes[0].publicIps[2]")).toBeUndefined();
     });
 });
+
+describe("what a pasted base Corefile must contain", () => {
+    const COREDNS = `.:53 {
+    errors
+    health {
+        lameduck 5s
+    }
+    ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+    }
+    forward . /etc/resolv.conf
+    cache 30
+    loop
+    reload
+}
+`;
+    const NODELOCAL = `cluster.local:53 {
+    errors
+    cache 30
+    reload
+    bind 169.254.25.10
+    forward . 10.233.0.3 {
+        force_tcp
+    }
+}
+.:53 {
+    errors
+    cache 30
+    reload
+    bind 169.254.25.10
+    forward . /etc/resolv.conf
+}
+`;
+    const corefileArgs = (coredns: string, nodeLocal = NODELOCAL): HairpinBypassArgs => args({}, {
+        dns: { coredns: { delivery: "corefile", baseCorefile: coredns }, nodeLocalDns: { enabled: true, corednsAddress: "10.233.0.3", baseCorefile: nodeLocal } },
+    });
+
+    it("accepts kubespray's Corefiles, and a kubernetes plugin in its own cluster-domain block", () => {
+        expect(() => validateHairpinArgs(corefileArgs(COREDNS))).not.toThrow();
+        const split = `cluster.local:53 {\n    kubernetes\n}\n${COREDNS.replace(/    kubernetes[^]*?\n    }\n/, "")}`;
+        expect(split).not.toMatch(/kubernetes cluster\.local/);
+        expect(() => validateHairpinArgs(corefileArgs(split))).not.toThrow();
+    });
+
+    const coredns: Array<[string, string, RegExp]> = [
+        ["kubernetes", COREDNS.replace(/    kubernetes[^]*?\n    }\n/, ""), /has no kubernetes plugin for the cluster domain cluster\.local .*cluster-wide DNS outage/],
+        ["kubernetes for another domain", COREDNS.replace("kubernetes cluster.local", "kubernetes corp.internal"), /has no kubernetes plugin for the cluster domain cluster\.local/],
+        ["forward", COREDNS.replace("    forward . /etc/resolv.conf\n", ""), /has no upstream \(forward or grpc\) in its root zone block/],
+        ["health", COREDNS.replace(/    health \{\n        lameduck 5s\n    }\n/, ""), /has no health plugin: CoreDNS's liveness probe/],
+        ["ready", COREDNS.replace("    ready\n", ""), /has no ready plugin: CoreDNS's readiness probe/],
+        ["reload", COREDNS.replace("    reload\n", ""), /has no reload plugin: directpath's later changes/],
+    ];
+    it.each(coredns)("CoreDNS without %s", (_what, text, rule) => {
+        expectProblems(() => validateHairpinArgs(corefileArgs(text)), [{ path: "dns.coredns.baseCorefile", rule }]);
+    });
+
+    const nodeLocal: Array<[string, string, RegExp]> = [
+        ["bind", NODELOCAL.replace("    bind 169.254.25.10\n    forward . /etc/resolv.conf", "    forward . /etc/resolv.conf"), /has server blocks that don't bind the node-local address 169\.254\.25\.10 \(dns\.nodeLocalDns\.bind\): \.:53;/],
+        ["an upstream for the cluster domain", NODELOCAL.replace(/cluster\.local:53 \{[^]*?\n}\n/, "").replace("forward . /etc/resolv.conf", "whoami"), /has no upstream \(forward\) for the cluster domain cluster\.local/],
+        ["reload", NODELOCAL.replace(/    reload\n/g, ""), /has no reload plugin: node-cache picks up/],
+    ];
+    it.each(nodeLocal)("NodeLocal DNSCache without %s", (_what, text, rule) => {
+        expectProblems(() => validateHairpinArgs(corefileArgs(COREDNS, text)), [{ path: "dns.nodeLocalDns.baseCorefile", rule }]);
+    });
+
+    it("in a stack: a half Corefile is an error at the key, with what the cluster would lose", () => {
+        const raw = stackRaw();
+        raw.hairpin.dns.coredns.baseCorefile = ".:53 {\n    forward . /etc/resolv.conf\n}\n";
+        const rules = problemsOf(raw).filter((p) => p.path === "directpath:hairpin.dns.coredns.baseCorefile").map((p) => p.rule);
+        expect(rules).toEqual([
+            expect.stringMatching(/^has no kubernetes plugin/),
+            expect.stringMatching(/^has no health plugin/),
+            expect.stringMatching(/^has no ready plugin/),
+            expect.stringMatching(/^has no reload plugin/),
+        ]);
+    });
+});

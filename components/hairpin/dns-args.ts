@@ -13,6 +13,7 @@ import { z } from "zod";
 import { joinPath, type Problem } from "../common/errors";
 import { dnsNameSchema, ipSchema, isDnsName, isIP, k8sNameSchema, labelsSchema } from "../common/net";
 import { CorefileError, parseCorefile, rootZoneBlock, servedZones, stripRegions, type ParsedCorefile } from "./corefile";
+import { corednsMissingPieces, nodeLocalMissingPieces, type MissingPiece } from "./corefile-content";
 import { dnsTargetProblems } from "./dns-targets";
 import { DEFAULT_CLUSTER_DOMAIN } from "./model";
 
@@ -216,7 +217,9 @@ export function dnsCrossChecks(raw: Raw): Problem[] {
         if (delivery === "coredns-custom" && coredns.baseCorefile !== undefined) {
             problems.push({ path: "dns.coredns.baseCorefile", value: "(Corefile text)", rule: "only used with dns.coredns.delivery 'corefile'; the coredns-custom delivery never touches the Corefile" });
         }
-        if (typeof coredns.baseCorefile === "string") problems.push(...baseCorefileProblems("dns.coredns.baseCorefile", coredns.baseCorefile, zoneNames, "CoreDNS"));
+        if (typeof coredns.baseCorefile === "string") {
+            problems.push(...baseCorefileProblems("dns.coredns.baseCorefile", coredns.baseCorefile, zoneNames, "CoreDNS", (c) => (isDnsName(clusterDomain) ? corednsMissingPieces(c, clusterDomain) : [])));
+        }
     }
 
     const nodeLocal = isObj(dns.nodeLocalDns) ? dns.nodeLocalDns : {};
@@ -236,7 +239,10 @@ export function dnsCrossChecks(raw: Raw): Problem[] {
                 rule: "required with dns.nodeLocalDns.delivery 'corefile': paste the current config (kubectl -n kube-system get configmap nodelocaldns -o jsonpath='{.data.Corefile}'), or use delivery 'inventory' to let kubespray write it",
             });
         }
-        if (typeof nodeLocal.baseCorefile === "string") problems.push(...baseCorefileProblems("dns.nodeLocalDns.baseCorefile", nodeLocal.baseCorefile, zoneNames, "NodeLocal DNSCache"));
+        const bindAddresses = (nodeLocal.bind === undefined ? [KUBESPRAY_NODELOCAL_IP] : arr(nodeLocal.bind)).filter((a): a is string => typeof a === "string" && isIP(a));
+        if (typeof nodeLocal.baseCorefile === "string") {
+            problems.push(...baseCorefileProblems("dns.nodeLocalDns.baseCorefile", nodeLocal.baseCorefile, zoneNames, "NodeLocal DNSCache", (c) => (isDnsName(clusterDomain) ? nodeLocalMissingPieces(c, clusterDomain, bindAddresses) : [])));
+        }
         if (!features.coredns) {
             problems.push({
                 path: "dns.nodeLocalDns.enabled",
@@ -269,10 +275,10 @@ export function dnsCrossChecks(raw: Raw): Problem[] {
 
 /**
  * A pasted Corefile (CoreDNS's or NodeLocal DNSCache's): it must be one CoreDNS loads, with the
- * root zone block (`.:53`) that directpath's block goes in front of, and no block of its own for
- * an overridden name.
+ * root zone block (`.:53`) that directpath's block goes in front of, everything the cluster's DNS
+ * needs (`missing`: ./corefile-content.ts), and no block of its own for an overridden name.
  */
-function baseCorefileProblems(path: string, corefile: string, names: string[], what: string): Problem[] {
+function baseCorefileProblems(path: string, corefile: string, names: string[], what: string, missing: (c: ParsedCorefile) => MissingPiece[]): Problem[] {
     let own: string;
     try {
         own = stripRegions(corefile);
@@ -298,6 +304,7 @@ function baseCorefileProblems(path: string, corefile: string, names: string[], w
             rule: `has no server block for the root zone on port 53 ('.:53 { ... }'): this is not the cluster's whole ${what} Corefile (directpath writes its block in front of it and the rest of the file as given); paste all of it from the cluster`,
         });
     }
+    for (const m of missing(parsed)) problems.push({ path, value: "(Corefile text)", rule: m.rule });
     const served = new Set(servedZones(parsed));
     for (const n of names.filter((n) => served.has(n))) {
         problems.push({
