@@ -229,3 +229,19 @@ describe("what a pasted base Corefile must contain", () => {
         ]);
     });
 });
+
+describe("dns.hosts.hostPath: only a hosts file", () => {
+    it.each(["/etc/passwd", "/etc/hosts.d/x", "/var/lib/kubelet/config.yaml", "/etc/../etc/hosts", "/etc//hosts", "/hostsfile"])("refuses %s", (p) => {
+        expectProblems(() => validateHairpinArgs(args({}, { dns: { hosts: { enabled: true, hostPath: p } } })), [
+            { path: "dns.hosts.hostPath", value: p, rule: /must be a hosts file: \/etc\/hosts, or a path whose last part is 'hosts'.*corrupt any other file/ },
+        ]);
+    });
+    it.each(["/etc/hosts", "/host/etc/hosts", "/var/chroot/etc/hosts"])("accepts %s", (p) => {
+        expect(() => validateHairpinArgs(args({}, { dns: { hosts: { enabled: true, hostPath: p } } }))).not.toThrow();
+    });
+    it("in a stack, /etc/passwd is an error naming the key", () => {
+        const raw = stackRaw();
+        raw.hairpin.dns.hosts.hostPath = "/etc/passwd";
+        expect(problemsOf(raw)).toContainEqual({ path: "directpath:hairpin.dns.hosts.hostPath", value: "/etc/passwd", rule: expect.stringMatching(/^must be a hosts file/) });
+    });
+});

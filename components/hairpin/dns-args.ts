@@ -124,6 +124,12 @@ export const nodeLocalDnsOptionsSchema = z.strictObject({
     prometheusPort: z.number({ error: "must be a port number" }).int({ error: "must be an integer" }).min(0, { error: "must be 0-65535" }).max(65535, { error: "must be 0-65535" }).default(9253),
 });
 
+/** `/etc/hosts`, or an absolute path whose last part is `hosts`, with no `.` or `..` parts. */
+export function isHostsFilePath(p: string): boolean {
+    const parts = p.split("/").slice(1);
+    return p.startsWith("/") && parts.length >= 1 && parts[parts.length - 1] === "hosts" && parts.every((x) => x !== "" && x !== "." && x !== "..");
+}
+
 export const hostsOptionsSchema = z.strictObject({
     /** Keep a marked block of `<address> <hostname>` lines in every node's /etc/hosts. Off by default. */
     enabled: z.boolean().default(false),
@@ -132,8 +138,16 @@ export const hostsOptionsSchema = z.strictObject({
     image: z.string({ error: "must be an image reference" }).min(1, { error: "must not be empty" }).default("busybox:1.37.0"),
     /** Seconds between reconciles. */
     intervalSeconds: z.number({ error: "must be a number of seconds" }).int({ error: "must be an integer" }).min(5, { error: "must be 5-86400" }).max(86400, { error: "must be 5-86400" }).default(60),
-    /** The hosts file on the node. */
-    hostPath: z.string({ error: "must be an absolute path" }).regex(/^\/[A-Za-z0-9._/-]+$/, { error: "must be an absolute path such as /etc/hosts" }).default("/etc/hosts"),
+    /**
+     * The hosts file on the node: `/etc/hosts`, or another file named `hosts` (a chroot's, say).
+     * The root DaemonSet writes its block into this file on every node, so nothing else is taken.
+     */
+    hostPath: z.string({ error: "must be an absolute path" })
+        .regex(/^\/[A-Za-z0-9._/-]+$/, { error: "must be an absolute path such as /etc/hosts" })
+        .refine(isHostsFilePath, {
+            error: "must be a hosts file: /etc/hosts, or a path whose last part is 'hosts' (no '..'); a root DaemonSet writes a block of '<address> <hostname>' lines into this file on every node, which would corrupt any other file (/etc/passwd, a kubelet config)",
+        })
+        .default("/etc/hosts"),
     /** Restrict the DaemonSet to some nodes (default: every Linux node). */
     nodeSelector: labelsSchema.optional(),
 });
