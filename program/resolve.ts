@@ -180,10 +180,39 @@ export function resolveStack(raw: Record<string, unknown>, options: ResolveOptio
         aws = a.env;
     }
 
-    if (problems.length > 0 || !environment || !cluster) throw new StackConfigError(dedupe(problems), options.source);
+    const failed = new Set<string>();
+    if (rawCluster !== undefined && !cluster0) failed.add("cluster");
+    if (raw.hairpin !== undefined && !hairpinSection) failed.add("hairpin");
+    if (raw.tailscale !== undefined && !tailscaleSection) failed.add("tailscale");
+    if (problems.length > 0 || !environment || !cluster) throw new StackConfigError(dedupe(withoutCascades(problems, failed)), options.source);
     const common = { ...(options.source ? { source: options.source } : {}), cluster, cilium, tailscale, hairpin, derived, warnings };
     if (environment === "aws") return { ...common, environment, cilium: cilium!, aws: aws! };
     return { ...common, environment, kubeconfig: raw.kubeconfig !== undefined };
+}
+
+/**
+ * Keys whose value is derived when left out, and the sections it is derived from (docs/config.md
+ * "Derived values"). Their derivation runs on parsed sections only.
+ */
+const DERIVED_KEYS: ReadonlyArray<{ path: RegExp; from: readonly string[] }> = [
+    { path: /^directpath:hairpin\.endpoints\[\d+\]\.(internalAddress|externalIps)$/, from: ["cluster", "hairpin"] },
+    { path: /^directpath:hairpin\.dns\.nodeLocalDns\.corednsAddress$/, from: ["cluster", "hairpin"] },
+    { path: /^directpath:tailscale\.nodes$/, from: ["cluster", "tailscale"] },
+];
+
+/**
+ * Drops "missing" problems at derived keys when a section they derive from did not parse: the
+ * derivation never ran, so the value is not known to be missing, and the user would be sent to fix
+ * something that is fine once the real mistake is fixed. Such a key is checked again, derived,
+ * on the next run.
+ */
+export function withoutCascades(problems: readonly Problem[], failedSections: ReadonlySet<string>): Problem[] {
+    if (failedSections.size === 0) return [...problems];
+    return problems.filter((p) => {
+        if (p.value !== undefined && !/cannot be derived|derive/.test(p.rule)) return true;
+        const d = DERIVED_KEYS.find((k) => k.path.test(p.path));
+        return !d || !d.from.some((s) => failedSections.has(s));
+    });
 }
 
 function dedupe(problems: Problem[]): Problem[] {

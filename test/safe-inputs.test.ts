@@ -245,3 +245,26 @@ describe("dns.hosts.hostPath: only a hosts file", () => {
         expect(problemsOf(raw)).toContainEqual({ path: "directpath:hairpin.dns.hosts.hostPath", value: "/etc/passwd", rule: expect.stringMatching(/^must be a hosts file/) });
     });
 });
+
+describe("no cascades: a derived key's problem only when its sources are valid", () => {
+    const cases: Array<[string, (raw: Raw) => void, string]> = [
+        ["an uppercase hostname", (raw) => { raw.hairpin.endpoints[0].hostnames = ["Registry.example.com"]; }, "directpath:hairpin.endpoints[0].hostnames[0]"],
+        ["a node's internalIp that doesn't parse", (raw) => { raw.cluster.nodes[0].internalIp = "192.168.10"; }, "directpath:cluster.nodes[0].internalIp"],
+        ["a dnsServiceIp that doesn't parse", (raw) => { raw.cluster.dnsServiceIp = "10.233.0"; }, "directpath:cluster.dnsServiceIp"],
+        ["pod mode with a node that doesn't parse", (raw) => { Object.assign(raw.tailscale, { network: "pod", nodePort: 30641 }); raw.cluster.nodes[1].externalIp = "1.2.3"; }, "directpath:cluster.nodes[1].externalIp"],
+    ];
+    it.each(cases)("%s: exactly one problem, at the key that is wrong", (_what, mutate, at) => {
+        const raw = stackRaw();
+        mutate(raw);
+        expect(problemsOf(raw).map((p) => p.path)).toEqual([at]);
+    });
+
+    it("a derived key that is really missing is still reported once its sources are valid", () => {
+        const raw = stackRaw();
+        delete raw.cluster.dnsServiceIp;
+        expect(problemsOf(raw)).toContainEqual(expect.objectContaining({ path: "directpath:hairpin.dns.nodeLocalDns.corednsAddress", value: undefined }));
+        const raw2 = stackRaw();
+        raw2.hairpin.endpoints[0].externalIps = ["169.233.100.99"];
+        expect(problemsOf(raw2).map((p) => p.path)).toContain("directpath:hairpin.endpoints[0].internalAddress");
+    });
+});
