@@ -183,7 +183,6 @@ export function resolveStack(raw: Record<string, unknown>, options: ResolveOptio
     const failed = new Set<string>();
     if (rawCluster !== undefined && !cluster0) failed.add("cluster");
     if (raw.hairpin !== undefined && !hairpinSection) failed.add("hairpin");
-    if (raw.tailscale !== undefined && !tailscaleSection) failed.add("tailscale");
     if (problems.length > 0 || !environment || !cluster) throw new StackConfigError(dedupe(withoutCascades(problems, failed)), options.source);
     const common = { ...(options.source ? { source: options.source } : {}), cluster, cilium, tailscale, hairpin, derived, warnings };
     if (environment === "aws") return { ...common, environment, cilium: cilium!, aws: aws! };
@@ -192,12 +191,13 @@ export function resolveStack(raw: Record<string, unknown>, options: ResolveOptio
 
 /**
  * Keys whose value is derived when left out, and the sections it is derived from (docs/config.md
- * "Derived values"). Their derivation runs on parsed sections only.
+ * "Derived values"). The hairpin derivations run on the parsed section only.
  */
 const DERIVED_KEYS: ReadonlyArray<{ path: RegExp; from: readonly string[] }> = [
     { path: /^directpath:hairpin\.endpoints\[\d+\]\.(internalAddress|externalIps)$/, from: ["cluster", "hairpin"] },
     { path: /^directpath:hairpin\.dns\.nodeLocalDns\.corednsAddress$/, from: ["cluster", "hairpin"] },
-    { path: /^directpath:tailscale\.nodes$/, from: ["cluster", "tailscale"] },
+    // Pod mode's nodes are derived from the raw section too (withDerivedPodNodes), so only the cluster counts.
+    { path: /^directpath:tailscale\.nodes$/, from: ["cluster"] },
 ];
 
 /**
