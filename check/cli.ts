@@ -13,6 +13,7 @@ import { PlanError, runPlan, targetsFromPlanDir } from "./plan";
 import { rbacYaml } from "./rbac";
 import { formatTable, jsonReport } from "./report";
 import { targetsSchema, type CheckTargets } from "./targets";
+import { imageReferenceProblem } from "../components/common/image";
 
 export const USAGE = `usage: directpath-check (--stack <name> | --plan <dir> | --targets <file>) [options]
        npm run check -- --stack <name> [options]
@@ -86,7 +87,13 @@ export function parseArgs(argv: readonly string[]): CliArgs {
                 else a.namespace = v;
                 break;
             }
-            case "--image": a.image = val(); break;
+            case "--image": {
+                const v = val();
+                const problem = v !== undefined ? imageReferenceProblem(v) : undefined;
+                if (problem) errors.push(`--image ${JSON.stringify(v)}: ${problem}`);
+                else a.image = v;
+                break;
+            }
             case "--nodes": {
                 const v = val();
                 if (v !== undefined) {

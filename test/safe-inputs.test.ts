@@ -268,3 +268,91 @@ describe("no cascades: a derived key's problem only when its sources are valid",
         expect(problemsOf(raw2).map((p) => p.path)).toContain("directpath:hairpin.endpoints[0].internalAddress");
     });
 });
+
+describe("image references: tag, digest, or both, everywhere", () => {
+    const DIGEST = `sha256:${"a1".repeat(32)}`;
+    it.each([`busybox:1.37.0`, `busybox@${DIGEST}`, `busybox:1.37.0@${DIGEST}`, `registry.local:5000/mirror/busybox:1.37.0`, `docker.io/library/busybox@${DIGEST}`, `busybox:latest@${DIGEST}`])("hosts and iptables images accept %s", (image) => {
+        expect(() => validateHairpinArgs(args({}, { dns: { hosts: { enabled: true, image } } }))).not.toThrow();
+        expect(() => validateHairpinArgs(args({ mode: "iptables", backend: { address: { ip: "192.168.10.100" } } }, { redirect: { iptables: { image } } }))).not.toThrow();
+    });
+    const bad: Array<[string, RegExp]> = [
+        ["busybox", /must name a tag or a digest/],
+        ["busybox:latest", /'latest' is a floating tag/],
+        ["Busybox:1.37.0", /must be an image reference: repo:tag, repo@sha256:<64 hex> or repo:tag@sha256:<64 hex>/],
+        ["busybox@sha256:abc", /must be an image reference/],
+        ["busybox:1.37.0 ", /must be an image reference/],
+    ];
+    it.each(bad)("refuses %s", (image, rule) => {
+        expectProblems(() => validateHairpinArgs(args({}, { dns: { hosts: { enabled: true, image } } })), [{ path: "dns.hosts.image", value: image, rule }]);
+    });
+
+    it("tailscale.image takes a digest: rendered repo:tag@digest, and a floating tag is fine once pinned", async () => {
+        const { tailscaleArgsSchema, tailscaleImage } = await import("../components/tailscale/args");
+        const parsed = tailscaleArgsSchema.parse({ image: { digest: DIGEST } });
+        expect(tailscaleImage(parsed.image)).toBe(`tailscale/tailscale:v1.102.3@${DIGEST}`);
+        expect(tailscaleCrossChecks({ image: { tag: "latest", digest: DIGEST } })).toEqual([]);
+        expect(tailscaleCrossChecks({ image: { tag: "latest" } })).toContainEqual(expect.objectContaining({ path: "image.tag", rule: expect.stringMatching(/floating tag .*or pin the image with image\.digest/) }));
+        const r = tailscaleArgsSchema.safeParse({ image: { repository: `tailscale/tailscale@${DIGEST}` } });
+        expect(r.success).toBe(false);
+        expect(r.error!.issues[0]!.message).toMatch(/without tag or digest \(those go in image\.tag and image\.digest\)/);
+    });
+
+    it("in a stack: a digest-pinned Tailscale image is what the DaemonSet runs", async () => {
+        const raw = stackRaw();
+        raw.tailscale.image = { digest: DIGEST };
+        const spec = resolve(raw);
+        expect(spec.tailscale!.image).toEqual({ repository: "tailscale/tailscale", tag: "v1.102.3", digest: DIGEST, pullPolicy: "IfNotPresent" });
+    });
+});
+
+describe("the plan summary lists digest-pinned images as the pods run them", () => {
+    const D = `sha256:${"0f".repeat(32)}`;
+    async function summaryOf(stack: string, mutate: (sections: Record<string, any>) => void) {
+        const { readStackFiles } = await import("../plan/stack-files");
+        const { assemblePlan } = await import("../plan/assemble");
+        const { runDefaultProgram } = await import("../program/main");
+        const { capture, resolve: resolveOutput } = await import("./harness");
+        const files = readStackFiles(ROOT, stack);
+        const config = { ...files.config };
+        const sections: Record<string, any> = {};
+        for (const k of ["tailscale", "hairpin"]) if (config[`directpath:${k}`]) sections[k] = JSON.parse(config[`directpath:${k}`]!);
+        mutate(sections);
+        for (const [k, v] of Object.entries(sections)) config[`directpath:${k}`] = JSON.stringify(v);
+        const { r, value } = await capture(() => runDefaultProgram(), { project: files.project, stack: files.stack, preview: true, config, secretKeys: files.secretKeys });
+        const outputs = await resolveOutput<Record<string, unknown>>(value);
+        return assemblePlan({ project: files.project, stack: files.stack, recorded: r.resources, outputs, secretConfigKeys: files.secretKeys, outDir: "OUT" }).summary;
+    }
+
+    it("Tailscale and hosts images (local), the iptables image (local-iptables)", async () => {
+        const { formatSummary } = await import("../plan/summary");
+        const local = await summaryOf("local", (s) => {
+            s.tailscale.image = { digest: D };
+            s.hairpin.dns.hosts = { ...s.hairpin.dns.hosts, image: `busybox@${D}` };
+        });
+        expect(local.images.map((i) => i.image)).toEqual(expect.arrayContaining([`tailscale/tailscale:v1.102.3@${D}`, `busybox@${D}`]));
+        const text = formatSummary(local).join("\n");
+        expect(text).toContain(`  tailscale/tailscale:v1.102.3@${D}   used by DaemonSet`);
+        expect(text).toContain(`  busybox@${D}   used by DaemonSet`);
+        const ipt = await summaryOf("local-iptables", (s) => {
+            s.hairpin.redirect = { ...s.hairpin.redirect, iptables: { ...(s.hairpin.redirect?.iptables ?? {}), image: `docker.io/rancher/klipper-lb:v0.4.17@${D}` } };
+        });
+        expect(ipt.images.map((i) => i.image)).toContain(`docker.io/rancher/klipper-lb:v0.4.17@${D}`);
+    });
+});
+
+describe("parseImageReference and directpath check --image", () => {
+    it("splits repository, tag and digest; a registry port is not a tag", async () => {
+        const { parseImageReference } = await import("../components/common/image");
+        const D = `sha256:${"9".repeat(64)}`;
+        expect(parseImageReference("registry:5000/x/busybox")).toEqual({ repository: "registry:5000/x/busybox" });
+        expect(parseImageReference(`registry:5000/x/busybox:1.37.0@${D}`)).toEqual({ repository: "registry:5000/x/busybox", tag: "1.37.0", digest: D });
+        expect(parseImageReference(`busybox@${D}`)).toEqual({ repository: "busybox", digest: D });
+        for (const bad of ["", "busybox:", "busybox@", "UPPER/x:1", `busybox@sha256:${"G".repeat(64)}`, "a b:1"]) expect(parseImageReference(bad), bad).toBeUndefined();
+    });
+    it("check --image takes the same references and refuses the rest with exit-2 usage errors", async () => {
+        const { parseArgs } = await import("../check/cli");
+        const D = `sha256:${"ab".repeat(32)}`;
+        expect(parseArgs(["--image", `busybox@${D}`]).image).toBe(`busybox@${D}`);
+        expect(() => parseArgs(["--image", "busybox"])).toThrow(/--image "busybox": must name a tag or a digest/);
+    });
+});

@@ -11,6 +11,7 @@
  */
 import { z } from "zod";
 import { joinPath, type Problem } from "../common/errors";
+import { imageReferenceSchema } from "../common/image";
 import { dnsNameSchema, ipSchema, isDnsName, isIP, k8sNameSchema, labelsSchema } from "../common/net";
 import { CorefileError, parseCorefile, rootZoneBlock, servedZones, stripRegions, type ParsedCorefile } from "./corefile";
 import { corednsMissingPieces, nodeLocalMissingPieces, type MissingPiece } from "./corefile-content";
@@ -135,7 +136,7 @@ export const hostsOptionsSchema = z.strictObject({
     enabled: z.boolean().default(false),
     namespace: k8sNameSchema.default("kube-system"),
     /** A small image with a POSIX sh, awk, cmp, tail and sleep (busybox). */
-    image: z.string({ error: "must be an image reference" }).min(1, { error: "must not be empty" }).default("busybox:1.37.0"),
+    image: imageReferenceSchema.default("busybox:1.37.0"),
     /** Seconds between reconciles. */
     intervalSeconds: z.number({ error: "must be a number of seconds" }).int({ error: "must be an integer" }).min(5, { error: "must be 5-86400" }).max(86400, { error: "must be 5-86400" }).default(60),
     /**

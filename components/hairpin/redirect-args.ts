@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { joinPath, type Problem } from "../common/errors";
+import { imageReferenceSchema } from "../common/image";
 import { k8sNameSchema, labelsSchema } from "../common/net";
 import { BACKEND_KINDS, HAIRPIN_MODES, type BackendKind, type Endpoint, type HairpinMode } from "./model";
 
@@ -49,7 +50,7 @@ export const iptablesOptionsSchema = z.strictObject({
     /** Namespace of the DaemonSet and its ConfigMap. */
     namespace: k8sNameSchema.default("kube-system"),
     /** The container image: needs `/bin/sh`, iptables-nft and iptables-legacy, and `getent` or `nslookup`. */
-    image: z.string({ error: "must be an image reference as a string" }).min(1, { error: "must not be empty" }).default(DEFAULT_IPTABLES_IMAGE),
+    image: imageReferenceSchema.default(DEFAULT_IPTABLES_IMAGE),
     /** Seconds between reconciles: a flushed nat table heals, Service ClusterIPs are re-resolved. */
     reconcileSeconds: z.number({ error: "must be a number of seconds" }).int({ error: "must be an integer" }).min(5, { error: "must be 5-3600" }).max(3600, { error: "must be 5-3600" }).default(30),
     /** Which iptables to use. `auto` picks the one the host uses (iptables-wrapper's heuristic). */

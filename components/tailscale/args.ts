@@ -10,6 +10,7 @@ import { z } from "zod";
 import type { Problem } from "../common/errors";
 import { NODE_PORT_RANGE, RESERVED_NODE_PORTS } from "../common/firewall";
 import { checkAddress, type AddressPolicy } from "../common/address-class";
+import { FLOATING_TAGS, formatImageReference, isImageDigest, isImageRepository } from "../common/image";
 import { cidrSchema, dnsLabelSchema, ipSchema, isDnsLabel, isIPv4, isIPv6, k8sNameSchema, labelsSchema, parseCidr, portSchema } from "../common/net";
 
 /**
@@ -36,7 +37,12 @@ export const TAILSCALE_DEFAULT_HEALTH = { address: "127.0.0.1", port: 9872 } as 
 export const TAILSCALE_DEFAULT_STATE_HOST_PATH = "/var/lib/directpath/tailscale";
 
 /** Tags that move over time; a pinned release tag (v1.102.3) is required instead. */
-export const FLOATING_IMAGE_TAGS = ["latest", "stable", "unstable"] as const;
+export const FLOATING_IMAGE_TAGS = FLOATING_TAGS;
+
+/** The image reference a container runs: `<repository>:<tag>`, with `@<digest>` when pinned. */
+export function tailscaleImage(image: { repository: string; tag: string; digest?: string }): string {
+    return formatImageReference(image);
+}
 
 /** Namespaces that exist in every cluster: TailscaleDirect needs one of its own (PSA privileged). */
 export const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"] as const;
@@ -63,8 +69,6 @@ const TAG = /^tag:[A-Za-z][A-Za-z0-9-]*$/;
 const QUANTITY = /^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[numkMGTPE]|[KMGTPE]i)?$/;
 /** A Docker image tag. */
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-/** A Docker image repository (`tailscale/tailscale`, `ghcr.io/tailscale/tailscale`, `registry:5000/x/y`). */
-const IMAGE_REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 
 const quantitySchema = z.string({ error: "must be a Kubernetes quantity as a string, e.g. \"50m\" or \"64Mi\"" })
     .regex(QUANTITY, { error: "must be a Kubernetes quantity such as 50m, 1, 64Mi or 1Gi" });
@@ -90,15 +94,22 @@ export const tolerationSchema = z.strictObject({
 export const imageSchema = z.strictObject({
     /** The image repository. Default `tailscale/tailscale` (Docker Hub). */
     repository: z.string({ error: "must be an image repository as a string" })
-        .regex(IMAGE_REPOSITORY, { error: "must be an image repository such as tailscale/tailscale or ghcr.io/tailscale/tailscale (no tag)" })
+        .refine(isImageRepository, {
+            error: "must be an image repository such as tailscale/tailscale or ghcr.io/tailscale/tailscale, without tag or digest (those go in image.tag and image.digest)",
+        })
         .default(TAILSCALE_DEFAULT_IMAGE.repository),
-    /** A pinned release tag such as `v1.102.3`. Floating tags (`latest`, `stable`, `unstable`) are rejected. */
+    /**
+     * A pinned release tag such as `v1.102.3`. Floating tags (`latest`, `stable`, `unstable`) are
+     * refused unless `digest` pins the image. The version rules (pod mode, relay) read this tag, so
+     * with a digest set it to the release the digest is of.
+     */
     tag: z.string({ error: "must be an image tag as a string" })
         .regex(IMAGE_TAG, { error: "must be a Docker image tag: letters, digits, '_', '.', '-', at most 128 characters" })
-        .refine((t) => !(FLOATING_IMAGE_TAGS as readonly string[]).includes(t.toLowerCase()), {
-            error: `must be a pinned release tag such as ${TAILSCALE_DEFAULT_IMAGE.tag}, not a floating tag (${FLOATING_IMAGE_TAGS.join(", ")}): a floating tag changes the running version behind your back`,
-        })
         .default(TAILSCALE_DEFAULT_IMAGE.tag),
+    /** Pins the image by digest (`sha256:<64 hex>`): the image is `<repository>:<tag>@<digest>`, and the runtime pulls the digest. */
+    digest: z.string({ error: "must be an image digest as a string" })
+        .refine(isImageDigest, { error: "must be an image digest: sha256: followed by 64 lowercase hex digits (as `crane digest` or `docker buildx imagetools inspect` print it)" })
+        .optional(),
     pullPolicy: z.enum(["IfNotPresent", "Always", "Never"], { error: "must be IfNotPresent, Always or Never" }).default("IfNotPresent"),
 });
 
@@ -308,6 +319,14 @@ export function tailscaleCrossChecks(raw: unknown, keys?: KeyPresence): Problem[
         if (!(Array.isArray(r.tags) && r.tags.length > 0)) {
             problems.push({ path: "tags", value: r.tags, rule: "must list at least one tag (tag:<name>) when relay is set: the relay grant names the relay nodes by their tags (its dst)" });
         }
+    }
+
+    if (isObject(r.image) && typeof r.image.tag === "string" && (FLOATING_IMAGE_TAGS as readonly string[]).includes(r.image.tag.toLowerCase()) && r.image.digest === undefined) {
+        problems.push({
+            path: "image.tag",
+            value: r.image.tag,
+            rule: `must be a pinned release tag such as ${TAILSCALE_DEFAULT_IMAGE.tag}, not a floating tag (${FLOATING_IMAGE_TAGS.join(", ")}): a floating tag changes the running version behind your back (or pin the image with image.digest)`,
+        });
     }
 
     const configFlow = pod || isObject(r.relay);

@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import type { FirewallRule } from "../common/firewall";
 import { isIPv6 } from "../common/net";
-import { stateSecretName, TAILSCALE_DEFAULT_HEALTH, type TailscaleSettings } from "./args";
+import { stateSecretName, tailscaleImage, TAILSCALE_DEFAULT_HEALTH, type TailscaleSettings } from "./args";
 
 export { stateSecretName } from "./args";
 
@@ -497,7 +497,7 @@ function probeHttp(settings: TailscaleSettings) {
 export function renderConfigInitContainer(settings: TailscaleSettings) {
     return {
         name: CONFIG_INIT_CONTAINER_NAME,
-        image: `${settings.image.repository}:${settings.image.tag}`,
+        image: tailscaleImage(settings.image),
         imagePullPolicy: settings.image.pullPolicy,
         command: ["/bin/sh", `${CHECKS_MOUNT_PATH}/${SELECT_CONFIG_SCRIPT}`],
         env: [
@@ -575,7 +575,7 @@ export function renderPodTemplate(name: string, settings: TailscaleSettings) {
     const lowPort = [settings.port, settings.healthPort, ...(settings.relay ? [settings.relay.port] : [])].some((p) => p < 1024);
     const container = {
         name: CONTAINER_NAME,
-        image: `${settings.image.repository}:${settings.image.tag}`,
+        image: tailscaleImage(settings.image),
         imagePullPolicy: settings.image.pullPolicy,
         env: containerEnv(name, settings),
         ports,
