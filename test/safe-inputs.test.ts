@@ -352,7 +352,7 @@ describe("parseImageReference and directpath check --image", () => {
     it("check --image takes the same references and refuses the rest with exit-2 usage errors", async () => {
         const { parseArgs } = await import("../check/cli");
         const D = `sha256:${"ab".repeat(32)}`;
-        expect(parseArgs(["--image", `busybox@${D}`]).image).toBe(`busybox@${D}`);
-        expect(() => parseArgs(["--image", "busybox"])).toThrow(/--image "busybox": must name a tag or a digest/);
+        expect(parseArgs(["--stack", "local", "--image", `busybox@${D}`]).image).toBe(`busybox@${D}`);
+        expect(() => parseArgs(["--stack", "local", "--image", "busybox"])).toThrow(/--image "busybox": must name a tag or a digest/);
     });
 });

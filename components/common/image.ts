@@ -8,11 +8,8 @@ import { z } from "zod";
 /** Tags that move over time: refused unless a digest pins the image. */
 export const FLOATING_TAGS = ["latest", "stable", "unstable"] as const;
 
-const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
-const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?`;
-const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
-/** A repository: an optional registry host (it has a '.' or ':' or is localhost), then path components. */
-const REPOSITORY = new RegExp(`^(?:(?:${DOMAIN})/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
+const DOMAIN = /^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$/;
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** The digest forms containerd accepts: sha256 (64 hex) and sha512 (128 hex), lowercase. */
 const DIGEST = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
@@ -30,7 +27,14 @@ export function isImageDigest(text: string): boolean {
 
 /** True for a repository without tag or digest (`tailscale/tailscale`, `registry:5000/x/y`). */
 export function isImageRepository(text: string): boolean {
-    return text.length <= 255 && REPOSITORY.test(text);
+    if (text.length === 0 || text.length > 255) return false;
+    const parts = text.split("/");
+    // The first part is a registry host when it looks like one (a '.', a ':port', or localhost), as the runtime reads it.
+    const first = parts[0]!;
+    const host = parts.length > 1 && (first.includes(".") || first.includes(":") || first === "localhost");
+    if (host && !DOMAIN.test(first)) return false;
+    const path = host ? parts.slice(1) : parts;
+    return path.length > 0 && path.every((p) => PATH_COMPONENT.test(p));
 }
 
 /** Splits `repo[:tag][@digest]`; undefined when any part is malformed. */
