@@ -13,6 +13,7 @@ import { probeEnv, probeText, tailscaleProbeCommand } from "./probes";
 import { runTailscaleProbe, tailscaleInputFromProbe, tailscaleVerdict, type TailscalePodInput } from "./tailscale";
 import { DEFAULT_PROBE_IMAGE, type CheckTargets } from "./targets";
 import { hairpinVerdict, overlayVerdict } from "./verdict";
+import { clashNote, hasLrpEndpoints, lrpFrontendClashes, type ServiceLike } from "./lrp-frontends";
 
 export const MANAGED_BY = "directpath-check";
 export const DEFAULT_NAMESPACE = "directpath-check";
@@ -127,6 +128,19 @@ export async function runClusterCheck(o: ClusterCheckOptions): Promise<ClusterCh
     const overlayNodes = [...nodes].sort((a, b) => a.name.localeCompare(b.name)).slice(0, maxNodes);
     const sampled = overlayNodes.length < nodes.length ? `sampled ${overlayNodes.length} of ${nodes.length} nodes (--max-nodes ${maxNodes}), every pair among them` : undefined;
     if (sampled) notes.push(`overlay: ${sampled}`);
+
+    // Services that already serve a cilium-lrp endpoint's address (Cilium then skips the LRP).
+    if (hasLrpEndpoints(t)) {
+        const sr = await kube.run(["get", "services", "--all-namespaces", "-o", "json"]);
+        if (sr.code !== 0) notes.push(`could not list Services to compare with the cilium-lrp addresses (RBAC: list services): ${kubeReason(sr)}`);
+        else {
+            const clashes = lrpFrontendClashes(t, json<{ items: ServiceLike[] }>(sr.stdout, "services").items);
+            for (const c of clashes) {
+                notes.push(clashNote(c));
+                log(`      WARNING: ${clashNote(c)}`);
+            }
+        }
+    }
 
     // 3. Our namespace (created when missing) and what of ours is already in it.
     step(3, TOTAL, `namespace ${ns}`);

@@ -6,6 +6,7 @@
 import { stringify } from "yaml";
 import { DEFAULT_NAMESPACE } from "./cluster";
 import type { CheckTargets } from "./targets";
+import { hasLrpEndpoints } from "./lrp-frontends";
 
 export interface RbacRule {
     /** Where: "cluster" or a namespace. */
@@ -26,6 +27,9 @@ export function rbacRules(t: CheckTargets, namespace = DEFAULT_NAMESPACE): RbacR
         { scope: "kube-system", apiGroups: [""], resources: ["pods"], verbs: ["list"], why: "the CoreDNS pods (k8s-app=kube-dns), probed from every node" },
         { scope: "kube-system", apiGroups: [""], resources: ["configmaps"], verbs: ["get"], resourceNames: ["cilium-config"], why: "the tunnel protocol and port Cilium uses" },
     ];
+    if (hasLrpEndpoints(t)) {
+        rules.push({ scope: "cluster", apiGroups: [""], resources: ["services"], verbs: ["list"], why: "Services whose externalIPs or LoadBalancer IP is a cilium-lrp endpoint's address (Cilium then skips the LRP)" });
+    }
     if (t.tailscale) {
         rules.push(
             { scope: t.tailscale.namespace, apiGroups: [""], resources: ["pods"], verbs: ["list"], why: "the TailscaleDirect pods" },

@@ -356,3 +356,48 @@ describe("parseImageReference and directpath check --image", () => {
         expect(() => parseArgs(["--stack", "local", "--image", "busybox"])).toThrow(/--image "busybox": must name a tag or a digest/);
     });
 });
+
+describe("an address under cilium-lrp that is also a Service frontend", () => {
+    it("refused when the same stack puts it under service-external-ips (a new Service or a patched one)", () => {
+        for (const backend of [{ pods: { namespace: "ingress", selector: { app: "gw" } } }, { service: { namespace: "api", name: "api" } }]) {
+            const a: HairpinBypassArgs = {
+                endpoints: [
+                    endpoint() as never,
+                    { ...endpoint({ name: "api", hostnames: [], ports: [{ port: 8443 }], mode: "service-external-ips", backend }) } as never,
+                ],
+            };
+            expectProblems(() => validateHairpinArgs(a), [{
+                path: "endpoints[1].externalIps[0]",
+                value: "169.233.100.10",
+                rule: /is under mode 'cilium-lrp' \(endpoints\[0\]\) and also a Service frontend \(endpoints\[1\], mode 'service-external-ips'\): Cilium skips an addressMatcher LocalRedirectPolicy .*--enable-lrp-address-matcher-override/,
+            }]);
+        }
+    });
+    it("two cilium-lrp endpoints on one address (other ports) are fine", () => {
+        expect(() => validateHairpinArgs({ endpoints: [endpoint() as never, endpoint({ name: "other", hostnames: [], ports: [{ port: 8443 }] }) as never] })).not.toThrow();
+    });
+    it("directpath check: Services of the cluster that serve a cilium-lrp address are reported, and it may list Services", async () => {
+        const { lrpFrontendClashes, clashNote } = await import("../check/lrp-frontends");
+        const { rbacRules } = await import("../check/rbac");
+        const { targetsSchema } = await import("../check/targets");
+        const t = targetsSchema.parse({
+            version: 1,
+            hairpin: { endpoints: [
+                { name: "registry", mode: "cilium-lrp", externalIps: ["169.233.100.10"], ports: [{ port: 443 }] },
+                { name: "api", mode: "service-external-ips", externalIps: ["169.233.100.11"], ports: [{ port: 443 }] },
+            ] },
+        });
+        const clashes = lrpFrontendClashes(t, [
+            { metadata: { namespace: "ingress", name: "gw-lb" }, spec: { type: "LoadBalancer" }, status: { loadBalancer: { ingress: [{ ip: "169.233.100.10" }] } } },
+            { metadata: { namespace: "web", name: "web" }, spec: { externalIPs: ["169.233.100.10"] } },
+            { metadata: { namespace: "api", name: "api" }, spec: { externalIPs: ["169.233.100.11"] } },
+            { metadata: { namespace: "x", name: "other" }, spec: { externalIPs: ["169.233.100.99"] } },
+        ]);
+        expect(clashes).toEqual([
+            { endpoint: "registry", ip: "169.233.100.10", service: "ingress/gw-lb", how: "LoadBalancer IP" },
+            { endpoint: "registry", ip: "169.233.100.10", service: "web/web", how: "externalIPs" },
+        ]);
+        expect(clashNote(clashes[1]!)).toMatch(/^hairpin endpoint 'registry' \(mode cilium-lrp\): 169\.233\.100\.10 is also Service web\/web's externalIPs; Cilium skips .* this endpoint's LRP does nothing/);
+        expect(rbacRules(t).find((r) => r.resources.includes("services"))).toMatchObject({ scope: "cluster", verbs: ["list"] });
+    });
+});

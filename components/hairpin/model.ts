@@ -246,6 +246,7 @@ export function endpointCrossChecks(rawEndpoints: unknown, rawDefaultMode: unkno
     const names = new Map<string, number>();
     const claims = new Map<string, string>();
     const hostnames = new Map<string, string>();
+    const frontends = new Map<string, { mode: HairpinMode; at: string }>();
 
     arr(rawEndpoints).forEach((e, i) => {
         if (!isObj(e)) return;
@@ -301,6 +302,26 @@ export function endpointCrossChecks(rawEndpoints: unknown, rawDefaultMode: unkno
             if (owner !== undefined) problems.push({ path: at("hostnames", k), value: h, rule: `hostnames must be unique across endpoints (${owner} already overrides it)` });
             else hostnames.set(h, `endpoints[${i}]`);
         });
+
+        // An LRP address must not also be a Service frontend this component creates or patches:
+        // Cilium (1.17+) skips an addressMatcher LRP whose address is already a Service's externalIP
+        // or LoadBalancer IP unless --enable-lrp-address-matcher-override is set.
+        const myMode = (HAIRPIN_MODES as readonly unknown[]).includes(e.mode) ? (e.mode as HairpinMode) : e.mode === undefined ? defaultMode : undefined;
+        if (myMode === "cilium-lrp" || myMode === "service-external-ips") {
+            arr(e.externalIps).forEach((ip, k) => {
+                if (typeof ip !== "string" || !isIP(ip)) return;
+                const other = frontends.get(ip);
+                if (other && other.mode !== myMode) {
+                    const lrp = myMode === "cilium-lrp" ? `endpoints[${i}]` : other.at;
+                    const svc = myMode === "cilium-lrp" ? other.at : `endpoints[${i}]`;
+                    problems.push({
+                        path: at("externalIps", k),
+                        value: ip,
+                        rule: `is under mode 'cilium-lrp' (${lrp}) and also a Service frontend (${svc}, mode 'service-external-ips'): Cilium skips an addressMatcher LocalRedirectPolicy for an address a Service already serves (unless the agent runs with --enable-lrp-address-matcher-override), so the LRP would silently do nothing; use one mode for the address`,
+                    });
+                } else if (!other) frontends.set(ip, { mode: myMode, at: `endpoints[${i}]` });
+            });
+        }
 
         // The backend kind must be one the endpoint's mode can serve.
         const kind = rawBackendKind(e.backend);
