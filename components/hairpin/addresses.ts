@@ -93,9 +93,9 @@ export function endpointAddressChecks(rawEndpoints: unknown, cluster: AddressCon
         (Array.isArray(ep.externalIps) ? ep.externalIps : []).forEach((ip, k) => put(joinPath("endpoints", i, "externalIps", k), ip, EXTERNAL_IP_POLICY));
         put(joinPath("endpoints", i, "internalAddress"), ep.internalAddress, INTERNAL_ADDRESS_POLICY);
         const backend = ep.backend;
-        if (typeof backend === "object" && backend !== null && typeof (backend as Record<string, unknown>).address === "object") {
-            const address = (backend as Record<string, Record<string, unknown>>).address!;
-            put(joinPath("endpoints", i, "backend", "address", "ip"), address.ip, INTERNAL_ADDRESS_POLICY);
+        const address = typeof backend === "object" && backend !== null ? (backend as Record<string, unknown>).address : undefined;
+        if (typeof address === "object" && address !== null) {
+            put(joinPath("endpoints", i, "backend", "address", "ip"), (address as Record<string, unknown>).ip, INTERNAL_ADDRESS_POLICY);
         }
     });
     return { problems, warnings };

@@ -208,6 +208,8 @@ export function dnsCrossChecks(raw: Raw): Problem[] {
         });
     });
     const anyOn = features.coredns || features.nodeLocalDns || features.hosts;
+    // The DNS half writes its patches when any endpoint has hostnames, plain or pulumi.Inputs alike.
+    const patches = arr(raw.endpoints).some((e) => isObj(e) && arr(e.hostnames).length > 0);
 
     if (anyOn) {
         for (const h of hostnames) {
@@ -220,7 +222,7 @@ export function dnsCrossChecks(raw: Raw): Problem[] {
 
     const zoneNames = hostnames.map((h) => h.name);
     const coredns = isObj(dns.coredns) ? dns.coredns : {};
-    if (features.coredns && hostnames.length > 0) {
+    if (features.coredns && patches) {
         const delivery = coredns.delivery ?? "coredns-custom";
         if (delivery === "corefile" && coredns.baseCorefile === undefined) {
             problems.push({
@@ -238,7 +240,7 @@ export function dnsCrossChecks(raw: Raw): Problem[] {
     }
 
     const nodeLocal = isObj(dns.nodeLocalDns) ? dns.nodeLocalDns : {};
-    if (features.nodeLocalDns && hostnames.length > 0) {
+    if (features.nodeLocalDns && patches) {
         if (nodeLocal.corednsAddress === undefined) {
             problems.push({
                 path: "dns.nodeLocalDns.corednsAddress",
