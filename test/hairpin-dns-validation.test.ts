@@ -179,7 +179,7 @@ describe("DNS half validation", () => {
             { path: "dns.coredns.colour", rule: /unknown key/ },
             { path: "dns.nodeLocalDns.bind[0]", value: "169.254.25.300" },
             { path: "dns.hosts.intervalSeconds", value: 1, rule: /5-86400/ },
-            { path: "dns.hosts.image", value: "", rule: /empty/ },
+            { path: "dns.hosts.image", value: "", rule: /must be an image reference: repo:tag/ },
             { path: "dns.hosts.hostPath", value: "etc/hosts", rule: /absolute path/ },
         ]);
     });
