@@ -190,6 +190,12 @@ export function resolveHairpin(section: HairpinSection, cluster: ClusterSection 
             problems.push({ ...p, rule: `${p.rule}; or set directpath:cluster.dnsServiceIp, which it is derived from` });
         } else problems.push(p);
     }
+    // No cascade: an internalAddress that would have been derived from an external IP that is itself
+    // refused is not reported missing (fixing the external IP derives it).
+    const refusedIps = new Set(problems.filter((p) => /^directpath:hairpin\.endpoints\[\d+\]\.externalIps\[\d+\]$/.test(p.path)).map((p) => p.path.replace(/\.externalIps\[\d+\]$/, "")));
+    const kept = problems.filter((p) => !(p.value === undefined && p.path.endsWith(".internalAddress") && refusedIps.has(p.path.replace(/\.internalAddress$/, ""))));
+    problems.length = 0;
+    problems.push(...kept);
     // A section that is off deploys nothing: its rules still run, but nothing is derived or warned about.
     return enabled ? { hairpin: spec, problems, warnings, derived } : { problems, warnings: [], derived: {} };
 }
