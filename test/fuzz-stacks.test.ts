@@ -28,26 +28,18 @@ import { internalAddressOf } from "../components/hairpin/model";
 import { tailscaleModeFirewallRules } from "../components/tailscale/render";
 import { validateTailscaleArgs } from "../components/tailscale";
 import { clusterSecurityRules, validateClusterSecurityOptions } from "../components/aws/security/rules";
-import { readStackFiles } from "../plan/stack-files";
-import { resolveStack, SECTIONS, type StackSpec } from "../program/resolve";
+import { resolveStack, type StackSpec } from "../program/resolve";
 import { TAILSCALE_COMPONENT_NAME } from "../program/sections/tailscale";
-import { ROOT } from "./harness";
+import { stackConfigRaw } from "./harness";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 const STACKS = ["local", "local-iptables", "dev", "prod"] as const;
 const RUNS = Number(process.env.DIRECTPATH_FUZZ_RUNS ?? 1000);
 const SEED = process.env.DIRECTPATH_FUZZ_SEED !== undefined ? Number(process.env.DIRECTPATH_FUZZ_SEED) : Date.now() % 2 ** 31;
 
-/** A stack file's config as the program receives it: keys without the project prefix, sections decoded. */
+/** A stack file's config as the program receives it. */
 function stackConfig(stack: string): { raw: Record<string, Json>; secretKeys: Set<string> } {
-    const files = readStackFiles(ROOT, stack);
-    const raw: Record<string, Json> = {};
-    for (const [k, v] of Object.entries(files.config)) {
-        if (!k.startsWith("directpath:")) continue;
-        const name = k.slice("directpath:".length);
-        raw[name] = name in SECTIONS ? (JSON.parse(v) as Json) : v;
-    }
-    return { raw, secretKeys: new Set(files.secretKeys.map((k) => k.slice("directpath:".length))) };
+    return stackConfigRaw(stack) as { raw: Record<string, Json>; secretKeys: Set<string> };
 }
 
 /** Every path into the config: the root keys, objects' keys and arrays' indices below them. */

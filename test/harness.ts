@@ -10,6 +10,8 @@ import * as path from "node:path";
 import { expect, inject } from "vitest";
 import { ValidationError, type Problem } from "../components/common/errors";
 import { planCliCommand } from "../plan/command";
+import { readStackFiles } from "../plan/stack-files";
+import { SECTIONS } from "../program/resolve";
 import { installMocks, plainValue, settle, type MockOptions, type RecordedResource, Recorder } from "../plan/runtime";
 
 export { Recorder, type RecordedResource };
@@ -151,4 +153,19 @@ export function netnsUnavailableReason(): string | undefined {
     if (typeof process.getuid !== "function" || process.getuid() !== 0) return "network namespaces need root (CI runs as root)";
     if (!["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].some((p) => fs.existsSync(p))) return "the ip command (iproute2) is not installed";
     return undefined;
+}
+
+/**
+ * A stack file's `directpath:*` config as the resolver takes it: keys without the project prefix,
+ * object sections decoded; and the keys Pulumi holds as secrets.
+ */
+export function stackConfigRaw(stack: string): { raw: Record<string, any>; secretKeys: Set<string> } {
+    const files = readStackFiles(ROOT, stack);
+    const raw: Record<string, any> = {};
+    for (const [k, v] of Object.entries(files.config)) {
+        if (!k.startsWith("directpath:")) continue;
+        const name = k.slice("directpath:".length);
+        raw[name] = name in SECTIONS ? JSON.parse(v) : v;
+    }
+    return { raw, secretKeys: new Set(files.secretKeys.map((k) => k.slice("directpath:".length))) };
 }

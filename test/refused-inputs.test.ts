@@ -6,9 +6,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { readStackFiles } from "../plan/stack-files";
-import { resolveStack, SECTIONS, StackConfigError } from "../program/resolve";
-import { ROOT } from "./harness";
+import { resolveStack, StackConfigError } from "../program/resolve";
+import { ROOT, stackConfigRaw } from "./harness";
 
 interface Row {
     stack: string;
@@ -48,22 +47,11 @@ function set(root: Record<string, unknown>, dotted: string, value: unknown): voi
     cur[parts[parts.length - 1]!] = value;
 }
 
-function stackRaw(stack: string): { raw: Record<string, unknown>; secretKeys: Set<string> } {
-    const files = readStackFiles(ROOT, stack);
-    const raw: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(files.config)) {
-        if (!k.startsWith("directpath:")) continue;
-        const name = k.slice("directpath:".length);
-        raw[name] = name in SECTIONS ? JSON.parse(v) : v;
-    }
-    return { raw, secretKeys: new Set(files.secretKeys.map((k) => k.slice("directpath:".length))) };
-}
-
 describe("docs/config.md: every refused input in the catalogue is refused as it says", () => {
     const rows = catalogue();
     it("the catalogue has its rows", () => expect(rows.length).toBeGreaterThanOrEqual(25));
     it.each(rows.map((r) => [`${r.stack}: ${r.key} = ${JSON.stringify(r.value).slice(0, 50)}`, r] as const))("%s", (_name, r) => {
-        const { raw, secretKeys } = stackRaw(r.stack);
+        const { raw, secretKeys } = stackConfigRaw(r.stack);
         set(raw, r.key, r.value);
         let problems: Array<{ path: string; rule: string }> = [];
         let warnings: Array<{ path: string; rule: string }> = [];

@@ -2,25 +2,17 @@
  * Safe inputs: directpath never redirects, pins or advertises an address of a class that would
  * break a node or the cluster, and the component refuses exactly what the default program refuses.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
 import { validateHairpinArgs, type HairpinBypassArgs } from "../components/hairpin";
 import { checkResolved } from "../components/hairpin/model";
 import { tailscaleCrossChecks } from "../components/tailscale/args";
 import { resolveStack, StackConfigError } from "../program/resolve";
-import { expectProblems, ROOT } from "./harness";
+import { expectProblems, ROOT, stackConfigRaw } from "./harness";
 
 type Raw = Record<string, any>;
 
-function stackRaw(file = "Pulumi.local.yaml"): Raw {
-    const doc = parse(fs.readFileSync(path.join(ROOT, file), "utf8")) as { config: Record<string, unknown> };
-    const raw: Raw = {};
-    for (const [k, v] of Object.entries(doc.config)) if (k.startsWith("directpath:")) raw[k.slice("directpath:".length)] = v;
-    return raw;
-}
+const stackRaw = (stack = "local"): Raw => stackConfigRaw(stack).raw;
 const SECRET_KEYS = new Set(["tailscaleAuthKey"]);
 const resolve = (raw: Raw) => resolveStack(raw, { secretKeys: SECRET_KEYS, source: "Pulumi.local.yaml" });
 
