@@ -20,7 +20,7 @@ export async function runDefaultProgram(): Promise<Record<string, unknown>> {
     if (spec.environment === "aws") {
         // Loaded only here: a local stack loads no @pulumi/aws module.
         const aws = await import("./sections/aws-deploy");
-        const cluster = aws.deployAwsCluster(spec);
+        const cluster = await aws.deployAwsCluster(spec);
         const cilium = deployCilium(spec, cluster);
         const tailscale = deployTailscale(spec.tailscale, cluster, secrets);
         const hairpin = deployHairpin(spec.hairpin, spec.cluster.name, cluster, cilium);

@@ -57,7 +57,7 @@ describe("EksCluster", () => {
         }), mocks);
         const cluster = r.inputs(r.get("aws:eks/cluster:Cluster", "dev"));
         expect(cluster.bootstrapSelfManagedAddons).toBe(false);
-        expect(cluster.accessConfig).toEqual({ authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: true });
+        expect(cluster.accessConfig).toEqual({ authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: false });
         expect(cluster.version).toBe("1.33");
         expect(cluster.vpcConfig).toEqual({
             subnetIds: ["dev-public-0-id", "dev-public-1-id"],

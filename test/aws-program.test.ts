@@ -56,18 +56,18 @@ describe("deployAwsCluster / deployAwsFirewall (the contract with the other step
             { direction: "ingress", protocol: "udp", fromPort: 41641, toPort: 41641, peer: "::/0", description: "Tailscale (IPv6)" },
             { direction: "ingress", protocol: "udp", fromPort: 8472, toPort: 8472, peer: "self", description: "Cilium VXLAN" },
         ];
-        const { r } = await capture(() => {
+        const { r } = await capture(async () => {
             const s = spec();
-            deployAwsFirewall(s, deployAwsCluster(s), asked);
+            deployAwsFirewall(s, await deployAwsCluster(s), asked);
         }, mocks);
         const fw = r.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((x) => x.name.startsWith("t-firewall-"));
         expect(fw.map((x) => [x.name, r.inputs(x).securityGroupId, r.inputs(x).cidrIpv4, r.inputs(x).fromPort])).toEqual([["t-firewall-in-udp-41641-world-v4", "t-node-id", "0.0.0.0/0", 41641]]);
     });
 
     it("nothing asked for, nothing opened", async () => {
-        const { r } = await capture(() => {
+        const { r } = await capture(async () => {
             const s = spec();
-            deployAwsFirewall(s, deployAwsCluster(s), []);
+            deployAwsFirewall(s, await deployAwsCluster(s), []);
         }, mocks);
         expect(r.resources.filter((x) => x.name.startsWith("t-firewall"))).toEqual([]);
     });

@@ -5,7 +5,7 @@
  * returns the cluster handle the in-cluster steps take; `deployAwsFirewall` takes that handle and
  * opens, in the node security group, what those steps asked for (e.g. Tailscale's UDP port).
  */
-import { ClusterSecurity, EksCilium, EksCluster, EksNodeGroup, IngressNlb, LoadBalancerTargets, PublicVpc, SecurityGroupRules } from "../../components/aws";
+import { ClusterSecurity, deployerPrincipalArn, EksCilium, EksCluster, EksNodeGroup, IngressNlb, LoadBalancerTargets, PublicVpc, SecurityGroupRules } from "../../components/aws";
 import type { FirewallRule } from "../../components/common/firewall";
 import type { ClusterHandle } from "../handles";
 import type { AwsStackSpec } from "../resolve";
@@ -18,10 +18,15 @@ export interface AwsClusterHandle extends ClusterHandle {
     };
 }
 
-/** Builds the AWS cluster from the resolved stack (every rule has run already). */
-export function deployAwsCluster(spec: AwsStackSpec): AwsClusterHandle {
+/**
+ * Builds the AWS cluster from the resolved stack (every rule has run already). The identity
+ * running `pulumi up` is looked up first (the issuer ARN of its session): it gets an admin access
+ * entry, merged with `eks.adminPrincipalArns`.
+ */
+export async function deployAwsCluster(spec: AwsStackSpec): Promise<AwsClusterHandle> {
     const env = spec.aws;
     const name = env.name;
+    const deployer = await deployerPrincipalArn();
 
     const vpc = new PublicVpc(name, env.vpc);
     const security = new ClusterSecurity(name, { ...env.security, vpc });
@@ -34,7 +39,7 @@ export function deployAwsCluster(spec: AwsStackSpec): AwsClusterHandle {
         : env.cilium.lrpAddressMatcherIps;
 
     // The control plane waits for the security groups' rules itself.
-    const eks = new EksCluster(name, { ...env.eks, vpc, security });
+    const eks = new EksCluster(name, { ...env.eks, deployerPrincipalArn: deployer, vpc, security });
     const nodeGroups = env.nodeGroups.map((g) => new EksNodeGroup(`${name}-${g.name}`, { ...g, cluster: eks }));
     const cilium = new EksCilium(`${name}-cilium`, { ...env.ciliumInstall, ...env.cilium, lrpAddressMatcherIps, cluster: eks, nodeGroups });
 

@@ -24,7 +24,8 @@ const vpcBlock = publicVpcArgsSchema.omit({ tags: true, clusterName: true });
 const securityBlock = clusterSecurityArgsSchema.omit({ ipv6: true, clusterName: true, tags: true, tunnelPort: true, hubble: true });
 // One block for the cluster, the node groups' startup taint and EksCilium's extra values and CoreDNS
 // version (the config's shape); the chart version, tunnel port and Hubble are in directpath:cilium.
-const eksBlock = eksClusterOptionsSchema.omit({ podCidr: true, serviceCidr: true, tags: true }).extend({
+// The EKS cluster's name is directpath:cluster.name; the deploying identity is looked up at deploy time.
+const eksBlock = eksClusterOptionsSchema.omit({ podCidr: true, serviceCidr: true, tags: true, clusterName: true, deployerPrincipalArn: true }).extend({
     // No default in a stack: who may reach the API server is written down (see awsEnvironment).
     publicAccessCidrs: eksClusterOptionsSchema.shape.publicAccessCidrs.removeDefault().optional(),
     ciliumExtraValues: eksCiliumOptionsSchema.shape.extraValues,
@@ -40,7 +41,7 @@ export const awsSectionSchema = z.strictObject({
     vpc: vpcBlock.default(vpcBlock.parse({})),
     /** ClusterSecurity: `webhookPorts` (the tunnel port and Hubble come from `directpath:cilium`). */
     security: securityBlock.default(securityBlock.parse({})),
-    /** EksCluster: `version`, `publicAccessCidrs` (required), `adminPrincipalArns`, `bootstrapCreatorAdmin`, `logTypes`, ...; EksNodeGroup: `ciliumStartupTaint`; EksCilium: `ciliumExtraValues`, `coreDnsVersion`. */
+    /** EksCluster: `version`, `publicAccessCidrs` (required), `adminPrincipalArns`, `logTypes`, ...; EksNodeGroup: `ciliumStartupTaint`; EksCilium: `ciliumExtraValues`, `coreDnsVersion`. */
     eks: eksBlock.default(eksBlock.parse({})),
     /** Managed node groups, at least one. */
     nodeGroups: z.array(nodeGroupSchema).min(1, { error: "must declare at least one node group" }),
@@ -59,21 +60,29 @@ export const MOVED_AWS_KEYS: ReadonlyArray<{ from: [string, string]; to: string 
     { from: ["security", "hubble"], to: "cilium.hubble" },
 ];
 
+/** Keys of `directpath:aws` that no longer exist, and why. */
+export const REMOVED_AWS_KEYS: ReadonlyArray<{ from: [string, string]; rule: string }> = [
+    {
+        from: ["eks", "bootstrapCreatorAdmin"],
+        rule: "was removed: EKS's one-time creator admin is always off (it can't be revoked, a second entry for the creator fails with 409, and switching it off later replaces the cluster). Whoever runs pulumi up gets an ordinary access entry, resolved from the caller's session; list every other admin (colleagues, CI roles) in directpath:aws.eks.adminPrincipalArns",
+    },
+];
+
 /**
- * Reports the old Cilium keys of `directpath:aws` (where each moved) and returns the section
- * without them, so the schema doesn't also call them unknown.
+ * Reports the old Cilium keys of `directpath:aws` (where each moved) and the removed ones (why),
+ * and returns the section without them, so the schema doesn't also call them unknown.
  */
 export function movedAwsKeys(raw: unknown): { problems: Problem[]; rest: unknown } {
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { problems: [], rest: raw };
     const rest: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
     const problems: Problem[] = [];
-    for (const m of MOVED_AWS_KEYS) {
+    for (const m of [...MOVED_AWS_KEYS, ...REMOVED_AWS_KEYS]) {
         const [block, field] = m.from;
         const b = rest[block];
         if (typeof b !== "object" || b === null || Array.isArray(b) || !(field in b)) continue;
         const { [field]: value, ...others } = b as Record<string, unknown>;
         rest[block] = others;
-        problems.push({
+        problems.push("rule" in m ? { path: key(`aws.${block}.${field}`), value, rule: m.rule } : {
             path: key(`aws.${block}.${field}`),
             value,
             rule: `has moved to ${key(m.to)} (one Cilium block for every environment): write ${m.to.split(".").slice(1).join(".")}: ${JSON.stringify(value)} under directpath:cilium instead`,
@@ -128,6 +137,7 @@ export function awsEnvironment(aws: AwsSection, cluster: ClusterSection, cilium:
         security: { ...aws.security, tunnelPort, hubble: cilium.hubble, clusterName: name, tags },
         eks: {
             ...clusterOptions,
+            clusterName: name,
             publicAccessCidrs: publicAccessCidrs ?? [],
             podCidr: cluster.podCidrs[0]!,
             serviceCidr: cluster.serviceCidr!,

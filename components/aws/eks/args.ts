@@ -35,6 +35,17 @@ export function isArmInstanceType(instanceType: string): boolean {
 
 const INSTANCE_TYPE = /^[a-z][a-z0-9]*\d[a-z0-9-]*\.[a-z0-9]+$/;
 const PRINCIPAL_ARN = /^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:(role|user)\/[\w+=,.@\/-]+$/;
+/** An STS session ARN (`arn:aws:sts::<account>:assumed-role/<role>/<session>`): an access entry needs the role's own ARN. */
+const ASSUMED_ROLE_ARN = /^arn:aws(-cn|-us-gov|-iso|-iso-b)?:sts::\d{12}:assumed-role\//;
+/**
+ * EKS's cluster-name rule (CreateCluster `name`): 1-100 characters, a letter or digit first, then
+ * letters, digits, `-` and `_`. https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateCluster.html
+ */
+export const EKS_CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
+
+const principalArnSchema = (what: string) => z.string({ error: `must be ${what}` }).refine((v) => !ASSUMED_ROLE_ARN.test(v), {
+    error: "is an STS session (assumed-role) ARN; an access entry names the IAM role itself: arn:aws:iam::<account>:role/<name> (aws.iam.getSessionContext's issuerArn)",
+}).refine((v) => ASSUMED_ROLE_ARN.test(v) || PRINCIPAL_ARN.test(v), { error: `must be ${what} such as arn:aws:iam::123456789012:role/admin` });
 
 const sizeSchema = (what: string, min: number) => z.number({ error: `must be the ${what} as a number` }).int({ error: "must be an integer" }).min(min, { error: `must be at least ${min}` });
 
@@ -81,10 +92,22 @@ export const eksClusterOptionsSchema = z.strictObject({
     version: z.string({ error: "must be a Kubernetes version such as \"1.33\"" }).regex(/^1\.\d{2}$/, { error: "must be a Kubernetes minor version such as \"1.33\"" }).default(DEFAULT_KUBERNETES_VERSION),
     /** Who may reach the public API endpoint. Public IPv4 CIDRs; nodes use the private endpoint. */
     publicAccessCidrs: z.array(cidrSchema).min(1, { error: "must list at least one CIDR (use 0.0.0.0/0 for anywhere)" }).default(["0.0.0.0/0"]),
-    /** IAM roles or users that get cluster-admin through an access entry. */
-    adminPrincipalArns: z.array(z.string({ error: "must be an IAM role or user ARN" }).regex(PRINCIPAL_ARN, { error: "must be an IAM role or user ARN such as arn:aws:iam::123456789012:role/admin" })).default([]),
-    /** Give whoever runs `pulumi up` cluster-admin (EKS's bootstrap access entry). Needed to install Cilium unless that identity is in `adminPrincipalArns`. */
-    bootstrapCreatorAdmin: z.boolean({ error: "must be true or false" }).default(true),
+    /**
+     * The EKS cluster's own name (what `aws eks update-kubeconfig --name` takes, and what the
+     * subnets' and security groups' `kubernetes.io/cluster/<name>` tags must name). Default: the
+     * component's name. Unique per account and region.
+     */
+    clusterName: z.string({ error: "must be an EKS cluster name" }).regex(EKS_CLUSTER_NAME, { error: "must be 1-100 letters, digits, '-' or '_', starting with a letter or digit (EKS's rule)" }).optional(),
+    /** IAM roles or users that get cluster-admin through an access entry (AmazonEKSClusterAdminPolicy, cluster scope). List everyone who runs `pulumi up`: humans and CI roles. */
+    adminPrincipalArns: z.array(principalArnSchema("an IAM role or user ARN")).default([]),
+    /**
+     * The identity that runs `pulumi up` (an IAM role or user ARN: for an assumed role, the role's
+     * ARN, not the session's). It gets the same admin access entry, once, even when it is also in
+     * `adminPrincipalArns`. Resolve it with {@link deployerPrincipalArn}. EKS's one-time creator
+     * admin (`bootstrapClusterCreatorAdminPermissions`) is always off: it can't be listed, revoked
+     * or switched off later without replacing the cluster.
+     */
+    deployerPrincipalArn: principalArnSchema("the deploying identity's IAM role or user ARN").optional(),
     /** Control-plane log types sent to CloudWatch (billed per GB). */
     logTypes: z.array(z.enum(LOG_TYPES, { error: `must be one of ${LOG_TYPES.join(", ")}` })).default([]),
     /** Cilium's cluster-pool pod CIDR (the overlay): must overlap neither the VPC, the Service CIDR nor Tailscale's 100.64.0.0/10. */
@@ -144,6 +167,13 @@ export function eksClusterCrossChecks(raw: unknown): Problem[] {
         });
     }
 
+    if ("bootstrapCreatorAdmin" in r) {
+        problems.push({
+            path: "bootstrapCreatorAdmin",
+            value: r.bootstrapCreatorAdmin,
+            rule: "was removed: EKS's creator admin is always off now (it can't be revoked, and switching it later replaces the cluster); the deploying identity gets an ordinary access entry (deployerPrincipalArn) and every adminPrincipalArns entry gets one",
+        });
+    }
     if (Array.isArray(r.adminPrincipalArns)) {
         // Each principal names its access entry: two that give one name can't both exist.
         const keys = new Map<string, unknown>();
@@ -230,14 +260,27 @@ export function eksNodeGroupCrossChecks(raw: unknown): Problem[] {
  * cluster's objects say: the VPC's CIDR (the pod and Service CIDRs must stay out of it) and its
  * subnet count (EKS needs two zones).
  */
-export function validateEksClusterOptions(raw: EksClusterOptionsInput, subject = "EksCluster args", context: { vpcCidr?: string; subnetCount?: number } = {}): EksClusterOptions {
+export function validateEksClusterOptions(raw: EksClusterOptionsInput, subject = "EksCluster args", context: { vpcCidr?: string; subnetCount?: number; componentName?: string } = {}): EksClusterOptions {
     const more: Problem[] = [];
+    if (context.componentName !== undefined && raw.clusterName === undefined && !EKS_CLUSTER_NAME.test(context.componentName)) {
+        more.push({ path: "clusterName", value: undefined, rule: `defaults to the component's name "${context.componentName}", which EKS refuses (1-100 letters, digits, '-' or '_', starting with a letter or digit): set clusterName` });
+    }
     if (context.subnetCount !== undefined && context.subnetCount < 2) {
         more.push({ path: "vpc", value: `${context.subnetCount} subnet(s)`, rule: "must have public subnets in at least two availability zones (EKS's rule)" });
     }
-    return parseOrThrow(subject, eksClusterOptionsSchema, raw, {
-        crossChecks: (r) => [...eksClusterCrossChecks(typeof r === "object" && r !== null ? { ...r, vpcCidr: context.vpcCidr } : r), ...more],
+    // A removed key gets its own explanation (crossChecks), not "unrecognized key".
+    const { bootstrapCreatorAdmin: _removed, ...known } = raw as EksClusterOptionsInput & { bootstrapCreatorAdmin?: unknown };
+    return parseOrThrow(subject, eksClusterOptionsSchema, known, {
+        crossChecks: () => [...eksClusterCrossChecks(typeof raw === "object" && raw !== null ? { ...raw, vpcCidr: context.vpcCidr } : raw), ...more],
     });
+}
+
+/**
+ * The access entries' principals: the deploying identity first, then each listed admin, each
+ * once (EKS refuses a second entry for one principal with 409 ResourceInUseException). Pure.
+ */
+export function adminPrincipals(o: Pick<EksClusterOptions, "adminPrincipalArns" | "deployerPrincipalArn">): string[] {
+    return [...new Set([...(o.deployerPrincipalArn !== undefined ? [o.deployerPrincipalArn] : []), ...o.adminPrincipalArns])];
 }
 
 /** Validates one node group's plain options, every problem at once. Pure. */
