@@ -12,12 +12,14 @@ import {
     eksCiliumOptionsSchema, eksClusterCrossChecks, eksClusterOptionsSchema, eksNodeGroupOptionsSchema, nodeGroupSchema,
     type EksCiliumOptionsInput, type EksClusterOptionsInput, type EksNodeGroupOptionsInput,
 } from "../../components/aws/eks/args";
+import { awsNameProblems } from "../../components/aws/names";
 import { ingressNlbCrossChecks, ingressNlbOptionsSchema, type IngressNlbOptionsInput } from "../../components/aws/nlb/args";
 import { clusterSecurityArgsSchema, clusterSecurityCrossChecks, type ClusterSecurityOptionsInput } from "../../components/aws/security/rules";
 import { publicVpcArgsSchema, publicVpcCrossChecks, zoneCount, type PublicVpcArgsInput } from "../../components/aws/vpc/plan";
 import { CILIUM_VXLAN_PORT } from "../../components/cilium/values";
 import { key, under } from "../keys";
 import type { ClusterSection } from "./cluster";
+import { awsStackNames } from "./aws-names";
 import type { CiliumSpec } from "./cilium";
 
 const vpcBlock = publicVpcArgsSchema.omit({ tags: true, clusterName: true });
@@ -179,6 +181,8 @@ export function awsEnvironment(aws: AwsSection, cluster: ClusterSection, cilium:
         problems.push({ ...p, path });
     }
     if (env.nlb) problems.push(...under("aws.ingressNlb", ingressNlbCrossChecks({ ...env.nlb, ipv6 })));
+    // AWS's name rules on every name the stack asks for (length with Pulumi's suffix, characters, uniqueness).
+    problems.push(...awsNameProblems(awsStackNames(env)));
     return { env, problems };
 }
 

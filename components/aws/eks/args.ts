@@ -260,8 +260,16 @@ export function eksNodeGroupCrossChecks(raw: unknown): Problem[] {
  * cluster's objects say: the VPC's CIDR (the pod and Service CIDRs must stay out of it) and its
  * subnet count (EKS needs two zones).
  */
-export function validateEksClusterOptions(raw: EksClusterOptionsInput, subject = "EksCluster args", context: { vpcCidr?: string; subnetCount?: number; componentName?: string } = {}): EksClusterOptions {
+export function validateEksClusterOptions(raw: EksClusterOptionsInput, subject = "EksCluster args", context: { vpcCidr?: string; subnetCount?: number; componentName?: string; taggedFor?: Array<{ path: string; clusterName?: string }> } = {}): EksClusterOptions {
     const more: Problem[] = [];
+    // The `kubernetes.io/cluster/<name>` tags must name this cluster: the AWS Load Balancer
+    // Controller treats subnets tagged for another cluster as someone else's.
+    const eksName = raw.clusterName ?? context.componentName;
+    for (const t of context.taggedFor ?? []) {
+        if (t.clusterName !== undefined && eksName !== undefined && t.clusterName !== eksName) {
+            more.push({ path: t.path, value: t.clusterName, rule: `tags its resources kubernetes.io/cluster/${t.clusterName}, but the EKS cluster is named "${eksName}": give both the same clusterName` });
+        }
+    }
     if (context.componentName !== undefined && raw.clusterName === undefined && !EKS_CLUSTER_NAME.test(context.componentName)) {
         more.push({ path: "clusterName", value: undefined, rule: `defaults to the component's name "${context.componentName}", which EKS refuses (1-100 letters, digits, '-' or '_', starting with a letter or digit): set clusterName` });
     }

@@ -87,7 +87,10 @@ export class EksCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: EksClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const { vpc, security, ...plain } = args;
-        const o = validateEksClusterOptions(plain, "EksCluster args", { vpcCidr: vpc.cidrBlock, subnetCount: vpc.subnets.length, componentName: name });
+        const o = validateEksClusterOptions(plain, "EksCluster args", {
+            vpcCidr: vpc.cidrBlock, subnetCount: vpc.subnets.length, componentName: name,
+            taggedFor: [{ path: "vpc.clusterName", clusterName: vpc.clusterName }, { path: "security.clusterName", clusterName: security.clusterName }],
+        });
 
         super("directpath:aws:EksCluster", name, {}, opts);
         this.name = name;
