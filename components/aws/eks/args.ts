@@ -85,6 +85,12 @@ export const nodeGroupSchema = z.strictObject({
      * from the pod CIDR, so up to 250 fit.
      */
     maxPods: z.number({ error: "must be a number of pods" }).int({ error: "must be an integer" }).min(8, { error: "must be at least 8 (the node's own DaemonSets need room)" }).max(250, { error: "must be at most 250 (Cilium gives each node a /24)" }).default(110),
+    /**
+     * Pin the nodes' AMI (`ami-...`). Default: the EKS-optimized Amazon Linux 2023 AMI for the
+     * cluster's Kubernetes version and the group's architecture, read from its public SSM
+     * parameter at each deploy (a newer AMI then rolls the group's nodes).
+     */
+    amiId: z.string({ error: "must be an AMI ID such as ami-0123456789abcdef0" }).regex(/^ami-[0-9a-f]{8,17}$/, { error: "must be an AMI ID such as ami-0123456789abcdef0" }).optional(),
 });
 
 export const eksClusterOptionsSchema = z.strictObject({
@@ -385,6 +391,17 @@ export function nodeGroupTaints(g: NodeGroupOptions, ciliumStartupTaint: boolean
 }
 
 /**
+ * The public SSM parameter that holds the EKS-optimized Amazon Linux 2023 AMI of a Kubernetes
+ * version and architecture:
+ * `/aws/service/eks/optimized-ami/<version>/amazon-linux-2023/<x86_64|arm64>/standard/recommended/image_id`
+ * (https://docs.aws.amazon.com/eks/latest/userguide/retrieve-ami-id.html).
+ */
+export function al2023AmiParameter(kubernetesVersion: string, amiType: (typeof AMI_TYPES)[number]): string {
+    const arch = amiType === "AL2023_ARM_64_STANDARD" ? "arm64" : "x86_64";
+    return `/aws/service/eks/optimized-ami/${kubernetesVersion}/amazon-linux-2023/${arch}/standard/recommended/image_id`;
+}
+
+/**
  * The launch template's settings for a node group, besides the security group (an Output). Pure:
  * IMDSv2 only with a hop limit of 2 (pods on the host network and in containers can still reach
  * IMDS through one extra hop), an encrypted gp3 root volume, and a public IP on the primary
@@ -392,7 +409,6 @@ export function nodeGroupTaints(g: NodeGroupOptions, ciliumStartupTaint: boolean
  */
 export function launchTemplateSpec(g: NodeGroupOptions, opts: { ipv6: boolean }) {
     return {
-        userData: Buffer.from(nodeadmUserData(g), "utf8").toString("base64"),
         metadataOptions: {
             httpEndpoint: "enabled",
             httpTokens: "required",
@@ -412,29 +428,66 @@ export function launchTemplateSpec(g: NodeGroupOptions, opts: { ipv6: boolean })
     };
 }
 
+/** What a node needs to join its cluster without EKS's own bootstrap (the launch template names an AMI). */
+export interface NodeJoinInput {
+    /** The EKS cluster's name. */
+    clusterName: string;
+    /** The API server endpoint (`https://...eks.amazonaws.com`). */
+    endpoint: string;
+    /** The cluster's CA, base64 PEM as EKS returns it (`certificateAuthority.data`). */
+    certificateAuthority: string;
+    /** The Service CIDR: nodeadm derives the cluster DNS address from it (`.10`). */
+    serviceCidr: string;
+}
+
+/** The boundary of directpath's MIME multi-part user data. */
+export const USER_DATA_BOUNDARY = "DIRECTPATH-NODEADM";
+
 /**
- * The launch template's user data: a MIME multi-part document with one nodeadm `NodeConfig` part
- * (Amazon Linux 2023) that sets the kubelet's `maxPods`. EKS merges it with its own part, which
- * carries the cluster's endpoint and CA. Returned as plain text; the template wants it base64.
+ * The nodeadm `NodeConfig` of a node group: the whole join configuration (cluster name, API
+ * endpoint, CA, Service CIDR), the kubelet's `maxPods`, and its node labels and taints as kubelet
+ * flags, so they are on the node when it registers (EKS's own controller adds a managed node
+ * group's labels and taints only after the node joined). Pure.
+ * https://awslabs.github.io/amazon-eks-ami/nodeadm/doc/api/
  */
-export function nodeadmUserData(g: Pick<NodeGroupOptions, "maxPods">): string {
-    const boundary = "DIRECTPATH-NODEADM";
-    const nodeConfig = stringify({
+export function nodeConfig(g: Pick<NodeGroupOptions, "maxPods" | "labels" | "taints" | "capacityType">, join: NodeJoinInput, ciliumStartupTaint: boolean): Record<string, unknown> {
+    const labels = { ...g.labels, "eks.amazonaws.com/capacityType": g.capacityType };
+    const taints = nodeGroupTaints(g as NodeGroupOptions, ciliumStartupTaint).map((t) => {
+        const effect = Object.entries(TAINT_EFFECTS).find(([, api]) => api === t.effect)![0];
+        return `${t.key}${t.value !== undefined ? `=${t.value}` : ""}:${effect}`;
+    });
+    const flags = [
+        `--node-labels=${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",")}`,
+        ...(taints.length > 0 ? [`--register-with-taints=${taints.join(",")}`] : []),
+    ];
+    return {
         apiVersion: "node.eks.aws/v1alpha1",
         kind: "NodeConfig",
-        spec: { kubelet: { config: { maxPods: g.maxPods } } },
-    });
+        spec: {
+            cluster: { name: join.clusterName, apiServerEndpoint: join.endpoint, certificateAuthority: join.certificateAuthority, cidr: join.serviceCidr },
+            kubelet: { config: { maxPods: g.maxPods }, flags },
+        },
+    };
+}
+
+/**
+ * The launch template's user data: a MIME multi-part document with one part, the node group's
+ * complete nodeadm {@link nodeConfig} (`Content-Type: application/node.eks.aws`). The template
+ * names the AMI, so EKS adds no bootstrap part of its own (it would otherwise merge its NodeConfig
+ * after this one, and its ENI-based `maxPods` would win). Plain text; the template wants base64.
+ */
+export function nodeadmUserData(config: Record<string, unknown>): string {
     return [
         "MIME-Version: 1.0",
-        `Content-Type: multipart/mixed; boundary="${boundary}"`,
+        `Content-Type: multipart/mixed; boundary="${USER_DATA_BOUNDARY}"`,
         "",
-        `--${boundary}`,
+        `--${USER_DATA_BOUNDARY}`,
         "Content-Type: application/node.eks.aws",
         "",
         "---",
-        nodeConfig.trimEnd(),
+        stringify(config, { lineWidth: 0 }).trimEnd(),
         "",
-        `--${boundary}--`,
+        `--${USER_DATA_BOUNDARY}--`,
         "",
     ].join("\n");
 }

@@ -64,6 +64,10 @@ export class EksCluster extends pulumi.ComponentResource {
     readonly endpoint: pulumi.Output<string>;
     /** The control plane's Kubernetes version (node groups follow it). */
     readonly version: pulumi.Output<string>;
+    /** The version as configured (`1.33`): node groups take their AMI's SSM parameter from it. */
+    readonly kubernetesVersion: string;
+    /** The cluster's CA (base64 PEM), for the nodes' NodeConfig. */
+    readonly certificateAuthority: pulumi.Output<string>;
     /** Exec-based (`aws eks get-token`), always secret. */
     readonly kubeconfig: pulumi.Output<string>;
     /** Deploys in-cluster components; waits for the admin access entries. */
@@ -152,6 +156,8 @@ export class EksCluster extends pulumi.ComponentResource {
         this.clusterName = cluster.name;
         this.endpoint = cluster.endpoint;
         this.version = cluster.version;
+        this.kubernetesVersion = o.version;
+        this.certificateAuthority = cluster.certificateAuthority.apply((ca) => ca?.data ?? "");
         this.eksManagedSecurityGroupId = cluster.vpcConfig.apply((v) => v.clusterSecurityGroupId);
 
         // ---- access entries for admins ----
