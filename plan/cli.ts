@@ -129,6 +129,7 @@ async function main(): Promise<number> {
     const { assemblePlan } = await import("./assemble");
     const { countByType, requiredRuleRows, resourceTree, table, toYaml } = await import("./render");
     const { formatSummary } = await import("./summary");
+    const { formatQuotas } = await import("./aws-quotas");
     const recorder = installMocks({ project: files.project, stack: files.stack, preview: true, config: files.config, secretKeys: files.secretKeys });
 
     const failures: unknown[] = [];
@@ -141,7 +142,7 @@ async function main(): Promise<number> {
     await settle();
     if (failures.length > 0) throw failures[0];
 
-    const { doc, manifests, sgRows, required, summary, planJson } = assemblePlan({
+    const { doc, manifests, sgRows, required, summary, awsQuotas, planJson } = assemblePlan({
         project: files.project, stack: files.stack, recorded: recorder.resources, outputs, secretConfigKeys: files.secretKeys, outDir: shellArg(out.dir),
     });
 
@@ -169,6 +170,7 @@ async function main(): Promise<number> {
         lines.push(...table(["direction", "protocol", "ports", "peer", "description"],
             requiredRuleRows(required).map((r) => [r.direction, r.protocol, r.ports, r.peer, r.description])).map((l) => `  ${l}`));
     }
+    lines.push(...formatQuotas(awsQuotas));
     lines.push(...formatSummary(summary));
     const diffLines = oldPlan ? ["", ...formatDiff(diffResources(oldPlan.resources as PlanResource[], doc.resources), path.resolve(args.diff!))] : [];
     lines.push(...diffLines);
