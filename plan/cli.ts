@@ -157,6 +157,15 @@ async function main(): Promise<number> {
     // ---- print ----
     const lines: string[] = [];
     lines.push(`Plan for stack ${files.stack} of project ${files.project} (offline: runtime mocks, nothing deployed)`);
+    // Values pulumi up refuses to deploy without (program/resolve.ts `blockers`): said first and last.
+    const resolved = (outputs.resolved ?? {}) as { blockers?: Array<{ path: string; rule: string }>; source?: string };
+    const blockers = (resolved.blockers ?? []).map((b) => `  ${resolved.source ?? `Pulumi.${files.stack}.yaml`}: ${b.path}: ${b.rule}`);
+    const blockerBlock = blockers.length === 0 ? [] : [
+        "",
+        `NOT DEPLOYABLE YET: pulumi up --stack ${files.stack} refuses until ${blockers.length === 1 ? "this is" : `these ${blockers.length} are`} set (this plan renders without ${blockers.length === 1 ? "it" : "them"}, for review):`,
+        ...blockers,
+    ];
+    lines.push(...blockerBlock);
     lines.push("", "Resources:", ...resourceTree(doc.resources));
     lines.push("", "Count by type:", ...table(["type", "count"], countByType(doc.resources).map(([t, n]) => [t, String(n)])).map((l) => `  ${l}`));
     lines.push(`  total: ${doc.resources.length}`);
@@ -183,9 +192,9 @@ async function main(): Promise<number> {
         (counts.helm ? `, ${counts.helm} Helm release(s) to ${path.join(out.dir, "helm")}` : "") +
         `, and ${path.join(out.dir, "plan.json")}`;
     if (args.quiet) {
-        console.log([...diffLines.slice(1), wrote].join("\n"));
+        console.log([...diffLines.slice(1), wrote, ...blockerBlock].join("\n"));
     } else {
-        lines.push("", wrote, ...summary.nextSteps);
+        lines.push("", wrote, ...summary.nextSteps, ...blockerBlock);
         console.log(lines.join("\n"));
     }
     return 0;

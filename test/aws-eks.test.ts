@@ -51,7 +51,7 @@ function clusterWith(name: string, args: Omit<EksClusterArgs, "vpc" | "security"
 describe("EksCluster", () => {
     it("creates the control plane without aws-node or kube-proxy, with access entries, a private+public endpoint and KMS secrets encryption", async () => {
         const { r } = await capture(() => clusterWith("dev", {
-            publicAccessCidrs: ["203.0.113.0/24"],
+            publicAccessCidrs: ["52.94.76.0/22"],
             adminPrincipalArns: ["arn:aws:iam::123456789012:role/platform-admin"],
             logTypes: ["audit"],
         }), mocks);
@@ -64,7 +64,7 @@ describe("EksCluster", () => {
             securityGroupIds: ["dev-cluster-id"],
             endpointPublicAccess: true,
             endpointPrivateAccess: true,
-            publicAccessCidrs: ["203.0.113.0/24"],
+            publicAccessCidrs: ["52.94.76.0/22"],
         });
         expect(cluster.encryptionConfig).toEqual({ provider: { keyArn: "arn:aws:kms:eu-central-1:123456789012:key/dev-secrets" }, resources: ["secrets"] });
         expect(cluster.kubernetesNetworkConfig).toEqual({ ipFamily: "ipv4", serviceIpv4Cidr: "172.20.0.0/16" });

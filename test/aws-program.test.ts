@@ -10,7 +10,7 @@ function spec(): AwsStackSpec {
         cluster: { name: "t" },
         aws: {
             vpc: { cidrBlock: "10.30.0.0/16", availabilityZoneCount: 2 },
-            eks: { publicAccessCidrs: ["198.51.100.0/24"] },
+            eks: { publicAccessCidrs: ["52.94.76.0/22"] },
             nodeGroups: [{ name: "g", instanceType: "t3.small" }],
             ingressNlb: { listeners: [{ port: 443, targetPort: 8443 }] },
         },
@@ -44,7 +44,7 @@ describe("deployAwsCluster / deployAwsFirewall (the contract with the other step
         expect(await resolve(cluster.externalEndpoints!.hostnames)).toEqual(["t-ingress.elb.example", "ec2-198-51-100-1.example", "ec2-198-51-100-2.example"]);
         expect(cluster.externalEndpoints!.listeners).toEqual([{ port: 443, targetPort: 8443, protocol: "TCP" }]);
         // The EKS public endpoint takes exactly the listed CIDRs.
-        expect(r.inputs(r.ofType("aws:eks/cluster:Cluster")[0]!).vpcConfig).toMatchObject({ publicAccessCidrs: ["198.51.100.0/24"] });
+        expect(r.inputs(r.ofType("aws:eks/cluster:Cluster")[0]!).vpcConfig).toMatchObject({ publicAccessCidrs: ["52.94.76.0/22"] });
         // The same EIPs are Cilium's LRP allow-list.
         expect(r.inputs(release).values).toMatchObject({ localRedirectPolicies: { enabled: true, addressMatcherCIDRs: ["198.51.100.1/32", "198.51.100.2/32"] } });
         expect(r.ofType("aws:autoscaling/attachment:Attachment").map((a) => [r.inputs(a).autoscalingGroupName, r.inputs(a).lbTargetGroupArn])).toEqual([["asg-g", "arn:tg/t-ingress-tcp-443"]]);

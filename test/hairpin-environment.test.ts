@@ -14,7 +14,7 @@ const endpoint = (over: Record<string, unknown> = {}) => ({
 
 const aws = (listeners = [{ port: 443, targetPort: 8443 }]) => ({
     vpc: { cidrBlock: "10.30.0.0/16", availabilityZoneCount: 2 },
-    eks: { publicAccessCidrs: ["198.51.100.0/24"] },
+    eks: { publicAccessCidrs: ["52.94.76.0/22"] },
     nodeGroups: [{ name: "g", instanceType: "t3.small" }],
     ingressNlb: { enabled: true, listeners },
 });

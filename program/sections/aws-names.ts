@@ -8,9 +8,16 @@
 import type { PlannedAwsName } from "../../components/aws/names";
 import { listenerKey } from "../../components/aws/nlb/args";
 import { key } from "../keys";
-import type { AwsEnvironment } from "./aws";
 
-export function awsStackNames(env: AwsEnvironment): PlannedAwsName[] {
+/** What of the stack's AWS environment (`AwsEnvironment` in ./aws) makes names. */
+export interface NamedAwsEnvironment {
+    name: string;
+    eks: { clusterName?: string };
+    nodeGroups: ReadonlyArray<{ name: string }>;
+    nlb?: { listeners: ReadonlyArray<{ port: number; protocol?: "TCP" | "UDP" | "TCP_UDP" }> };
+}
+
+export function awsStackNames(env: NamedAwsEnvironment): PlannedAwsName[] {
     const name = env.name;
     const cluster = key("cluster.name");
     const auto = (type: string, n: string, ...from: string[]): PlannedAwsName => ({ type, name: n, autoNamed: true, from: [...from, cluster] });

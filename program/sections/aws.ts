@@ -43,7 +43,7 @@ export const awsSectionSchema = z.strictObject({
     vpc: vpcBlock.default(vpcBlock.parse({})),
     /** ClusterSecurity: `webhookPorts` (the tunnel port and Hubble come from `directpath:cilium`). */
     security: securityBlock.default(securityBlock.parse({})),
-    /** EksCluster: `version`, `publicAccessCidrs` (required), `adminPrincipalArns`, `logTypes`, ...; EksNodeGroup: `ciliumStartupTaint`; EksCilium: `ciliumExtraValues`, `coreDnsVersion`. */
+    /** EksCluster: `version`, `publicAccessCidrs` (required before `pulumi up`), `adminPrincipalArns`, `logTypes`, ...; EksNodeGroup: `ciliumStartupTaint`; EksCilium: `ciliumExtraValues`, `coreDnsVersion`. */
     eks: eksBlock.default(eksBlock.parse({})),
     /** Managed node groups, at least one. */
     nodeGroups: z.array(nodeGroupSchema).min(1, { error: "must declare at least one node group" }),
@@ -51,6 +51,11 @@ export const awsSectionSchema = z.strictObject({
     ingressNlb: nlbBlock.optional(),
     /** Tags for every AWS resource. */
     tags: z.record(z.string(), z.string()).default({}),
+    /**
+     * A production stack: the API endpoint's allow-list (`eks.publicAccessCidrs`) may not be the
+     * whole internet (no `0.0.0.0/0`, nothing wider than a /8). Pulumi.prod.yaml sets it.
+     */
+    production: z.boolean({ error: "must be true or false" }).default(false),
 });
 
 export type AwsSection = z.output<typeof awsSectionSchema>;
@@ -118,18 +123,33 @@ export interface AwsEnvironment {
  * section was parsed), with problems by config key. `cluster` holds the effective pod and
  * Service CIDRs (the environment's defaults filled in).
  */
-export function awsEnvironment(aws: AwsSection, cluster: ClusterSection, cilium: CiliumSpec): { env: AwsEnvironment; problems: Problem[] } {
+export function awsEnvironment(aws: AwsSection, cluster: ClusterSection, cilium: CiliumSpec): { env: AwsEnvironment; problems: Problem[]; blockers: Problem[] } {
     const name = cluster.name;
     const tags = { "directpath:stack-cluster": name, ...aws.tags };
     const ipv6 = aws.vpc.ipv6;
     const tunnelPort = cilium.tunnel.port ?? CILIUM_VXLAN_PORT;
     const { publicAccessCidrs, ciliumExtraValues, ciliumStartupTaint, coreDnsVersion, ...clusterOptions } = aws.eks;
     const problems: Problem[] = [];
-    if (publicAccessCidrs === undefined) {
-        problems.push({
+    // Unset, the stack still renders for review (the API private-only), but pulumi up refuses.
+    const blockers: Problem[] = [];
+    if (publicAccessCidrs === undefined && clusterOptions.publicEndpoint) {
+        blockers.push({
             path: key("aws.eks.publicAccessCidrs"),
             value: undefined,
-            rule: "required: list who may reach the EKS public API endpoint (your office or VPN egress CIDRs, e.g. [198.51.100.0/24]); the default program never opens it by default. Write [0.0.0.0/0] to open it to the whole internet on purpose",
+            rule: "required before pulumi up: list who may reach the EKS public API endpoint, your office or VPN egress CIDRs (curl -s https://checkip.amazonaws.com gives this machine's; add /32), under directpath:aws.eks in the stack file; the default program never opens it by default" +
+                (aws.production ? " (a production stack refuses 0.0.0.0/0)" : ". Write [0.0.0.0/0] to open it to the whole internet on purpose") +
+                ". Until then the plan shows the API private-only",
+        });
+    } else if (aws.production && publicAccessCidrs !== undefined) {
+        publicAccessCidrs.forEach((c, i) => {
+            const prefix = Number(c.split("/")[1]);
+            if (c.includes(".") && prefix < 8) {
+                problems.push({
+                    path: key(`aws.eks.publicAccessCidrs[${i}]`),
+                    value: c,
+                    rule: `${prefix === 0 ? "is the whole internet" : `is a /${prefix}, wider than a /8`}, and directpath:aws.production is true: a production API endpoint lists its office or VPN egress CIDRs`,
+                });
+            }
         });
     }
     const env: AwsEnvironment = {
@@ -140,7 +160,8 @@ export function awsEnvironment(aws: AwsSection, cluster: ClusterSection, cilium:
         eks: {
             ...clusterOptions,
             clusterName: name,
-            publicAccessCidrs: publicAccessCidrs ?? [],
+            // Without a list, the cluster renders private-only (pulumi up refuses, see blockers).
+            ...(publicAccessCidrs !== undefined ? { publicAccessCidrs } : { publicAccessCidrs: [], publicEndpoint: false }),
             podCidr: cluster.podCidrs[0]!,
             serviceCidr: cluster.serviceCidr!,
             tags,
@@ -183,7 +204,7 @@ export function awsEnvironment(aws: AwsSection, cluster: ClusterSection, cilium:
     if (env.nlb) problems.push(...under("aws.ingressNlb", ingressNlbCrossChecks({ ...env.nlb, ipv6 })));
     // AWS's name rules on every name the stack asks for (length with Pulumi's suffix, characters, uniqueness).
     problems.push(...awsNameProblems(awsStackNames(env)));
-    return { env, problems };
+    return { env, problems, blockers };
 }
 
 function withoutEnabled<T extends { enabled: boolean }>(o: T): Omit<T, "enabled"> {

@@ -10,6 +10,7 @@ import { cidrSchema, cidrsOverlap, dnsLabelSchema, isLabelKey, labelsSchema, par
 import * as pulumi from "@pulumi/pulumi";
 import { CILIUM_CHART_VERSION, CILIUM_MIN_CHART_LINE, deepMergeValues, parseChartVersion, type CiliumValuesOptions } from "../../cilium/values";
 import { principalKey } from "../names";
+import { whoMayReachProblem } from "../reach";
 import { isPrivateIpv4Cidr } from "../vpc/plan";
 
 /** Tailscale hands out tailnet addresses from the CGNAT range; pod and Service CIDRs must stay out of it. */
@@ -97,7 +98,12 @@ export const eksClusterOptionsSchema = z.strictObject({
     /** Kubernetes `major.minor`. */
     version: z.string({ error: "must be a Kubernetes version such as \"1.33\"" }).regex(/^1\.\d{2}$/, { error: "must be a Kubernetes minor version such as \"1.33\"" }).default(DEFAULT_KUBERNETES_VERSION),
     /** Who may reach the public API endpoint. Public IPv4 CIDRs; nodes use the private endpoint. */
-    publicAccessCidrs: z.array(cidrSchema).min(1, { error: "must list at least one CIDR (use 0.0.0.0/0 for anywhere)" }).default(["0.0.0.0/0"]),
+    publicAccessCidrs: z.array(cidrSchema).default(["0.0.0.0/0"]),
+    /**
+     * The public API endpoint (default on). Off, the API is reachable only from inside the VPC
+     * (nodes, Cilium, a bastion or VPN there), and `publicAccessCidrs` must be left out.
+     */
+    publicEndpoint: z.boolean({ error: "must be true or false" }).default(true),
     /**
      * The EKS cluster's own name (what `aws eks update-kubeconfig --name` takes, and what the
      * subnets' and security groups' `kubernetes.io/cluster/<name>` tags must name). Default: the
@@ -164,12 +170,21 @@ export function eksClusterCrossChecks(raw: unknown): Problem[] {
     const r = raw as Record<string, unknown>;
     const problems: Problem[] = [];
 
+    if (r.publicEndpoint === false && Array.isArray(r.publicAccessCidrs) && r.publicAccessCidrs.length > 0) {
+        problems.push({ path: "publicAccessCidrs", value: r.publicAccessCidrs, rule: "is only used with the public endpoint, and publicEndpoint is false: leave it out" });
+    } else if (r.publicEndpoint !== false && Array.isArray(r.publicAccessCidrs) && r.publicAccessCidrs.length === 0) {
+        problems.push({ path: "publicAccessCidrs", value: [], rule: "must list at least one CIDR (use 0.0.0.0/0 for anywhere, or publicEndpoint: false for a private-only API)" });
+    }
     if (Array.isArray(r.publicAccessCidrs)) {
         r.publicAccessCidrs.forEach((c, i) => {
             const p = typeof c === "string" ? parseCidr(c) : undefined;
             if (!p) return;
             if (p.family !== 4) problems.push({ path: `publicAccessCidrs[${i}]`, value: c, rule: "must be an IPv4 CIDR (EKS's public endpoint allow-list is IPv4)" });
             else if (isPrivateIpv4Cidr(c as string)) problems.push({ path: `publicAccessCidrs[${i}]`, value: c, rule: "is a private range; the public endpoint only sees public source addresses (nodes use the private endpoint)" });
+            else {
+                const unreachable = whoMayReachProblem(c as string);
+                if (unreachable) problems.push({ path: `publicAccessCidrs[${i}]`, value: c, rule: `${unreachable}; the API would accept nobody (list your office or VPN egress CIDRs: curl -s https://checkip.amazonaws.com gives this machine's)` });
+            }
         });
     }
 

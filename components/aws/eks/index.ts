@@ -138,11 +138,11 @@ export class EksCluster extends pulumi.ComponentResource {
             vpcConfig: {
                 subnetIds: vpc.publicSubnetIds,
                 securityGroupIds: [security.clusterSecurityGroupId],
-                endpointPublicAccess: true,
+                endpointPublicAccess: o.publicEndpoint,
                 // Nodes (and Cilium's k8sServiceHost) resolve the endpoint to these private
                 // addresses inside the VPC, so the public allow-list can stay narrow.
                 endpointPrivateAccess: true,
-                publicAccessCidrs: o.publicAccessCidrs,
+                ...(o.publicEndpoint ? { publicAccessCidrs: o.publicAccessCidrs } : {}),
             },
             accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: false },
             // No aws-node, no kube-proxy, no self-managed CoreDNS: Cilium is the CNI and kube-proxy.
