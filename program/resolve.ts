@@ -16,6 +16,7 @@ import { awsEnvironment, awsSectionSchema, movedAwsKeys, type AwsEnvironment } f
 import { CILIUM_HOST_REQUIRED, ciliumSectionSchema, resolveCilium, type CiliumSpec } from "./sections/cilium";
 import { clusterProblems, clusterSectionSchema, type ClusterSection } from "./sections/cluster";
 import { hairpinSectionSchema, resolveHairpin, type HairpinSpec } from "./sections/hairpin";
+import { hairpinDnsForEnvironment } from "./sections/hairpin-eks";
 import { resolveTailscale, tailscaleKeyProblems, tailscaleSectionSchema, withDerivedPodNodes, withNodeProblems, type TailscaleSpec } from "./sections/tailscale";
 
 export const ENVIRONMENT_KINDS = ["local", "aws"] as const;
@@ -168,6 +169,12 @@ export function resolveStack(raw: Record<string, unknown>, options: ResolveOptio
         warnings.push(...h.warnings);
         Object.assign(derived, h.derived);
         hairpin = h.hairpin;
+        if (hairpin && environment) {
+            const d = hairpinDnsForEnvironment(hairpin, raw.hairpin, environment);
+            problems.push(...d.problems);
+            Object.assign(derived, d.derived);
+            hairpin = d.hairpin;
+        }
     }
     // A section whose schema failed still gets its components' cross-field rules (they are
     // tolerant of malformed input), so that every problem is reported at once.

@@ -7,6 +7,8 @@
  */
 import { ClusterSecurity, deployerPrincipalArn, EksCilium, EksCluster, EksNodeGroup, IngressNlb, LoadBalancerTargets, PublicVpc, SecurityGroupRules } from "../../components/aws";
 import type { FirewallRule } from "../../components/common/firewall";
+import { hairpinEksAddonCorefile } from "../../components/hairpin";
+import { hairpinArgs, hairpinName } from "./hairpin-deploy";
 import type { ClusterHandle } from "../handles";
 import type { AwsStackSpec } from "../resolve";
 
@@ -41,7 +43,14 @@ export async function deployAwsCluster(spec: AwsStackSpec): Promise<AwsClusterHa
     // The control plane waits for the security groups' rules itself.
     const eks = new EksCluster(name, { ...env.eks, deployerPrincipalArn: deployer, vpc, security });
     const nodeGroups = env.nodeGroups.map((g) => new EksNodeGroup(`${name}-${g.name}`, { ...g, cluster: eks }));
-    const cilium = new EksCilium(`${name}-cilium`, { ...env.ciliumInstall, ...env.cilium, lrpAddressMatcherIps, cluster: eks, nodeGroups });
+    // HairpinBypass's CoreDNS override on EKS goes into the CoreDNS add-on (eks-addon delivery):
+    // the same Corefile the component would render, known before it exists.
+    const externalEndpoints = nlb ? { source: "aws-ingress-nlb", ips: nlb.addresses, hostnames: [nlb.dnsName, ...nlb.addressHostnames], listeners: nlb.listeners.map((l) => ({ port: l.port, targetPort: l.targetPort ?? l.port, protocol: l.protocol })) } : undefined;
+    const h = spec.hairpin;
+    const coreDnsCorefile = h && h.dns.coredns.enabled && h.dns.coredns.delivery === "eks-addon"
+        ? hairpinEksAddonCorefile(hairpinName(spec.cluster.name), hairpinArgs(h, { externalEndpoints }))
+        : undefined;
+    const cilium = new EksCilium(`${name}-cilium`, { ...env.ciliumInstall, ...env.cilium, lrpAddressMatcherIps, cluster: eks, nodeGroups, ...(coreDnsCorefile ? { coreDnsCorefile } : {}) });
 
     const outputs: Record<string, unknown> = {
         vpcId: vpc.vpcId,
@@ -62,12 +71,7 @@ export async function deployAwsCluster(spec: AwsStackSpec): Promise<AwsClusterHa
 
     if (nlb) {
         new LoadBalancerTargets(`${name}-ingress-targets`, { loadBalancer: nlb, nodeGroups });
-        handle.externalEndpoints = {
-            source: "aws-ingress-nlb",
-            ips: nlb.addresses,
-            hostnames: [nlb.dnsName, ...nlb.addressHostnames],
-            listeners: nlb.listeners.map((l) => ({ port: l.port, targetPort: l.targetPort ?? l.port, protocol: l.protocol })),
-        };
+        handle.externalEndpoints = externalEndpoints;
         outputs.ingressAddresses = nlb.addresses;
         outputs.ingressHostname = nlb.dnsName;
     }
