@@ -4,6 +4,7 @@
  * tests call this on real rendered stacks.
  */
 import type { FirewallRule } from "../components/common/firewall";
+import { awsQuotaUses, type QuotaUse } from "./aws-quotas";
 import { manifestFiles, planDocument, securityGroupRows, type FirewallRow, type ManifestFile, type ObjectView, type PlanDocument } from "./render";
 import { manifestView, type RecordedResource } from "./runtime";
 import { planSummary, type PlanSummary } from "./summary";
@@ -15,6 +16,8 @@ export interface AssembledPlan {
     /** The `firewallRules` output: what components need opened. */
     required: FirewallRule[];
     summary: PlanSummary;
+    /** AWS's default quotas the stack uses (empty without AWS resources). */
+    awsQuotas: QuotaUse[];
     /** plan.json: the document plus the security-group table, the summary and the file list. */
     planJson: Record<string, unknown>;
 }
@@ -40,11 +43,13 @@ export function assemblePlan(input: {
     // plan.json also carries the security-group table (the rows plan prints): rule resources only
     // hold "[computed]" group IDs, and tools such as the network lab need to know which group a
     // rule belongs to and which group it references.
+    const awsQuotas = awsQuotaUses(doc.resources, sgRows);
     const planJson = {
         ...doc,
         securityGroupRules: sgRows,
+        ...(awsQuotas.length > 0 ? { awsQuotas } : {}),
         summary,
         files: manifests.map((m) => ({ path: `${m.dir}/${m.file}`, urn: m.urn, secretPaths: m.secretPaths, computedPaths: m.computedPaths })),
     };
-    return { doc, manifests, sgRows, required, summary, planJson };
+    return { doc, manifests, sgRows, required, summary, awsQuotas, planJson };
 }

@@ -129,6 +129,7 @@ async function main(): Promise<number> {
     const { assemblePlan } = await import("./assemble");
     const { countByType, requiredRuleRows, resourceTree, table, toYaml } = await import("./render");
     const { formatSummary } = await import("./summary");
+    const { formatQuotas } = await import("./aws-quotas");
     const recorder = installMocks({ project: files.project, stack: files.stack, preview: true, config: files.config, secretKeys: files.secretKeys });
 
     const failures: unknown[] = [];
@@ -141,7 +142,7 @@ async function main(): Promise<number> {
     await settle();
     if (failures.length > 0) throw failures[0];
 
-    const { doc, manifests, sgRows, required, summary, planJson } = assemblePlan({
+    const { doc, manifests, sgRows, required, summary, awsQuotas, planJson } = assemblePlan({
         project: files.project, stack: files.stack, recorded: recorder.resources, outputs, secretConfigKeys: files.secretKeys, outDir: shellArg(out.dir),
     });
 
@@ -156,6 +157,15 @@ async function main(): Promise<number> {
     // ---- print ----
     const lines: string[] = [];
     lines.push(`Plan for stack ${files.stack} of project ${files.project} (offline: runtime mocks, nothing deployed)`);
+    // Values pulumi up refuses to deploy without (program/resolve.ts `blockers`): said first and last.
+    const resolved = (outputs.resolved ?? {}) as { blockers?: Array<{ path: string; rule: string }>; source?: string };
+    const blockers = (resolved.blockers ?? []).map((b) => `  ${resolved.source ?? `Pulumi.${files.stack}.yaml`}: ${b.path}: ${b.rule}`);
+    const blockerBlock = blockers.length === 0 ? [] : [
+        "",
+        `NOT DEPLOYABLE YET: pulumi up --stack ${files.stack} refuses until ${blockers.length === 1 ? "this is" : `these ${blockers.length} are`} set (this plan renders without ${blockers.length === 1 ? "it" : "them"}, for review):`,
+        ...blockers,
+    ];
+    lines.push(...blockerBlock);
     lines.push("", "Resources:", ...resourceTree(doc.resources));
     lines.push("", "Count by type:", ...table(["type", "count"], countByType(doc.resources).map(([t, n]) => [t, String(n)])).map((l) => `  ${l}`));
     lines.push(`  total: ${doc.resources.length}`);
@@ -169,6 +179,7 @@ async function main(): Promise<number> {
         lines.push(...table(["direction", "protocol", "ports", "peer", "description"],
             requiredRuleRows(required).map((r) => [r.direction, r.protocol, r.ports, r.peer, r.description])).map((l) => `  ${l}`));
     }
+    lines.push(...formatQuotas(awsQuotas));
     lines.push(...formatSummary(summary));
     const diffLines = oldPlan ? ["", ...formatDiff(diffResources(oldPlan.resources as PlanResource[], doc.resources), path.resolve(args.diff!))] : [];
     lines.push(...diffLines);
@@ -181,9 +192,9 @@ async function main(): Promise<number> {
         (counts.helm ? `, ${counts.helm} Helm release(s) to ${path.join(out.dir, "helm")}` : "") +
         `, and ${path.join(out.dir, "plan.json")}`;
     if (args.quiet) {
-        console.log([...diffLines.slice(1), wrote].join("\n"));
+        console.log([...diffLines.slice(1), wrote, ...blockerBlock].join("\n"));
     } else {
-        lines.push("", wrote, ...summary.nextSteps);
+        lines.push("", wrote, ...summary.nextSteps, ...blockerBlock);
         console.log(lines.join("\n"));
     }
     return 0;

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { loadStack } from "./config";
-import { formatWarning } from "./resolve";
+import { DeployBlockedError, formatBlocker, formatWarning } from "./resolve";
 import { deployCilium } from "./sections/cilium-deploy";
 import { deployHairpin } from "./sections/hairpin-deploy";
 import { deployLocalCluster } from "./sections/local-deploy";
@@ -16,11 +16,17 @@ export async function runDefaultProgram(): Promise<Record<string, unknown>> {
     // Validation throws here, before a single resource is registered.
     const { spec, secrets } = loadStack();
     for (const w of spec.warnings) void pulumi.log.warn(formatWarning(w, spec.source));
+    // A value that must be set first: preview (and the offline plan) render without it and say
+    // so loudly; the update itself refuses before registering anything.
+    if (spec.blockers.length > 0) {
+        if (!pulumi.runtime.isDryRun()) throw new DeployBlockedError(spec.blockers, spec.source);
+        for (const b of spec.blockers) void pulumi.log.warn(formatBlocker(b, spec.source));
+    }
 
     if (spec.environment === "aws") {
         // Loaded only here: a local stack loads no @pulumi/aws module.
         const aws = await import("./sections/aws-deploy");
-        const cluster = aws.deployAwsCluster(spec);
+        const cluster = await aws.deployAwsCluster(spec);
         const cilium = deployCilium(spec, cluster);
         const tailscale = deployTailscale(spec.tailscale, cluster, secrets);
         const hairpin = deployHairpin(spec.hairpin, spec.cluster.name, cluster, cilium);

@@ -16,6 +16,7 @@ import { awsEnvironment, awsSectionSchema, movedAwsKeys, type AwsEnvironment } f
 import { CILIUM_HOST_REQUIRED, ciliumSectionSchema, resolveCilium, type CiliumSpec } from "./sections/cilium";
 import { clusterProblems, clusterSectionSchema, type ClusterSection } from "./sections/cluster";
 import { hairpinSectionSchema, resolveHairpin, type HairpinSpec } from "./sections/hairpin";
+import { hairpinDnsForEnvironment } from "./sections/hairpin-eks";
 import { resolveTailscale, tailscaleKeyProblems, tailscaleSectionSchema, withDerivedPodNodes, withNodeProblems, type TailscaleSpec } from "./sections/tailscale";
 
 export const ENVIRONMENT_KINDS = ["local", "aws"] as const;
@@ -47,6 +48,12 @@ interface CommonSpec {
     derived: Record<string, string>;
     /** Things that can still work but look wrong (`pulumi up` prints them as warnings). */
     warnings: Problem[];
+    /**
+     * Values that must be set before anything is deployed (`aws.eks.publicAccessCidrs` unset):
+     * `npm run plan` and `pulumi preview` render around them and say what to set; `pulumi up`
+     * refuses ({@link DeployBlockedError}) before registering anything.
+     */
+    blockers: Problem[];
 }
 
 export interface LocalStackSpec extends CommonSpec {
@@ -73,6 +80,21 @@ export class StackConfigError extends ValidationError {
                 problems.map((p) => `  - ${source}: ${formatProblem(p)}`).join("\n");
         }
     }
+}
+
+/** `pulumi up` on a stack with {@link CommonSpec.blockers}: what to set, and where. Nothing was registered. */
+export class DeployBlockedError extends ValidationError {
+    constructor(blockers: readonly Problem[], readonly source?: string) {
+        super("directpath stack config", blockers);
+        const where = source ?? "the stack file";
+        this.message = `${where}: pulumi up refuses to deploy until ${blockers.length === 1 ? "this value is" : `these ${blockers.length} values are`} set (npm run plan and pulumi preview render without ${blockers.length === 1 ? "it" : "them"}):\n` +
+            blockers.map((p) => `  - ${where}: ${p.path}: ${p.rule}`).join("\n");
+    }
+}
+
+/** A blocker line as the plan and `pulumi preview` print it. */
+export function formatBlocker(p: Problem, source?: string): string {
+    return `NOT DEPLOYABLE YET: ${source ? `${source}: ` : ""}${p.path}: ${p.rule}`;
 }
 
 /** A warning line as `pulumi up` prints it. */
@@ -147,6 +169,12 @@ export function resolveStack(raw: Record<string, unknown>, options: ResolveOptio
         warnings.push(...h.warnings);
         Object.assign(derived, h.derived);
         hairpin = h.hairpin;
+        if (hairpin && environment) {
+            const d = hairpinDnsForEnvironment(hairpin, raw.hairpin, environment);
+            problems.push(...d.problems);
+            Object.assign(derived, d.derived);
+            hairpin = d.hairpin;
+        }
     }
     // A section whose schema failed still gets its components' cross-field rules (they are
     // tolerant of malformed input), so that every problem is reported at once.
@@ -174,9 +202,11 @@ export function resolveStack(raw: Record<string, unknown>, options: ResolveOptio
         cilium = c.cilium;
     }
     let aws: AwsEnvironment | undefined;
+    const blockers: Problem[] = [];
     if (environment === "aws" && awsSection && cluster && cilium) {
         const a = awsEnvironment(awsSection, cluster, cilium);
         problems.push(...a.problems);
+        blockers.push(...a.blockers);
         aws = a.env;
     }
 
@@ -184,7 +214,7 @@ export function resolveStack(raw: Record<string, unknown>, options: ResolveOptio
     if (rawCluster !== undefined && !cluster0) failed.add("cluster");
     if (raw.hairpin !== undefined && !hairpinSection) failed.add("hairpin");
     if (problems.length > 0 || !environment || !cluster) throw new StackConfigError(dedupe(withoutCascades(problems, failed)), options.source);
-    const common = { ...(options.source ? { source: options.source } : {}), cluster, cilium, tailscale, hairpin, derived, warnings };
+    const common = { ...(options.source ? { source: options.source } : {}), cluster, cilium, tailscale, hairpin, derived, warnings, blockers };
     if (environment === "aws") return { ...common, environment, cilium: cilium!, aws: aws! };
     return { ...common, environment, kubeconfig: raw.kubeconfig !== undefined };
 }

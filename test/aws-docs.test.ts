@@ -59,7 +59,9 @@ describe("docs/aws.md: From your own stack", () => {
         const groups = r.ofType("aws:eks/nodeGroup:NodeGroup");
         expect(groups.map((g) => g.name).sort()).toEqual(["dev-batch", "dev-general"]);
         expect(new Set(groups.map((g) => JSON.stringify(r.inputs(g).nodeRoleArn))).size).toBe(1);
-        expect(r.inputs(r.get("aws:eks/nodeGroup:NodeGroup", "dev-batch"))).toMatchObject({ capacityType: "SPOT", amiType: "AL2023_ARM_64_STANDARD", tags: { team: "batch" } });
+        expect(r.inputs(r.get("aws:eks/nodeGroup:NodeGroup", "dev-batch"))).toMatchObject({ capacityType: "SPOT", tags: { team: "batch" } });
+        // Graviton: the arm64 AL2023 AMI, named in the launch template.
+        expect(r.inputs(r.get("aws:ec2/launchTemplate:LaunchTemplate", "dev-batch")).imageId).toMatch(/amazon-linux-2023\/arm64\/standard/);
     });
 
     it("directpath's Cilium on a cluster made elsewhere", async () => {

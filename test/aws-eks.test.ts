@@ -51,20 +51,20 @@ function clusterWith(name: string, args: Omit<EksClusterArgs, "vpc" | "security"
 describe("EksCluster", () => {
     it("creates the control plane without aws-node or kube-proxy, with access entries, a private+public endpoint and KMS secrets encryption", async () => {
         const { r } = await capture(() => clusterWith("dev", {
-            publicAccessCidrs: ["203.0.113.0/24"],
+            publicAccessCidrs: ["52.94.76.0/22"],
             adminPrincipalArns: ["arn:aws:iam::123456789012:role/platform-admin"],
             logTypes: ["audit"],
         }), mocks);
         const cluster = r.inputs(r.get("aws:eks/cluster:Cluster", "dev"));
         expect(cluster.bootstrapSelfManagedAddons).toBe(false);
-        expect(cluster.accessConfig).toEqual({ authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: true });
+        expect(cluster.accessConfig).toEqual({ authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: false });
         expect(cluster.version).toBe("1.33");
         expect(cluster.vpcConfig).toEqual({
             subnetIds: ["dev-public-0-id", "dev-public-1-id"],
             securityGroupIds: ["dev-cluster-id"],
             endpointPublicAccess: true,
             endpointPrivateAccess: true,
-            publicAccessCidrs: ["203.0.113.0/24"],
+            publicAccessCidrs: ["52.94.76.0/22"],
         });
         expect(cluster.encryptionConfig).toEqual({ provider: { keyArn: "arn:aws:kms:eu-central-1:123456789012:key/dev-secrets" }, resources: ["secrets"] });
         expect(cluster.kubernetesNetworkConfig).toEqual({ ipFamily: "ipv4", serviceIpv4Cidr: "172.20.0.0/16" });
@@ -107,31 +107,27 @@ describe("EksCluster", () => {
         expect(lt.metadataOptions).toEqual({ httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2 });
         expect(lt.blockDeviceMappings).toEqual([{ deviceName: "/dev/xvda", ebs: { volumeSize: 20, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }]);
         expect(lt.networkInterfaces).toEqual([{ deviceIndex: 0, associatePublicIpAddress: "true", deleteOnTermination: "true", securityGroups: ["dev-node-id"] }]);
-        // nodeadm user data lifts the ENI-derived pod limit (11 on a t3.small) that only the VPC CNI needs.
-        const userData = Buffer.from(String(lt.userData), "base64").toString("utf8");
-        expect(userData).toMatch(/^MIME-Version: 1.0\nContent-Type: multipart\/mixed; boundary="DIRECTPATH-NODEADM"\n/);
-        const part = userData.split("--DIRECTPATH-NODEADM")[1]!;
-        expect(part).toContain("Content-Type: application/node.eks.aws");
-        expect(parse(part.split("---\n")[1]!)).toEqual({ apiVersion: "node.eks.aws/v1alpha1", kind: "NodeConfig", spec: { kubelet: { config: { maxPods: 110 } } } });
-        expect(userData.trimEnd().endsWith("--DIRECTPATH-NODEADM--")).toBe(true);
+        // The user data (MIME + the complete NodeConfig) is checked field by field in aws-nodeconfig.test.ts.
+        expect(Buffer.from(String(lt.userData), "base64").toString("utf8")).toContain("maxPods: 110");
         // Security groups live on the interface; a template with both is rejected by EC2.
         expect(lt.vpcSecurityGroupIds).toBeUndefined();
-        expect(lt.imageId).toBeUndefined();
+        expect(lt.imageId).toBe("resolve:ssm:/aws/service/eks/optimized-ami/1.33/amazon-linux-2023/x86_64/standard/recommended/image_id");
         expect(lt.iamInstanceProfile).toBeUndefined();
 
         const ng = r.inputs(r.get("aws:eks/nodeGroup:NodeGroup", "dev-general"));
         expect(ng).toMatchObject({
             clusterName: "dev-eks",
-            version: "1.33",
             subnetIds: ["dev-public-0-id", "dev-public-1-id"],
             instanceTypes: ["t3.small"],
-            amiType: "AL2023_x86_64_STANDARD",
             capacityType: "ON_DEMAND",
             scalingConfig: { minSize: 2, maxSize: 3, desiredSize: 2 },
             launchTemplate: { id: "dev-general-id", version: "3" },
             nodeRoleArn: "arn:aws:iam::123456789012:role/dev-node",
             taints: [{ key: "node.cilium.io/agent-not-ready", value: "true", effect: "NO_EXECUTE" }],
         });
+        // The AMI is in the launch template: EKS refuses amiType and version with it.
+        expect(ng.amiType).toBeUndefined();
+        expect(ng.version).toBeUndefined();
         expect(ng.diskSize).toBeUndefined();
         expect(ng.remoteAccess).toBeUndefined();
     });
@@ -147,8 +143,8 @@ describe("EksCluster", () => {
         expect((lt.blockDeviceMappings as Array<{ ebs: unknown }>)[0]!.ebs).toMatchObject({ volumeSize: 40, encrypted: "true", volumeType: "gp3" });
         expect(Buffer.from(String(lt.userData), "base64").toString("utf8")).toContain("maxPods: 64");
         expect(r.inputs(r.get("aws:eks/nodeGroup:NodeGroup", "prod-system"))).toMatchObject({ labels: { "directpath.io/pool": "system" }, taints: [] });
+        expect(r.inputs(r.get("aws:ec2/launchTemplate:LaunchTemplate", "prod-arm")).imageId).toBe("resolve:ssm:/aws/service/eks/optimized-ami/1.33/amazon-linux-2023/arm64/standard/recommended/image_id");
         expect(r.inputs(r.get("aws:eks/nodeGroup:NodeGroup", "prod-arm"))).toMatchObject({
-            amiType: "AL2023_ARM_64_STANDARD",
             capacityType: "SPOT",
             taints: [{ key: "directpath.io/arm", value: "true", effect: "NO_SCHEDULE" }],
         });

@@ -167,7 +167,7 @@ describe("npm run plan -- --stack dev / prod (AWS)", () => {
 
 describe("the aws environment, resolved (pure)", () => {
     const groups = [{ name: "g", instanceType: "t3.small" }];
-    const eks = { publicAccessCidrs: ["198.51.100.0/24"] };
+    const eks = { publicAccessCidrs: ["52.94.76.0/22"] };
     const resolveAws = (aws: Record<string, unknown>, cluster: unknown = { name: "t" }, more: Record<string, unknown> = {}) =>
         (resolveStack({ environment: "aws", cluster, aws: { eks, ...aws }, ...more }) as AwsStackSpec).aws;
 
@@ -179,7 +179,7 @@ describe("the aws environment, resolved (pure)", () => {
         expect(env.security).toMatchObject({ tunnelPort: 8473, hubble: true, clusterName: "t" });
         // IPv6 follows the VPC object (ClusterSecurity, the NLB and the groups read vpc.ipv6).
         expect(env.security).not.toHaveProperty("ipv6");
-        expect(env.eks).toMatchObject({ podCidr: "10.200.0.0/16", serviceCidr: "172.21.0.0/16", publicAccessCidrs: ["198.51.100.0/24"] });
+        expect(env.eks).toMatchObject({ podCidr: "10.200.0.0/16", serviceCidr: "172.21.0.0/16", publicAccessCidrs: ["52.94.76.0/22"] });
         for (const moved of ["tunnelPort", "hubble", "ipv6", "vpcCidr", "nodeGroups", "ciliumChartVersion", "ciliumExtraValues", "ciliumStartupTaint", "coreDnsVersion"]) expect(env.eks).not.toHaveProperty(moved);
         expect(env.nodeGroups).toEqual([expect.objectContaining({ name: "g", instanceType: "t3.small", ciliumStartupTaint: true })]);
         expect(env.ciliumInstall).toEqual({ chartVersion: "1.19.3", extraValues: {} });

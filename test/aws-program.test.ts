@@ -10,7 +10,7 @@ function spec(): AwsStackSpec {
         cluster: { name: "t" },
         aws: {
             vpc: { cidrBlock: "10.30.0.0/16", availabilityZoneCount: 2 },
-            eks: { publicAccessCidrs: ["198.51.100.0/24"] },
+            eks: { publicAccessCidrs: ["52.94.76.0/22"] },
             nodeGroups: [{ name: "g", instanceType: "t3.small" }],
             ingressNlb: { listeners: [{ port: 443, targetPort: 8443 }] },
         },
@@ -44,7 +44,7 @@ describe("deployAwsCluster / deployAwsFirewall (the contract with the other step
         expect(await resolve(cluster.externalEndpoints!.hostnames)).toEqual(["t-ingress.elb.example", "ec2-198-51-100-1.example", "ec2-198-51-100-2.example"]);
         expect(cluster.externalEndpoints!.listeners).toEqual([{ port: 443, targetPort: 8443, protocol: "TCP" }]);
         // The EKS public endpoint takes exactly the listed CIDRs.
-        expect(r.inputs(r.ofType("aws:eks/cluster:Cluster")[0]!).vpcConfig).toMatchObject({ publicAccessCidrs: ["198.51.100.0/24"] });
+        expect(r.inputs(r.ofType("aws:eks/cluster:Cluster")[0]!).vpcConfig).toMatchObject({ publicAccessCidrs: ["52.94.76.0/22"] });
         // The same EIPs are Cilium's LRP allow-list.
         expect(r.inputs(release).values).toMatchObject({ localRedirectPolicies: { enabled: true, addressMatcherCIDRs: ["198.51.100.1/32", "198.51.100.2/32"] } });
         expect(r.ofType("aws:autoscaling/attachment:Attachment").map((a) => [r.inputs(a).autoscalingGroupName, r.inputs(a).lbTargetGroupArn])).toEqual([["asg-g", "arn:tg/t-ingress-tcp-443"]]);
@@ -56,18 +56,18 @@ describe("deployAwsCluster / deployAwsFirewall (the contract with the other step
             { direction: "ingress", protocol: "udp", fromPort: 41641, toPort: 41641, peer: "::/0", description: "Tailscale (IPv6)" },
             { direction: "ingress", protocol: "udp", fromPort: 8472, toPort: 8472, peer: "self", description: "Cilium VXLAN" },
         ];
-        const { r } = await capture(() => {
+        const { r } = await capture(async () => {
             const s = spec();
-            deployAwsFirewall(s, deployAwsCluster(s), asked);
+            deployAwsFirewall(s, await deployAwsCluster(s), asked);
         }, mocks);
         const fw = r.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((x) => x.name.startsWith("t-firewall-"));
         expect(fw.map((x) => [x.name, r.inputs(x).securityGroupId, r.inputs(x).cidrIpv4, r.inputs(x).fromPort])).toEqual([["t-firewall-in-udp-41641-world-v4", "t-node-id", "0.0.0.0/0", 41641]]);
     });
 
     it("nothing asked for, nothing opened", async () => {
-        const { r } = await capture(() => {
+        const { r } = await capture(async () => {
             const s = spec();
-            deployAwsFirewall(s, deployAwsCluster(s), []);
+            deployAwsFirewall(s, await deployAwsCluster(s), []);
         }, mocks);
         expect(r.resources.filter((x) => x.name.startsWith("t-firewall"))).toEqual([]);
     });

@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { ValidationError } from "../components/common/errors";
 import { runDefaultProgram } from "../program/main";
-import { resolveStack, StackConfigError, type LocalStackSpec } from "../program/resolve";
+import { resolveStack, type AwsStackSpec, StackConfigError, type LocalStackSpec } from "../program/resolve";
 import { capture, expectProblems, ROOT, type Recorder } from "./harness";
 
 type Raw = Record<string, any>;
@@ -245,18 +245,18 @@ describe("aws stacks: the EKS public endpoint is never open by default", () => {
         aws: { eks, nodeGroups: [{ name: "g", instanceType: "t3.small" }] },
     });
 
-    it("publicAccessCidrs is required in every aws stack, with a clear error", () => {
-        expectProblems(() => resolveStack(aws()), [
-            { path: "directpath:aws.eks.publicAccessCidrs", value: undefined, rule: /required: list who may reach the EKS public API endpoint.*never opens it by default.*\[0\.0\.0\.0\/0\]/ },
-        ]);
-        expect(resolveStack(aws({ publicAccessCidrs: ["0.0.0.0/0"] }))).toMatchObject({ aws: { eks: { publicAccessCidrs: ["0.0.0.0/0"] } } });
+    it("publicAccessCidrs is required before pulumi up in every aws stack: unset, it blocks the deploy (the API renders private-only), with a clear message", () => {
+        const spec = resolveStack(aws()) as AwsStackSpec;
+        expect(spec.blockers).toEqual([expect.objectContaining({ path: "directpath:aws.eks.publicAccessCidrs", value: undefined, rule: expect.stringMatching(/required before pulumi up: list who may reach the EKS public API endpoint.*never opens it by default.*\[0\.0\.0\.0\/0\]/) })]);
+        expect(spec.aws.eks).toMatchObject({ publicEndpoint: false });
+        expect(resolveStack(aws({ publicAccessCidrs: ["0.0.0.0/0"] }))).toMatchObject({ aws: { eks: { publicAccessCidrs: ["0.0.0.0/0"] } }, blockers: [] });
     });
 
-    it("prod lists its CIDRs, and none of them is the whole internet; dev opens it explicitly", () => {
-        const cidrs = (stack: string) => (parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")).config["directpath:aws"].eks.publicAccessCidrs as string[]);
-        expect(cidrs("prod").length).toBeGreaterThan(0);
-        expect(cidrs("prod")).not.toContain("0.0.0.0/0");
-        expect(cidrs("dev")).toEqual(["0.0.0.0/0"]);
+    it("prod leaves its CIDRs to the user (a production stack, never the whole internet); dev opens it explicitly", () => {
+        const aws = (stack: string) => parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")).config["directpath:aws"];
+        expect(aws("prod").eks.publicAccessCidrs).toBeUndefined();
+        expect(aws("prod").production).toBe(true);
+        expect(aws("dev").eks.publicAccessCidrs).toEqual(["0.0.0.0/0"]);
     });
 });
 

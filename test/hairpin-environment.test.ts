@@ -14,7 +14,7 @@ const endpoint = (over: Record<string, unknown> = {}) => ({
 
 const aws = (listeners = [{ port: 443, targetPort: 8443 }]) => ({
     vpc: { cidrBlock: "10.30.0.0/16", availabilityZoneCount: 2 },
-    eks: { publicAccessCidrs: ["198.51.100.0/24"] },
+    eks: { publicAccessCidrs: ["52.94.76.0/22"] },
     nodeGroups: [{ name: "g", instanceType: "t3.small" }],
     ingressNlb: { enabled: true, listeners },
 });
@@ -22,8 +22,8 @@ const aws = (listeners = [{ port: 443, targetPort: 8443 }]) => ({
 describe("hairpin endpoints with externalIpsFrom: environment", () => {
     it("take the AWS ingress NLB's Elastic IPs: one LRP per EIP, naming the real address", async () => {
         const spec = parseConfig({ environment: "aws", cluster: { name: "t" }, aws: aws(), hairpin: { enabled: true, endpoints: [endpoint()] } }) as AwsStackSpec;
-        const { r, value: cluster } = await capture(() => {
-            const cluster = deployAwsCluster(spec);
+        const { r, value: cluster } = await capture(async () => {
+            const cluster = await deployAwsCluster(spec);
             deployHairpin(spec.hairpin, spec.cluster.name, cluster, { release: cluster.ciliumRelease, firewallRules: [], outputs: {} });
             return cluster;
         }, {
@@ -48,8 +48,8 @@ describe("hairpin endpoints with externalIpsFrom: environment", () => {
 
     it("are [computed] in preview, never invented", async () => {
         const spec = parseConfig({ environment: "aws", cluster: { name: "t" }, aws: aws(), hairpin: { enabled: true, endpoints: [endpoint()] } }) as AwsStackSpec;
-        const { r, value: cluster } = await capture(() => {
-            const cluster = deployAwsCluster(spec);
+        const { r, value: cluster } = await capture(async () => {
+            const cluster = await deployAwsCluster(spec);
             deployHairpin(spec.hairpin, spec.cluster.name, cluster, { release: cluster.ciliumRelease, firewallRules: [], outputs: {} });
             return cluster;
         }, { preview: true, config: { "aws:region": "eu-central-1" } });

@@ -9,7 +9,7 @@ import { expectProblems } from "./harness";
 const awsRaw = (more: Record<string, unknown> = {}) => ({
     environment: "aws",
     cluster: { name: "t" },
-    aws: { eks: { publicAccessCidrs: ["198.51.100.0/24"] }, nodeGroups: [{ name: "g", instanceType: "t3.small" }] },
+    aws: { eks: { publicAccessCidrs: ["52.94.76.0/22"] }, nodeGroups: [{ name: "g", instanceType: "t3.small" }] },
     ...more,
 });
 

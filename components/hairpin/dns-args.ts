@@ -19,7 +19,7 @@ import { dnsTargetProblems } from "./dns-targets";
 import { DEFAULT_CLUSTER_DOMAIN } from "./model";
 
 /** CoreDNS delivery modes. See {@link corednsOptionsSchema}. */
-export const COREDNS_DELIVERIES = ["coredns-custom", "corefile"] as const;
+export const COREDNS_DELIVERIES = ["coredns-custom", "corefile", "eks-addon"] as const;
 export type CorednsDelivery = (typeof COREDNS_DELIVERIES)[number];
 
 /** NodeLocal DNSCache delivery modes. See {@link nodeLocalDnsOptionsSchema}. */
@@ -62,6 +62,11 @@ export const corednsOptionsSchema = z.strictObject({
      *   the server block has to be inside the `Corefile` key of the `coredns` ConfigMap itself.
      *   directpath writes `baseCorefile` (your cluster's Corefile) with its own marked server block
      *   in front, forcing ownership of that one key.
+     * - `eks-addon`: EKS's CoreDNS add-on imports no `coredns-custom` and reverts edits of its
+     *   ConfigMap, but takes a whole Corefile in its `configurationValues` (`corefile`). The DNS
+     *   half then registers nothing itself; its `corednsCorefile` output (EKS's default Corefile,
+     *   or `baseCorefile`, with the marked block in front) goes to the add-on (`EksCilium`'s
+     *   `coreDnsCorefile`). The default program picks it on aws.
      */
     delivery: z.enum(COREDNS_DELIVERIES, { error: `must be one of ${COREDNS_DELIVERIES.join(", ")}` }).default("coredns-custom"),
     namespace: k8sNameSchema.default("kube-system"),

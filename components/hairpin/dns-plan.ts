@@ -4,6 +4,7 @@
  */
 import { ValidationError, type Problem } from "../common/errors";
 import type { ParsedHairpinArgs } from "./args";
+import { eksAddonCorefile } from "./eks-corefile";
 import { mergeCorefile, renderOverrideServerBlock, type CorefileAddressOverride, type CorefileServiceOverride } from "./corefile";
 import { dnsAnswerFor, type CoverageContext, type DnsAnswer } from "./dns-targets";
 import { lrpCoversHost } from "./redirect-args";
@@ -25,7 +26,7 @@ export interface DnsPlan {
     answers: HostnameAnswer[];
     /** The CoreDNS override server block ("" when nothing to override or CoreDNS is off). */
     corednsBlock: string;
-    /** `corefile` delivery: the full Corefile to write (undefined otherwise). */
+    /** `corefile` delivery: the full Corefile to write; `eks-addon`: the add-on's `corefile` value (undefined otherwise, or with nothing to override). */
     corednsCorefile?: string;
     /** NodeLocal DNSCache blocks ("" when off). */
     nodeLocalBlocks: string;
@@ -98,6 +99,8 @@ export function planDns(componentName: string, args: ParsedHairpinArgs, endpoint
         plan.corednsBlock = renderOverrideServerBlock({ addresses, services, upstream: dns.coredns.upstream, ttl: dns.coredns.ttl, clusterDomain: dns.clusterDomain });
         if (dns.coredns.delivery === "corefile" && dns.coredns.baseCorefile !== undefined) {
             plan.corednsCorefile = mergeCorefile(dns.coredns.baseCorefile, id, plan.corednsBlock);
+        } else if (dns.coredns.delivery === "eks-addon" && answers.some((a) => a.cluster)) {
+            plan.corednsCorefile = mergeCorefile(dns.coredns.baseCorefile ?? eksAddonCorefile(dns.clusterDomain), id, plan.corednsBlock);
         }
     }
     const overridden = answers.filter((a) => a.cluster).map((a) => a.hostname);

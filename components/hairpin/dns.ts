@@ -37,6 +37,8 @@ export interface DnsOutputs {
     corednsServerBlock: pulumi.Output<string>;
     /** Where the CoreDNS override went: ConfigMap namespace/name and key. */
     corednsTarget?: { namespace: string; configMap: string; key: string; delivery: string };
+    /** `eks-addon` delivery: the Corefile for the CoreDNS add-on's `configurationValues` ("" with nothing to override). */
+    corednsCorefile?: pulumi.Output<string>;
     /** The NodeLocal DNSCache server blocks ("" when off). */
     nodeLocalDnsBlocks: pulumi.Output<string>;
     /** `inventory` delivery: the `nodelocaldns_external_zones` YAML for your kubespray inventory. */
@@ -60,15 +62,27 @@ function hasHostnames(endpoints: readonly Endpoint[]): boolean {
     return endpoints.some((e) => e.hostnames.length > 0);
 }
 
+/** The DNS plan of parsed args whose endpoints may hold Outputs: every Input resolved, then planned purely. */
+export function dnsPlanOutput(name: string, args: ParsedHairpinArgs): pulumi.Output<DnsPlan> {
+    return pulumi.all(args.endpoints.map((e, i) => resolveEndpoint(e, i))).apply((endpoints) => planDns(name, args, endpoints));
+}
+
+/**
+ * `eks-addon` delivery: the Corefile the CoreDNS add-on must carry for HairpinBypass `name` with
+ * these args ("" with nothing to override). The same value as that component's
+ * `dns.corednsCorefile`, available before it exists (the add-on is created with the cluster).
+ */
+export function eksAddonCorefileOutput(name: string, args: ParsedHairpinArgs): pulumi.Output<string> {
+    return dnsPlanOutput(name, args).apply((p) => p.corednsCorefile ?? "");
+}
+
 export function deployDns(parent: pulumi.ComponentResource, name: string, args: ParsedHairpinArgs): DnsOutputs {
     const dns = args.dns;
     const opts: pulumi.CustomResourceOptions = { parent };
     const labels = { "app.kubernetes.io/managed-by": "directpath", "app.kubernetes.io/part-of": "hairpin-bypass" };
 
     // Resolve every Input inside the endpoints (Outputs from other resources), then plan purely.
-    const plan: pulumi.Output<DnsPlan> = pulumi
-        .all(args.endpoints.map((e, i) => resolveEndpoint(e, i)))
-        .apply((endpoints) => planDns(name, args, endpoints));
+    const plan: pulumi.Output<DnsPlan> = dnsPlanOutput(name, args);
 
     const out: DnsOutputs = {
         answers: plan.answers,
@@ -89,7 +103,11 @@ export function deployDns(parent: pulumi.ComponentResource, name: string, args: 
 
     if (dns.coredns.enabled) {
         const c = dns.coredns;
-        if (c.delivery === "coredns-custom") {
+        if (c.delivery === "eks-addon") {
+            // Nothing registered here: the CoreDNS add-on carries the Corefile (EksCilium's coreDnsCorefile).
+            out.corednsTarget = { namespace: c.namespace, configMap: "coredns", key: "Corefile", delivery: c.delivery };
+            out.corednsCorefile = plan.apply((p) => p.corednsCorefile ?? "");
+        } else if (c.delivery === "coredns-custom") {
             const configMap = c.configMapName ?? "coredns-custom";
             const key = `directpath-${id}.server`;
             const patch = new k8s.core.v1.ConfigMapPatch(`${name}-coredns-custom`, {

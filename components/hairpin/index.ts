@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseOrThrow } from "../common/errors";
 import { hairpinArgsSchema, hairpinCrossChecks, type HairpinArgsInput, type ParsedHairpinArgs } from "./args";
-import { deployDns, type DnsOutputs } from "./dns";
+import { deployDns, eksAddonCorefileOutput, type DnsOutputs } from "./dns";
 import { deployRedirect, type RedirectOutputs } from "./redirect";
 
 export * from "./model";
@@ -34,6 +34,7 @@ export { renderNodeLocalBlocks, kubesprayExternalZonesYaml } from "./nodelocaldn
 export { renderHostsEntries, hostsDaemonSet, hostsConfigMap } from "./hosts";
 export { planDns, type DnsPlan, type HostnameAnswer } from "./dns-plan";
 export { dnsOptionsSchema, type DnsOptions } from "./dns-args";
+export { eksAddonCorefile } from "./eks-corefile";
 export { type DnsOutputs } from "./dns";
 
 /** Arguments of {@link HairpinBypass}. Plain data, validated as a whole before anything is registered. */
@@ -42,6 +43,14 @@ export type HairpinBypassArgs = HairpinArgsInput;
 /** Validates HairpinBypass args, collecting every problem; throws a ValidationError. Pure. */
 export function validateHairpinArgs(args: HairpinBypassArgs): ParsedHairpinArgs {
     return parseOrThrow("HairpinBypass args", hairpinArgsSchema, args, { crossChecks: hairpinCrossChecks });
+}
+
+/**
+ * `eks-addon` delivery: the Corefile for EKS's CoreDNS add-on (`EksCilium`'s `coreDnsCorefile`)
+ * that `new HairpinBypass(name, args)` would deliver; validates the args. "" with nothing to override.
+ */
+export function hairpinEksAddonCorefile(name: string, args: HairpinBypassArgs): pulumi.Output<string> {
+    return eksAddonCorefileOutput(name, validateHairpinArgs(args));
 }
 
 /**

@@ -5,8 +5,10 @@
  * returns the cluster handle the in-cluster steps take; `deployAwsFirewall` takes that handle and
  * opens, in the node security group, what those steps asked for (e.g. Tailscale's UDP port).
  */
-import { ClusterSecurity, EksCilium, EksCluster, EksNodeGroup, IngressNlb, LoadBalancerTargets, PublicVpc, SecurityGroupRules } from "../../components/aws";
+import { ClusterSecurity, deployerPrincipalArn, EksCilium, EksCluster, EksNodeGroup, IngressNlb, LoadBalancerTargets, PublicVpc, SecurityGroupRules } from "../../components/aws";
 import type { FirewallRule } from "../../components/common/firewall";
+import { hairpinEksAddonCorefile } from "../../components/hairpin";
+import { hairpinArgs, hairpinName } from "./hairpin-deploy";
 import type { ClusterHandle } from "../handles";
 import type { AwsStackSpec } from "../resolve";
 
@@ -18,10 +20,15 @@ export interface AwsClusterHandle extends ClusterHandle {
     };
 }
 
-/** Builds the AWS cluster from the resolved stack (every rule has run already). */
-export function deployAwsCluster(spec: AwsStackSpec): AwsClusterHandle {
+/**
+ * Builds the AWS cluster from the resolved stack (every rule has run already). The identity
+ * running `pulumi up` is looked up first (the issuer ARN of its session): it gets an admin access
+ * entry, merged with `eks.adminPrincipalArns`.
+ */
+export async function deployAwsCluster(spec: AwsStackSpec): Promise<AwsClusterHandle> {
     const env = spec.aws;
     const name = env.name;
+    const deployer = await deployerPrincipalArn();
 
     const vpc = new PublicVpc(name, env.vpc);
     const security = new ClusterSecurity(name, { ...env.security, vpc });
@@ -34,9 +41,16 @@ export function deployAwsCluster(spec: AwsStackSpec): AwsClusterHandle {
         : env.cilium.lrpAddressMatcherIps;
 
     // The control plane waits for the security groups' rules itself.
-    const eks = new EksCluster(name, { ...env.eks, vpc, security });
+    const eks = new EksCluster(name, { ...env.eks, deployerPrincipalArn: deployer, vpc, security });
     const nodeGroups = env.nodeGroups.map((g) => new EksNodeGroup(`${name}-${g.name}`, { ...g, cluster: eks }));
-    const cilium = new EksCilium(`${name}-cilium`, { ...env.ciliumInstall, ...env.cilium, lrpAddressMatcherIps, cluster: eks, nodeGroups });
+    // HairpinBypass's CoreDNS override on EKS goes into the CoreDNS add-on (eks-addon delivery):
+    // the same Corefile the component would render, known before it exists.
+    const externalEndpoints = nlb ? { source: "aws-ingress-nlb", ips: nlb.addresses, hostnames: [nlb.dnsName, ...nlb.addressHostnames], listeners: nlb.listeners.map((l) => ({ port: l.port, targetPort: l.targetPort ?? l.port, protocol: l.protocol })) } : undefined;
+    const h = spec.hairpin;
+    const coreDnsCorefile = h && h.dns.coredns.enabled && h.dns.coredns.delivery === "eks-addon"
+        ? hairpinEksAddonCorefile(hairpinName(spec.cluster.name), hairpinArgs(h, { externalEndpoints }))
+        : undefined;
+    const cilium = new EksCilium(`${name}-cilium`, { ...env.ciliumInstall, ...env.cilium, lrpAddressMatcherIps, cluster: eks, nodeGroups, ...(coreDnsCorefile ? { coreDnsCorefile } : {}) });
 
     const outputs: Record<string, unknown> = {
         vpcId: vpc.vpcId,
@@ -57,12 +71,7 @@ export function deployAwsCluster(spec: AwsStackSpec): AwsClusterHandle {
 
     if (nlb) {
         new LoadBalancerTargets(`${name}-ingress-targets`, { loadBalancer: nlb, nodeGroups });
-        handle.externalEndpoints = {
-            source: "aws-ingress-nlb",
-            ips: nlb.addresses,
-            hostnames: [nlb.dnsName, ...nlb.addressHostnames],
-            listeners: nlb.listeners.map((l) => ({ port: l.port, targetPort: l.targetPort ?? l.port, protocol: l.protocol })),
-        };
+        handle.externalEndpoints = externalEndpoints;
         outputs.ingressAddresses = nlb.addresses;
         outputs.ingressHostname = nlb.dnsName;
     }

@@ -12,19 +12,22 @@ import {
     eksCiliumOptionsSchema, eksClusterCrossChecks, eksClusterOptionsSchema, eksNodeGroupOptionsSchema, nodeGroupSchema,
     type EksCiliumOptionsInput, type EksClusterOptionsInput, type EksNodeGroupOptionsInput,
 } from "../../components/aws/eks/args";
+import { awsNameProblems } from "../../components/aws/names";
 import { ingressNlbCrossChecks, ingressNlbOptionsSchema, type IngressNlbOptionsInput } from "../../components/aws/nlb/args";
 import { clusterSecurityArgsSchema, clusterSecurityCrossChecks, type ClusterSecurityOptionsInput } from "../../components/aws/security/rules";
 import { publicVpcArgsSchema, publicVpcCrossChecks, zoneCount, type PublicVpcArgsInput } from "../../components/aws/vpc/plan";
 import { CILIUM_VXLAN_PORT } from "../../components/cilium/values";
 import { key, under } from "../keys";
 import type { ClusterSection } from "./cluster";
+import { awsStackNames } from "./aws-names";
 import type { CiliumSpec } from "./cilium";
 
 const vpcBlock = publicVpcArgsSchema.omit({ tags: true, clusterName: true });
 const securityBlock = clusterSecurityArgsSchema.omit({ ipv6: true, clusterName: true, tags: true, tunnelPort: true, hubble: true });
 // One block for the cluster, the node groups' startup taint and EksCilium's extra values and CoreDNS
 // version (the config's shape); the chart version, tunnel port and Hubble are in directpath:cilium.
-const eksBlock = eksClusterOptionsSchema.omit({ podCidr: true, serviceCidr: true, tags: true }).extend({
+// The EKS cluster's name is directpath:cluster.name; the deploying identity is looked up at deploy time.
+const eksBlock = eksClusterOptionsSchema.omit({ podCidr: true, serviceCidr: true, tags: true, clusterName: true, deployerPrincipalArn: true }).extend({
     // No default in a stack: who may reach the API server is written down (see awsEnvironment).
     publicAccessCidrs: eksClusterOptionsSchema.shape.publicAccessCidrs.removeDefault().optional(),
     ciliumExtraValues: eksCiliumOptionsSchema.shape.extraValues,
@@ -40,7 +43,7 @@ export const awsSectionSchema = z.strictObject({
     vpc: vpcBlock.default(vpcBlock.parse({})),
     /** ClusterSecurity: `webhookPorts` (the tunnel port and Hubble come from `directpath:cilium`). */
     security: securityBlock.default(securityBlock.parse({})),
-    /** EksCluster: `version`, `publicAccessCidrs` (required), `adminPrincipalArns`, `bootstrapCreatorAdmin`, `logTypes`, ...; EksNodeGroup: `ciliumStartupTaint`; EksCilium: `ciliumExtraValues`, `coreDnsVersion`. */
+    /** EksCluster: `version`, `publicAccessCidrs` (required before `pulumi up`), `adminPrincipalArns`, `logTypes`, ...; EksNodeGroup: `ciliumStartupTaint`; EksCilium: `ciliumExtraValues`, `coreDnsVersion`. */
     eks: eksBlock.default(eksBlock.parse({})),
     /** Managed node groups, at least one. */
     nodeGroups: z.array(nodeGroupSchema).min(1, { error: "must declare at least one node group" }),
@@ -48,6 +51,11 @@ export const awsSectionSchema = z.strictObject({
     ingressNlb: nlbBlock.optional(),
     /** Tags for every AWS resource. */
     tags: z.record(z.string(), z.string()).default({}),
+    /**
+     * A production stack: the API endpoint's allow-list (`eks.publicAccessCidrs`) may not be the
+     * whole internet (no `0.0.0.0/0`, nothing wider than a /8). Pulumi.prod.yaml sets it.
+     */
+    production: z.boolean({ error: "must be true or false" }).default(false),
 });
 
 export type AwsSection = z.output<typeof awsSectionSchema>;
@@ -59,21 +67,29 @@ export const MOVED_AWS_KEYS: ReadonlyArray<{ from: [string, string]; to: string 
     { from: ["security", "hubble"], to: "cilium.hubble" },
 ];
 
+/** Keys of `directpath:aws` that no longer exist, and why. */
+export const REMOVED_AWS_KEYS: ReadonlyArray<{ from: [string, string]; rule: string }> = [
+    {
+        from: ["eks", "bootstrapCreatorAdmin"],
+        rule: "was removed: EKS's one-time creator admin is always off (it can't be revoked, a second entry for the creator fails with 409, and switching it off later replaces the cluster). Whoever runs pulumi up gets an ordinary access entry, resolved from the caller's session; list every other admin (colleagues, CI roles) in directpath:aws.eks.adminPrincipalArns",
+    },
+];
+
 /**
- * Reports the old Cilium keys of `directpath:aws` (where each moved) and returns the section
- * without them, so the schema doesn't also call them unknown.
+ * Reports the old Cilium keys of `directpath:aws` (where each moved) and the removed ones (why),
+ * and returns the section without them, so the schema doesn't also call them unknown.
  */
 export function movedAwsKeys(raw: unknown): { problems: Problem[]; rest: unknown } {
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { problems: [], rest: raw };
     const rest: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
     const problems: Problem[] = [];
-    for (const m of MOVED_AWS_KEYS) {
+    for (const m of [...MOVED_AWS_KEYS, ...REMOVED_AWS_KEYS]) {
         const [block, field] = m.from;
         const b = rest[block];
         if (typeof b !== "object" || b === null || Array.isArray(b) || !(field in b)) continue;
         const { [field]: value, ...others } = b as Record<string, unknown>;
         rest[block] = others;
-        problems.push({
+        problems.push("rule" in m ? { path: key(`aws.${block}.${field}`), value, rule: m.rule } : {
             path: key(`aws.${block}.${field}`),
             value,
             rule: `has moved to ${key(m.to)} (one Cilium block for every environment): write ${m.to.split(".").slice(1).join(".")}: ${JSON.stringify(value)} under directpath:cilium instead`,
@@ -107,18 +123,33 @@ export interface AwsEnvironment {
  * section was parsed), with problems by config key. `cluster` holds the effective pod and
  * Service CIDRs (the environment's defaults filled in).
  */
-export function awsEnvironment(aws: AwsSection, cluster: ClusterSection, cilium: CiliumSpec): { env: AwsEnvironment; problems: Problem[] } {
+export function awsEnvironment(aws: AwsSection, cluster: ClusterSection, cilium: CiliumSpec): { env: AwsEnvironment; problems: Problem[]; blockers: Problem[] } {
     const name = cluster.name;
     const tags = { "directpath:stack-cluster": name, ...aws.tags };
     const ipv6 = aws.vpc.ipv6;
     const tunnelPort = cilium.tunnel.port ?? CILIUM_VXLAN_PORT;
     const { publicAccessCidrs, ciliumExtraValues, ciliumStartupTaint, coreDnsVersion, ...clusterOptions } = aws.eks;
     const problems: Problem[] = [];
-    if (publicAccessCidrs === undefined) {
-        problems.push({
+    // Unset, the stack still renders for review (the API private-only), but pulumi up refuses.
+    const blockers: Problem[] = [];
+    if (publicAccessCidrs === undefined && clusterOptions.publicEndpoint) {
+        blockers.push({
             path: key("aws.eks.publicAccessCidrs"),
             value: undefined,
-            rule: "required: list who may reach the EKS public API endpoint (your office or VPN egress CIDRs, e.g. [198.51.100.0/24]); the default program never opens it by default. Write [0.0.0.0/0] to open it to the whole internet on purpose",
+            rule: "required before pulumi up: list who may reach the EKS public API endpoint, your office or VPN egress CIDRs (curl -s https://checkip.amazonaws.com gives this machine's; add /32), under directpath:aws.eks in the stack file; the default program never opens it by default" +
+                (aws.production ? " (a production stack refuses 0.0.0.0/0)" : ". Write [0.0.0.0/0] to open it to the whole internet on purpose") +
+                ". Until then the plan shows the API private-only",
+        });
+    } else if (aws.production && publicAccessCidrs !== undefined) {
+        publicAccessCidrs.forEach((c, i) => {
+            const prefix = Number(c.split("/")[1]);
+            if (c.includes(".") && prefix < 8) {
+                problems.push({
+                    path: key(`aws.eks.publicAccessCidrs[${i}]`),
+                    value: c,
+                    rule: `${prefix === 0 ? "is the whole internet" : `is a /${prefix}, wider than a /8`}, and directpath:aws.production is true: a production API endpoint lists its office or VPN egress CIDRs`,
+                });
+            }
         });
     }
     const env: AwsEnvironment = {
@@ -128,7 +159,9 @@ export function awsEnvironment(aws: AwsSection, cluster: ClusterSection, cilium:
         security: { ...aws.security, tunnelPort, hubble: cilium.hubble, clusterName: name, tags },
         eks: {
             ...clusterOptions,
-            publicAccessCidrs: publicAccessCidrs ?? [],
+            clusterName: name,
+            // Without a list, the cluster renders private-only (pulumi up refuses, see blockers).
+            ...(publicAccessCidrs !== undefined ? { publicAccessCidrs } : { publicAccessCidrs: [], publicEndpoint: false }),
             podCidr: cluster.podCidrs[0]!,
             serviceCidr: cluster.serviceCidr!,
             tags,
@@ -169,7 +202,9 @@ export function awsEnvironment(aws: AwsSection, cluster: ClusterSection, cilium:
         problems.push({ ...p, path });
     }
     if (env.nlb) problems.push(...under("aws.ingressNlb", ingressNlbCrossChecks({ ...env.nlb, ipv6 })));
-    return { env, problems };
+    // AWS's name rules on every name the stack asks for (length with Pulumi's suffix, characters, uniqueness).
+    problems.push(...awsNameProblems(awsStackNames(env)));
+    return { env, problems, blockers };
 }
 
 function withoutEnabled<T extends { enabled: boolean }>(o: T): Omit<T, "enabled"> {

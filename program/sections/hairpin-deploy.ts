@@ -7,10 +7,19 @@ import type { HairpinEndpointSpec, HairpinSpec } from "./hairpin";
  * takes was resolved already (program/resolve.ts). Local Redirect Policies wait for Cilium when
  * this stack installs it.
  */
+/** The HairpinBypass component's name in the default program. */
+export function hairpinName(clusterName: string): string {
+    return `${clusterName}-hairpin`;
+}
+
+/** HairpinBypass's args for the resolved section, with the environment's external IPs filled in. */
+export function hairpinArgs(spec: HairpinSpec, cluster: Pick<ClusterHandle, "externalEndpoints">) {
+    return { ...spec, endpoints: spec.endpoints.map((e) => withExternalIps(e, cluster)) };
+}
+
 export function deployHairpin(spec: HairpinSpec | undefined, clusterName: string, cluster: ClusterHandle, cilium: CiliumHandle): StepResult {
     if (!spec) return { firewallRules: [], outputs: {} };
-    const endpoints = spec.endpoints.map((e) => withExternalIps(e, cluster));
-    const hairpin = new HairpinBypass(`${clusterName}-hairpin`, { ...spec, endpoints }, {
+    const hairpin = new HairpinBypass(hairpinName(clusterName), hairpinArgs(spec, cluster), {
         provider: cluster.provider,
         dependsOn: cilium.release ? [cilium.release] : [],
     });
@@ -31,7 +40,7 @@ export function deployHairpin(spec: HairpinSpec | undefined, clusterName: string
  * environment`, the environment's addresses (the AWS ingress NLB's Elastic IPs, as Outputs: the
  * redirect frontends and DNS overrides then name the real external IPs with no copy-paste).
  */
-function withExternalIps(e: HairpinEndpointSpec, cluster: ClusterHandle) {
+function withExternalIps(e: HairpinEndpointSpec, cluster: Pick<ClusterHandle, "externalEndpoints">) {
     const { externalIpsFrom, externalIps, ...rest } = e;
     if (externalIpsFrom === undefined) return { ...rest, externalIps };
     const env = cluster.externalEndpoints;

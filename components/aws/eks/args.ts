@@ -10,6 +10,7 @@ import { cidrSchema, cidrsOverlap, dnsLabelSchema, isLabelKey, labelsSchema, par
 import * as pulumi from "@pulumi/pulumi";
 import { CILIUM_CHART_VERSION, CILIUM_MIN_CHART_LINE, deepMergeValues, parseChartVersion, type CiliumValuesOptions } from "../../cilium/values";
 import { principalKey } from "../names";
+import { whoMayReachProblem } from "../reach";
 import { isPrivateIpv4Cidr } from "../vpc/plan";
 
 /** Tailscale hands out tailnet addresses from the CGNAT range; pod and Service CIDRs must stay out of it. */
@@ -35,6 +36,17 @@ export function isArmInstanceType(instanceType: string): boolean {
 
 const INSTANCE_TYPE = /^[a-z][a-z0-9]*\d[a-z0-9-]*\.[a-z0-9]+$/;
 const PRINCIPAL_ARN = /^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:(role|user)\/[\w+=,.@\/-]+$/;
+/** An STS session ARN (`arn:aws:sts::<account>:assumed-role/<role>/<session>`): an access entry needs the role's own ARN. */
+const ASSUMED_ROLE_ARN = /^arn:aws(-cn|-us-gov|-iso|-iso-b)?:sts::\d{12}:assumed-role\//;
+/**
+ * EKS's cluster-name rule (CreateCluster `name`): 1-100 characters, a letter or digit first, then
+ * letters, digits, `-` and `_`. https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateCluster.html
+ */
+export const EKS_CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
+
+const principalArnSchema = (what: string) => z.string({ error: `must be ${what}` }).refine((v) => !ASSUMED_ROLE_ARN.test(v), {
+    error: "is an STS session (assumed-role) ARN; an access entry names the IAM role itself: arn:aws:iam::<account>:role/<name> (aws.iam.getSessionContext's issuerArn)",
+}).refine((v) => ASSUMED_ROLE_ARN.test(v) || PRINCIPAL_ARN.test(v), { error: `must be ${what} such as arn:aws:iam::123456789012:role/admin` });
 
 const sizeSchema = (what: string, min: number) => z.number({ error: `must be the ${what} as a number` }).int({ error: "must be an integer" }).min(min, { error: `must be at least ${min}` });
 
@@ -74,17 +86,40 @@ export const nodeGroupSchema = z.strictObject({
      * from the pod CIDR, so up to 250 fit.
      */
     maxPods: z.number({ error: "must be a number of pods" }).int({ error: "must be an integer" }).min(8, { error: "must be at least 8 (the node's own DaemonSets need room)" }).max(250, { error: "must be at most 250 (Cilium gives each node a /24)" }).default(110),
+    /**
+     * Pin the nodes' AMI (`ami-...`). Default: the EKS-optimized Amazon Linux 2023 AMI for the
+     * cluster's Kubernetes version and the group's architecture, read from its public SSM
+     * parameter at each deploy (a newer AMI then rolls the group's nodes).
+     */
+    amiId: z.string({ error: "must be an AMI ID such as ami-0123456789abcdef0" }).regex(/^ami-[0-9a-f]{8,17}$/, { error: "must be an AMI ID such as ami-0123456789abcdef0" }).optional(),
 });
 
 export const eksClusterOptionsSchema = z.strictObject({
     /** Kubernetes `major.minor`. */
     version: z.string({ error: "must be a Kubernetes version such as \"1.33\"" }).regex(/^1\.\d{2}$/, { error: "must be a Kubernetes minor version such as \"1.33\"" }).default(DEFAULT_KUBERNETES_VERSION),
     /** Who may reach the public API endpoint. Public IPv4 CIDRs; nodes use the private endpoint. */
-    publicAccessCidrs: z.array(cidrSchema).min(1, { error: "must list at least one CIDR (use 0.0.0.0/0 for anywhere)" }).default(["0.0.0.0/0"]),
-    /** IAM roles or users that get cluster-admin through an access entry. */
-    adminPrincipalArns: z.array(z.string({ error: "must be an IAM role or user ARN" }).regex(PRINCIPAL_ARN, { error: "must be an IAM role or user ARN such as arn:aws:iam::123456789012:role/admin" })).default([]),
-    /** Give whoever runs `pulumi up` cluster-admin (EKS's bootstrap access entry). Needed to install Cilium unless that identity is in `adminPrincipalArns`. */
-    bootstrapCreatorAdmin: z.boolean({ error: "must be true or false" }).default(true),
+    publicAccessCidrs: z.array(cidrSchema).default(["0.0.0.0/0"]),
+    /**
+     * The public API endpoint (default on). Off, the API is reachable only from inside the VPC
+     * (nodes, Cilium, a bastion or VPN there), and `publicAccessCidrs` must be left out.
+     */
+    publicEndpoint: z.boolean({ error: "must be true or false" }).default(true),
+    /**
+     * The EKS cluster's own name (what `aws eks update-kubeconfig --name` takes, and what the
+     * subnets' and security groups' `kubernetes.io/cluster/<name>` tags must name). Default: the
+     * component's name. Unique per account and region.
+     */
+    clusterName: z.string({ error: "must be an EKS cluster name" }).regex(EKS_CLUSTER_NAME, { error: "must be 1-100 letters, digits, '-' or '_', starting with a letter or digit (EKS's rule)" }).optional(),
+    /** IAM roles or users that get cluster-admin through an access entry (AmazonEKSClusterAdminPolicy, cluster scope). List everyone who runs `pulumi up`: humans and CI roles. */
+    adminPrincipalArns: z.array(principalArnSchema("an IAM role or user ARN")).default([]),
+    /**
+     * The identity that runs `pulumi up` (an IAM role or user ARN: for an assumed role, the role's
+     * ARN, not the session's). It gets the same admin access entry, once, even when it is also in
+     * `adminPrincipalArns`. Resolve it with {@link deployerPrincipalArn}. EKS's one-time creator
+     * admin (`bootstrapClusterCreatorAdminPermissions`) is always off: it can't be listed, revoked
+     * or switched off later without replacing the cluster.
+     */
+    deployerPrincipalArn: principalArnSchema("the deploying identity's IAM role or user ARN").optional(),
     /** Control-plane log types sent to CloudWatch (billed per GB). */
     logTypes: z.array(z.enum(LOG_TYPES, { error: `must be one of ${LOG_TYPES.join(", ")}` })).default([]),
     /** Cilium's cluster-pool pod CIDR (the overlay): must overlap neither the VPC, the Service CIDR nor Tailscale's 100.64.0.0/10. */
@@ -135,15 +170,31 @@ export function eksClusterCrossChecks(raw: unknown): Problem[] {
     const r = raw as Record<string, unknown>;
     const problems: Problem[] = [];
 
+    if (r.publicEndpoint === false && Array.isArray(r.publicAccessCidrs) && r.publicAccessCidrs.length > 0) {
+        problems.push({ path: "publicAccessCidrs", value: r.publicAccessCidrs, rule: "is only used with the public endpoint, and publicEndpoint is false: leave it out" });
+    } else if (r.publicEndpoint !== false && Array.isArray(r.publicAccessCidrs) && r.publicAccessCidrs.length === 0) {
+        problems.push({ path: "publicAccessCidrs", value: [], rule: "must list at least one CIDR (use 0.0.0.0/0 for anywhere, or publicEndpoint: false for a private-only API)" });
+    }
     if (Array.isArray(r.publicAccessCidrs)) {
         r.publicAccessCidrs.forEach((c, i) => {
             const p = typeof c === "string" ? parseCidr(c) : undefined;
             if (!p) return;
             if (p.family !== 4) problems.push({ path: `publicAccessCidrs[${i}]`, value: c, rule: "must be an IPv4 CIDR (EKS's public endpoint allow-list is IPv4)" });
             else if (isPrivateIpv4Cidr(c as string)) problems.push({ path: `publicAccessCidrs[${i}]`, value: c, rule: "is a private range; the public endpoint only sees public source addresses (nodes use the private endpoint)" });
+            else {
+                const unreachable = whoMayReachProblem(c as string);
+                if (unreachable) problems.push({ path: `publicAccessCidrs[${i}]`, value: c, rule: `${unreachable}; the API would accept nobody (list your office or VPN egress CIDRs: curl -s https://checkip.amazonaws.com gives this machine's)` });
+            }
         });
     }
 
+    if ("bootstrapCreatorAdmin" in r) {
+        problems.push({
+            path: "bootstrapCreatorAdmin",
+            value: r.bootstrapCreatorAdmin,
+            rule: "was removed: EKS's creator admin is always off now (it can't be revoked, and switching it later replaces the cluster); the deploying identity gets an ordinary access entry (deployerPrincipalArn) and every adminPrincipalArns entry gets one",
+        });
+    }
     if (Array.isArray(r.adminPrincipalArns)) {
         // Each principal names its access entry: two that give one name can't both exist.
         const keys = new Map<string, unknown>();
@@ -230,14 +281,35 @@ export function eksNodeGroupCrossChecks(raw: unknown): Problem[] {
  * cluster's objects say: the VPC's CIDR (the pod and Service CIDRs must stay out of it) and its
  * subnet count (EKS needs two zones).
  */
-export function validateEksClusterOptions(raw: EksClusterOptionsInput, subject = "EksCluster args", context: { vpcCidr?: string; subnetCount?: number } = {}): EksClusterOptions {
+export function validateEksClusterOptions(raw: EksClusterOptionsInput, subject = "EksCluster args", context: { vpcCidr?: string; subnetCount?: number; componentName?: string; taggedFor?: Array<{ path: string; clusterName?: string }> } = {}): EksClusterOptions {
     const more: Problem[] = [];
+    // The `kubernetes.io/cluster/<name>` tags must name this cluster: the AWS Load Balancer
+    // Controller treats subnets tagged for another cluster as someone else's.
+    const eksName = raw.clusterName ?? context.componentName;
+    for (const t of context.taggedFor ?? []) {
+        if (t.clusterName !== undefined && eksName !== undefined && t.clusterName !== eksName) {
+            more.push({ path: t.path, value: t.clusterName, rule: `tags its resources kubernetes.io/cluster/${t.clusterName}, but the EKS cluster is named "${eksName}": give both the same clusterName` });
+        }
+    }
+    if (context.componentName !== undefined && raw.clusterName === undefined && !EKS_CLUSTER_NAME.test(context.componentName)) {
+        more.push({ path: "clusterName", value: undefined, rule: `defaults to the component's name "${context.componentName}", which EKS refuses (1-100 letters, digits, '-' or '_', starting with a letter or digit): set clusterName` });
+    }
     if (context.subnetCount !== undefined && context.subnetCount < 2) {
         more.push({ path: "vpc", value: `${context.subnetCount} subnet(s)`, rule: "must have public subnets in at least two availability zones (EKS's rule)" });
     }
-    return parseOrThrow(subject, eksClusterOptionsSchema, raw, {
-        crossChecks: (r) => [...eksClusterCrossChecks(typeof r === "object" && r !== null ? { ...r, vpcCidr: context.vpcCidr } : r), ...more],
+    // A removed key gets its own explanation (crossChecks), not "unrecognized key".
+    const { bootstrapCreatorAdmin: _removed, ...known } = raw as EksClusterOptionsInput & { bootstrapCreatorAdmin?: unknown };
+    return parseOrThrow(subject, eksClusterOptionsSchema, known, {
+        crossChecks: () => [...eksClusterCrossChecks(typeof raw === "object" && raw !== null ? { ...raw, vpcCidr: context.vpcCidr } : raw), ...more],
     });
+}
+
+/**
+ * The access entries' principals: the deploying identity first, then each listed admin, each
+ * once (EKS refuses a second entry for one principal with 409 ResourceInUseException). Pure.
+ */
+export function adminPrincipals(o: Pick<EksClusterOptions, "adminPrincipalArns" | "deployerPrincipalArn">): string[] {
+    return [...new Set([...(o.deployerPrincipalArn !== undefined ? [o.deployerPrincipalArn] : []), ...o.adminPrincipalArns])];
 }
 
 /** Validates one node group's plain options, every problem at once. Pure. */
@@ -334,6 +406,17 @@ export function nodeGroupTaints(g: NodeGroupOptions, ciliumStartupTaint: boolean
 }
 
 /**
+ * The public SSM parameter that holds the EKS-optimized Amazon Linux 2023 AMI of a Kubernetes
+ * version and architecture:
+ * `/aws/service/eks/optimized-ami/<version>/amazon-linux-2023/<x86_64|arm64>/standard/recommended/image_id`
+ * (https://docs.aws.amazon.com/eks/latest/userguide/retrieve-ami-id.html).
+ */
+export function al2023AmiParameter(kubernetesVersion: string, amiType: (typeof AMI_TYPES)[number]): string {
+    const arch = amiType === "AL2023_ARM_64_STANDARD" ? "arm64" : "x86_64";
+    return `/aws/service/eks/optimized-ami/${kubernetesVersion}/amazon-linux-2023/${arch}/standard/recommended/image_id`;
+}
+
+/**
  * The launch template's settings for a node group, besides the security group (an Output). Pure:
  * IMDSv2 only with a hop limit of 2 (pods on the host network and in containers can still reach
  * IMDS through one extra hop), an encrypted gp3 root volume, and a public IP on the primary
@@ -341,7 +424,6 @@ export function nodeGroupTaints(g: NodeGroupOptions, ciliumStartupTaint: boolean
  */
 export function launchTemplateSpec(g: NodeGroupOptions, opts: { ipv6: boolean }) {
     return {
-        userData: Buffer.from(nodeadmUserData(g), "utf8").toString("base64"),
         metadataOptions: {
             httpEndpoint: "enabled",
             httpTokens: "required",
@@ -361,29 +443,66 @@ export function launchTemplateSpec(g: NodeGroupOptions, opts: { ipv6: boolean })
     };
 }
 
+/** What a node needs to join its cluster without EKS's own bootstrap (the launch template names an AMI). */
+export interface NodeJoinInput {
+    /** The EKS cluster's name. */
+    clusterName: string;
+    /** The API server endpoint (`https://...eks.amazonaws.com`). */
+    endpoint: string;
+    /** The cluster's CA, base64 PEM as EKS returns it (`certificateAuthority.data`). */
+    certificateAuthority: string;
+    /** The Service CIDR: nodeadm derives the cluster DNS address from it (`.10`). */
+    serviceCidr: string;
+}
+
+/** The boundary of directpath's MIME multi-part user data. */
+export const USER_DATA_BOUNDARY = "DIRECTPATH-NODEADM";
+
 /**
- * The launch template's user data: a MIME multi-part document with one nodeadm `NodeConfig` part
- * (Amazon Linux 2023) that sets the kubelet's `maxPods`. EKS merges it with its own part, which
- * carries the cluster's endpoint and CA. Returned as plain text; the template wants it base64.
+ * The nodeadm `NodeConfig` of a node group: the whole join configuration (cluster name, API
+ * endpoint, CA, Service CIDR), the kubelet's `maxPods`, and its node labels and taints as kubelet
+ * flags, so they are on the node when it registers (EKS's own controller adds a managed node
+ * group's labels and taints only after the node joined). Pure.
+ * https://awslabs.github.io/amazon-eks-ami/nodeadm/doc/api/
  */
-export function nodeadmUserData(g: Pick<NodeGroupOptions, "maxPods">): string {
-    const boundary = "DIRECTPATH-NODEADM";
-    const nodeConfig = stringify({
+export function nodeConfig(g: Pick<NodeGroupOptions, "maxPods" | "labels" | "taints" | "capacityType">, join: NodeJoinInput, ciliumStartupTaint: boolean): Record<string, unknown> {
+    const labels = { ...g.labels, "eks.amazonaws.com/capacityType": g.capacityType };
+    const taints = nodeGroupTaints(g as NodeGroupOptions, ciliumStartupTaint).map((t) => {
+        const effect = Object.entries(TAINT_EFFECTS).find(([, api]) => api === t.effect)![0];
+        return `${t.key}${t.value !== undefined ? `=${t.value}` : ""}:${effect}`;
+    });
+    const flags = [
+        `--node-labels=${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",")}`,
+        ...(taints.length > 0 ? [`--register-with-taints=${taints.join(",")}`] : []),
+    ];
+    return {
         apiVersion: "node.eks.aws/v1alpha1",
         kind: "NodeConfig",
-        spec: { kubelet: { config: { maxPods: g.maxPods } } },
-    });
+        spec: {
+            cluster: { name: join.clusterName, apiServerEndpoint: join.endpoint, certificateAuthority: join.certificateAuthority, cidr: join.serviceCidr },
+            kubelet: { config: { maxPods: g.maxPods }, flags },
+        },
+    };
+}
+
+/**
+ * The launch template's user data: a MIME multi-part document with one part, the node group's
+ * complete nodeadm {@link nodeConfig} (`Content-Type: application/node.eks.aws`). The template
+ * names the AMI, so EKS adds no bootstrap part of its own (it would otherwise merge its NodeConfig
+ * after this one, and its ENI-based `maxPods` would win). Plain text; the template wants base64.
+ */
+export function nodeadmUserData(config: Record<string, unknown>): string {
     return [
         "MIME-Version: 1.0",
-        `Content-Type: multipart/mixed; boundary="${boundary}"`,
+        `Content-Type: multipart/mixed; boundary="${USER_DATA_BOUNDARY}"`,
         "",
-        `--${boundary}`,
+        `--${USER_DATA_BOUNDARY}`,
         "Content-Type: application/node.eks.aws",
         "",
         "---",
-        nodeConfig.trimEnd(),
+        stringify(config, { lineWidth: 0 }).trimEnd(),
         "",
-        `--${boundary}--`,
+        `--${USER_DATA_BOUNDARY}--`,
         "",
     ].join("\n");
 }

@@ -29,10 +29,25 @@ export type EksCiliumOptions = Pick<CiliumValuesOptions, "localRedirectPolicies"
  * `allowServiceExternalIps`).
  */
 export interface EksCiliumArgs extends EksCiliumOptionsInput, EksCiliumOptions {
+    /**
+     * A whole Corefile for the CoreDNS add-on (its `configurationValues` key `corefile`), e.g.
+     * `hairpinEksAddonCorefile(...)` for HairpinBypass's `eks-addon` DNS delivery. EKS's add-on
+     * imports no `coredns-custom` and reverts edits of its ConfigMap; this is the one way in.
+     * Unset or "": the add-on's own Corefile.
+     */
+    coreDnsCorefile?: pulumi.Input<string>;
     /** The cluster: its provider installs the chart; its endpoint, pod CIDR and security group fix the values. */
     cluster: EksCluster;
     /** The node groups CoreDNS waits for (its pods need nodes with a running Cilium agent). */
     nodeGroups: EksNodeGroup[];
+}
+
+/**
+ * The CoreDNS add-on's `configurationValues` for a Corefile: `{"corefile": "..."}` (the add-on's
+ * JSON schema, `aws eks describe-addon-configuration --addon-name coredns`), or undefined for "".
+ */
+export function coreDnsConfigurationValues(corefile: pulumi.Input<string>): pulumi.Output<string | undefined> {
+    return pulumi.output(corefile).apply((c) => (c ? JSON.stringify({ corefile: c }) : undefined));
 }
 
 export class EksCilium extends pulumi.ComponentResource {
@@ -44,7 +59,7 @@ export class EksCilium extends pulumi.ComponentResource {
     readonly chartVersion: string;
 
     constructor(name: string, args: EksCiliumArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        const { cluster, nodeGroups, localRedirectPolicies, lrpAddressMatcherIps, allowServiceExternalIps, ...plain } = args;
+        const { cluster, nodeGroups, localRedirectPolicies, lrpAddressMatcherIps, allowServiceExternalIps, coreDnsCorefile, ...plain } = args;
         const o = validateEksCiliumOptions(plain);
         // Validated (ciliumValues throws a ValidationError) before anything is registered.
         const values = ciliumValues(eksCiliumValueOptions({
@@ -76,6 +91,7 @@ export class EksCilium extends pulumi.ComponentResource {
             clusterName: cluster.clusterName,
             addonName: COREDNS_ADDON,
             addonVersion: o.coreDnsVersion,
+            ...(coreDnsCorefile !== undefined ? { configurationValues: coreDnsConfigurationValues(coreDnsCorefile) } : {}),
             resolveConflictsOnCreate: "OVERWRITE",
             resolveConflictsOnUpdate: "OVERWRITE",
             tags: cluster.tags,

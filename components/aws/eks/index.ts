@@ -8,7 +8,13 @@
  * - `bootstrapSelfManagedAddons: false`: EKS installs neither aws-node (the VPC CNI, whose
  *   `--random-fully` SNAT breaks Tailscale's direct path) nor kube-proxy (Cilium replaces it).
  * - Access entries (authentication mode `API`), never the aws-auth ConfigMap; one per principal,
- *   named by the principal.
+ *   named by the principal: the deploying identity (`deployerPrincipalArn`, see
+ *   {@link deployerPrincipalArn}) and every `adminPrincipalArns` entry, each once. EKS's one-time
+ *   creator admin (`bootstrapClusterCreatorAdminPermissions`) is off, as in terraform-aws-eks: it
+ *   is invisible to the access-entry API, can't be revoked, makes a second entry for the creator
+ *   fail with 409, and switching it off later replaces the cluster.
+ * - The EKS cluster is named explicitly (`clusterName`, default the component's name), so the
+ *   `kubernetes.io/cluster/<name>` tags and `aws eks update-kubeconfig --name` name the real cluster.
  * - Kubernetes Secrets are encrypted with a dedicated KMS key (rotation on).
  * - The public endpoint is limited to `publicAccessCidrs`; nodes and Cilium use the private one.
  */
@@ -19,7 +25,7 @@ import { positionAlias, principalKey } from "../names";
 import type { ClusterSecurity } from "../security";
 import type { PublicVpc } from "../vpc";
 import {
-    assumeRolePolicy, buildKubeconfig, CLUSTER_ROLE_POLICIES, clusterKmsPolicy, managedPolicyArn, NODE_ROLE_POLICIES, validateEksClusterOptions,
+    adminPrincipals, assumeRolePolicy, buildKubeconfig, CLUSTER_ROLE_POLICIES, clusterKmsPolicy, managedPolicyArn, NODE_ROLE_POLICIES, validateEksClusterOptions,
     type EksClusterOptionsInput,
 } from "./args";
 
@@ -28,9 +34,21 @@ export * from "./node-group";
 export * from "./cilium";
 
 /**
+ * The IAM principal that runs this program, as an access entry needs it: the caller's ARN
+ * (`aws.getCallerIdentity`) for an IAM user, and for an assumed role the role's own ARN
+ * (`aws.iam.getSessionContext`'s `issuerArn`), not the session's `arn:aws:sts::...:assumed-role/...`.
+ * Give it to {@link EksCluster} as `deployerPrincipalArn`.
+ */
+export async function deployerPrincipalArn(opts?: pulumi.InvokeOptions): Promise<string> {
+    const caller = await aws.getCallerIdentity({}, opts);
+    const session = await aws.iam.getSessionContext({ arn: caller.arn }, opts);
+    return session.issuerArn;
+}
+
+/**
  * Arguments of {@link EksCluster}: the network it lives in, and the plain options of
- * `eksClusterOptionsSchema` (`version`, `publicAccessCidrs`, `adminPrincipalArns`,
- * `bootstrapCreatorAdmin`, `logTypes`, `podCidr`, `serviceCidr`, `kubeconfigProfile`, `tags`).
+ * `eksClusterOptionsSchema` (`version`, `clusterName`, `publicAccessCidrs`, `adminPrincipalArns`,
+ * `deployerPrincipalArn`, `logTypes`, `podCidr`, `serviceCidr`, `kubeconfigProfile`, `tags`).
  */
 export interface EksClusterArgs extends EksClusterOptionsInput {
     /** The VPC: the control plane and nodes use its public subnets (two zones at least); the pod and Service CIDRs must stay out of its CIDR. */
@@ -46,6 +64,10 @@ export class EksCluster extends pulumi.ComponentResource {
     readonly endpoint: pulumi.Output<string>;
     /** The control plane's Kubernetes version (node groups follow it). */
     readonly version: pulumi.Output<string>;
+    /** The version as configured (`1.33`): node groups take their AMI's SSM parameter from it. */
+    readonly kubernetesVersion: string;
+    /** The cluster's CA (base64 PEM), for the nodes' NodeConfig. */
+    readonly certificateAuthority: pulumi.Output<string>;
     /** Exec-based (`aws eks get-token`), always secret. */
     readonly kubeconfig: pulumi.Output<string>;
     /** Deploys in-cluster components; waits for the admin access entries. */
@@ -69,7 +91,10 @@ export class EksCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: EksClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const { vpc, security, ...plain } = args;
-        const o = validateEksClusterOptions(plain, "EksCluster args", { vpcCidr: vpc.cidrBlock, subnetCount: vpc.subnets.length });
+        const o = validateEksClusterOptions(plain, "EksCluster args", {
+            vpcCidr: vpc.cidrBlock, subnetCount: vpc.subnets.length, componentName: name,
+            taggedFor: [{ path: "vpc.clusterName", clusterName: vpc.clusterName }, { path: "security.clusterName", clusterName: security.clusterName }],
+        });
 
         super("directpath:aws:EksCluster", name, {}, opts);
         this.name = name;
@@ -107,18 +132,19 @@ export class EksCluster extends pulumi.ComponentResource {
 
         // ---- the control plane ----
         const cluster = new aws.eks.Cluster(`${name}`, {
+            name: o.clusterName ?? name,
             roleArn: clusterRole.arn,
             version: o.version,
             vpcConfig: {
                 subnetIds: vpc.publicSubnetIds,
                 securityGroupIds: [security.clusterSecurityGroupId],
-                endpointPublicAccess: true,
+                endpointPublicAccess: o.publicEndpoint,
                 // Nodes (and Cilium's k8sServiceHost) resolve the endpoint to these private
                 // addresses inside the VPC, so the public allow-list can stay narrow.
                 endpointPrivateAccess: true,
-                publicAccessCidrs: o.publicAccessCidrs,
+                ...(o.publicEndpoint ? { publicAccessCidrs: o.publicAccessCidrs } : {}),
             },
-            accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: o.bootstrapCreatorAdmin },
+            accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: false },
             // No aws-node, no kube-proxy, no self-managed CoreDNS: Cilium is the CNI and kube-proxy.
             bootstrapSelfManagedAddons: false,
             encryptionConfig: { provider: { keyArn: key.arn }, resources: ["secrets"] },
@@ -130,14 +156,18 @@ export class EksCluster extends pulumi.ComponentResource {
         this.clusterName = cluster.name;
         this.endpoint = cluster.endpoint;
         this.version = cluster.version;
+        this.kubernetesVersion = o.version;
+        this.certificateAuthority = cluster.certificateAuthority.apply((ca) => ca?.data ?? "");
         this.eksManagedSecurityGroupId = cluster.vpcConfig.apply((v) => v.clusterSecurityGroupId);
 
         // ---- access entries for admins ----
         const adminPolicy = pulumi.interpolate`arn:${partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy`;
-        // Keyed by the principal (not its position): reordering adminPrincipalArns renames nothing.
-        const admins = o.adminPrincipalArns.map((arn, i) => {
+        // Keyed by the principal (not its position): reordering adminPrincipalArns renames nothing,
+        // and the deployer's entry is the same resource as its entry when listed.
+        const admins = adminPrincipals(o).map((arn) => {
             const entryName = `${name}-admin-${principalKey(arn)}`;
-            const aliases = positionAlias(`${name}-admin-${i}`, entryName);
+            const listedAt = o.adminPrincipalArns.indexOf(arn);
+            const aliases = listedAt >= 0 ? positionAlias(`${name}-admin-${listedAt}`, entryName) : [];
             const entry = new aws.eks.AccessEntry(entryName, { clusterName: cluster.name, principalArn: arn, type: "STANDARD", tags }, { ...child, aliases });
             return new aws.eks.AccessPolicyAssociation(entryName, {
                 clusterName: cluster.name,

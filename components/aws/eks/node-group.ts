@@ -8,7 +8,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { EksCluster } from ".";
-import { amiTypeFor, launchTemplateSpec, nodeGroupTaints, validateEksNodeGroupOptions, type EksNodeGroupOptionsInput } from "./args";
+import { al2023AmiParameter, amiTypeFor, launchTemplateSpec, nodeadmUserData, nodeConfig, nodeGroupTaints, validateEksNodeGroupOptions, type EksNodeGroupOptionsInput } from "./args";
 
 /**
  * Arguments of {@link EksNodeGroup}: the cluster, and the group's plain options
@@ -27,6 +27,10 @@ export class EksNodeGroup extends pulumi.ComponentResource {
     readonly nodeGroup: aws.eks.NodeGroup;
     /** The Auto Scaling group behind the managed node group (for load balancer target attachments). */
     readonly autoscalingGroupName: pulumi.Output<string>;
+    /** The nodes' AMI: `amiId`, or the SSM parameter's value. */
+    readonly imageId: pulumi.Output<string>;
+    /** The public SSM parameter the AMI comes from (unless `amiId` pins it). */
+    readonly amiParameter: string;
 
     constructor(name: string, args: EksNodeGroupArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const { cluster, ...plain } = args;
@@ -40,9 +44,18 @@ export class EksNodeGroup extends pulumi.ComponentResource {
         const child = { parent: this, aliases: [moved] };
 
         const spec = launchTemplateSpec(g, { ipv6: cluster.vpc.ipv6 });
+        // The AMI is in the template, so EKS adds no bootstrap of its own: the user data carries
+        // the whole NodeConfig, and its maxPods is the one the kubelet runs with.
+        this.amiParameter = al2023AmiParameter(cluster.kubernetesVersion, amiTypeFor(g));
+        this.imageId = g.amiId !== undefined
+            ? pulumi.output(g.amiId)
+            : aws.ssm.getParameterOutput({ name: this.amiParameter }, { parent: this }).insecureValue;
+        const userData = pulumi.all([cluster.clusterName, cluster.endpoint, cluster.certificateAuthority]).apply(([clusterName, endpoint, certificateAuthority]) =>
+            Buffer.from(nodeadmUserData(nodeConfig(g, { clusterName, endpoint, certificateAuthority, serviceCidr: cluster.serviceCidr }, g.ciliumStartupTaint)), "utf8").toString("base64"));
         const lt = new aws.ec2.LaunchTemplate(name, {
             description: `directpath EKS ${cluster.name} node group ${g.name}`,
-            userData: spec.userData,
+            imageId: this.imageId,
+            userData,
             metadataOptions: spec.metadataOptions,
             blockDeviceMappings: spec.blockDeviceMappings,
             // With a network interface in the template, its security groups must be on it.
@@ -56,11 +69,11 @@ export class EksNodeGroup extends pulumi.ComponentResource {
         }, child);
         this.nodeGroup = new aws.eks.NodeGroup(name, {
             clusterName: cluster.clusterName,
-            version: cluster.version,
             nodeRoleArn: cluster.nodeRoleArn,
             subnetIds: cluster.vpc.publicSubnetIds,
             instanceTypes: [g.instanceType],
-            amiType: amiTypeFor(g),
+            // With an AMI in the launch template, EKS refuses amiType, version and releaseVersion
+            // (CreateNodegroup): the AMI's SSM parameter follows the cluster's version instead.
             capacityType: g.capacityType,
             scalingConfig: { minSize: g.minSize, maxSize: g.maxSize, desiredSize: g.desiredSize },
             updateConfig: { maxUnavailable: 1 },

@@ -7,6 +7,7 @@ import { joinPath, parseOrThrow, type Problem } from "../../common/errors";
 import { RESERVED_NODE_PORTS } from "../../common/firewall";
 import { cidrSchema, parseCidr, portSchema } from "../../common/net";
 import type { SgRuleSpec } from "../security/rules";
+import { whoMayReachProblem } from "../reach";
 
 export const NLB_PROTOCOLS = ["TCP", "UDP", "TCP_UDP"] as const;
 
@@ -68,6 +69,8 @@ export function ingressNlbCrossChecks(raw: unknown): Problem[] {
         r.allowedCidrs.forEach((c, i) => {
             const p = typeof c === "string" ? parseCidr(c) : undefined;
             if (p?.family === 6 && r.ipv6 !== true) problems.push({ path: `allowedCidrs[${i}]`, value: c, rule: "is IPv6, but ipv6 is off" });
+            const unreachable = p ? whoMayReachProblem(c as string) : undefined;
+            if (unreachable) problems.push({ path: `allowedCidrs[${i}]`, value: c, rule: `${unreachable}; the listeners would accept nobody from it` });
         });
     }
     return problems;

@@ -38,6 +38,8 @@ export class ClusterSecurity extends pulumi.ComponentResource {
     readonly hubble: boolean;
     /** Whether the groups also carry the IPv6 rules (the VPC's `ipv6`). */
     readonly ipv6: boolean;
+    /** The cluster the groups' `kubernetes.io/cluster/<name>` tag names (EksCluster checks it names itself). */
+    readonly clusterName?: string;
     /** The fixed rules, as registered. */
     readonly rules: readonly SgRuleSpec[];
 
@@ -50,6 +52,7 @@ export class ClusterSecurity extends pulumi.ComponentResource {
         this.tunnelPort = settings.tunnelPort;
         this.hubble = settings.hubble;
         this.ipv6 = settings.ipv6;
+        if (clusterName !== undefined) this.clusterName = clusterName;
         const vpcId = vpc.vpcId;
         const baseTags = { ...tags, ...(clusterName ? { [`kubernetes.io/cluster/${clusterName}`]: "owned" } : {}) };
 

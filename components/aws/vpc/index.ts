@@ -41,6 +41,8 @@ export class PublicVpc extends pulumi.ComponentResource {
     /** The Amazon-provided IPv6 /56 (undefined without `ipv6`). */
     readonly ipv6CidrBlock?: pulumi.Output<string>;
     readonly ipv6: boolean;
+    /** The cluster the subnets' `kubernetes.io/cluster/<name>` tag names (EksCluster checks it names itself). */
+    readonly clusterName?: string;
     /** One public subnet per availability zone, in zone order (alphabetical). */
     readonly subnets: PublicSubnet[];
     /** The subnets' IDs, in zone order. */
@@ -54,6 +56,7 @@ export class PublicVpc extends pulumi.ComponentResource {
         super("directpath:aws:PublicVpc", name, {}, opts);
         this.cidrBlock = parsed.cidrBlock;
         this.ipv6 = parsed.ipv6;
+        if (parsed.clusterName !== undefined) this.clusterName = parsed.clusterName;
         const tags = (extra: Record<string, pulumi.Input<string>>): Record<string, pulumi.Input<string>> => ({ ...parsed.tags, ...extra });
         const child = { parent: this };
 
