@@ -6,6 +6,7 @@
  * applied by hand at all. Pure functions over data; `formatSummary` turns them into text.
  */
 import type { FirewallRule } from "../components/common/firewall";
+import { PRIVILEGE_ANNOTATION_PREFIX } from "../components/common/privileges";
 import { COMPUTED } from "./runtime";
 import { objectRef, type FirewallRow, type ManifestFile, type PlanResource } from "./render";
 
@@ -112,8 +113,25 @@ export function ownedChanges(files: readonly ManifestFile[]): OwnedChange[] {
 export interface PrivilegedWorkload {
     workload: string;
     file: string;
-    /** e.g. "hostNetwork", "privileged: tailscale", "capabilities NET_ADMIN: tailscale", "hostPath /etc/hosts (rw)". */
+    /** e.g. "hostNetwork", "privileged: tailscale", "capabilities NET_ADMIN: tailscale", "hostPath /etc/hosts (rw)", "root (image default): app". */
     grants: string[];
+    /** Why, per grant (the same strings as keys), from the pod template's `privilege.directpath.io/*` annotations; "(no reason given)" where it has none. */
+    reasons: Record<string, string>;
+}
+
+export const NO_REASON = "(no reason given)";
+
+/**
+ * Whether a container runs as root, and how: "runAsUser 0" when it says so (its own context or the
+ * pod's), "image default" when nothing sets a user or runAsNonRoot (the image's USER decides, root
+ * for most), undefined when it runs as another user or runAsNonRoot makes the kubelet refuse root.
+ */
+export function rootOf(pod: Obj, c: Obj): "runAsUser 0" | "image default" | undefined {
+    const uid = c.securityContext?.runAsUser ?? pod.securityContext?.runAsUser;
+    if (uid === 0) return "runAsUser 0";
+    if (uid !== undefined) return undefined;
+    const nonRoot = c.securityContext?.runAsNonRoot ?? pod.securityContext?.runAsNonRoot;
+    return nonRoot === true ? undefined : "image default";
 }
 
 export function privilegedWorkloads(files: readonly ManifestFile[]): PrivilegedWorkload[] {
@@ -122,20 +140,35 @@ export function privilegedWorkloads(files: readonly ManifestFile[]): PrivilegedW
         const o = f.object as Obj;
         const spec = podSpecOf(o);
         if (!spec) continue;
+        const notes: Record<string, string> = (o.kind === "Pod" ? o.metadata?.annotations : o.kind === "CronJob" ? o.spec?.jobTemplate?.spec?.template?.metadata?.annotations : o.spec?.template?.metadata?.annotations) ?? {};
+        const why = (...keys: string[]) => {
+            const found = keys.map((k) => notes[`${PRIVILEGE_ANNOTATION_PREFIX}${k}`]).filter((x): x is string => typeof x === "string");
+            return found.length ? found.join("; ") : NO_REASON;
+        };
         const grants: string[] = [];
-        for (const k of ["hostNetwork", "hostPID", "hostIPC"]) if (spec[k] === true) grants.push(k);
+        const reasons: Record<string, string> = {};
+        const grant = (g: string, reason: string) => {
+            grants.push(g);
+            reasons[g] = reason;
+        };
+        for (const k of ["hostNetwork", "hostPID", "hostIPC"]) if (spec[k] === true) grant(k, why(k));
         for (const c of containersOf(spec)) {
             const sc = c.securityContext ?? {};
-            if (sc.privileged === true) grants.push(`privileged: ${c.name}`);
-            if (sc.allowPrivilegeEscalation === true) grants.push(`allowPrivilegeEscalation: ${c.name}`);
-            if (sc.runAsUser === 0) grants.push(`runAsUser 0 (root): ${c.name}`);
+            if (sc.privileged === true) grant(`privileged: ${c.name}`, why(`privileged.${c.name}`));
+            if (sc.allowPrivilegeEscalation === true) grant(`allowPrivilegeEscalation: ${c.name}`, why(`privileged.${c.name}`));
+            const root = rootOf(spec, c);
+            if (root === "runAsUser 0") grant(`runAsUser 0 (root): ${c.name}`, why(`root.${c.name}`));
+            if (root === "image default") grant(`root by the image's default (no runAsUser, no runAsNonRoot): ${c.name}`, why(`root.${c.name}`));
             const add: string[] = sc.capabilities?.add ?? [];
-            if (add.length) grants.push(`capabilities ${add.join(",")}: ${c.name}`);
+            if (add.length) grant(`capabilities ${add.join(",")}: ${c.name}`, why(...add.map((cap) => `cap.${cap}`)));
             const hostPorts = (c.ports ?? []).filter((p: Obj) => p.hostPort !== undefined).map((p: Obj) => `${p.hostPort}/${p.protocol ?? "TCP"}`);
-            if (hostPorts.length) grants.push(`hostPort ${hostPorts.join(",")}: ${c.name}`);
+            if (hostPorts.length) grant(`hostPort ${hostPorts.join(",")}: ${c.name}`, why("hostPort"));
         }
-        for (const use of hostPathUses(spec)) grants.push(`hostPath ${use.path} (${use.writers.length ? "read-write" : use.readers.length ? "read-only" : "not mounted"})`);
-        if (grants.length) out.push({ workload: objectRef(o), file: `${f.dir}/${f.file}`, grants });
+        for (const use of hostPathUses(spec)) {
+            const volume = (spec.volumes ?? []).find((v: Obj) => v?.hostPath && String(v.hostPath.path) === use.path)?.name;
+            grant(`hostPath ${use.path} (${use.writers.length ? "read-write" : use.readers.length ? "read-only" : "not mounted"})`, why(`hostPath.${String(volume)}`));
+        }
+        if (grants.length) out.push({ workload: objectRef(o), file: `${f.dir}/${f.file}`, grants, reasons });
     }
     return out;
 }
@@ -383,7 +416,10 @@ export function formatSummary(s: PlanSummary): string[] {
         `  ${c.target}: ${c.change}  [${c.by}]`,
         ...(c.backup ? [`      keep a copy to restore it: ${c.backup}`] : []),
     ]), "(none)");
-    section("Privileged workloads", s.privilegedWorkloads.map((w) => `  ${w.workload}: ${w.grants.join("; ")}`), "(none)");
+    section("Privileged workloads", s.privilegedWorkloads.flatMap((w) => [
+        `  ${w.workload}  [${w.file}]`,
+        ...w.grants.map((g) => `      ${g}: ${w.reasons[g] ?? NO_REASON}`),
+    ]), "(none)");
     section("Open to the internet", s.internetExposure.map((e) => `  ${e.worldOpen ? "OPEN " : "     "}${e.what} from ${e.from}: ${e.detail}`), "(nothing)");
     section("Images this stack pulls (mirror these for air-gapped clusters)", [
         ...s.images.map((i) => `  ${i.image}   used by ${i.usedBy.join(", ")}`),

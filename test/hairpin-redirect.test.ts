@@ -245,7 +245,11 @@ describe("mode iptables: rules file, ConfigMap, DaemonSet", () => {
         ]);
         expect(ds.spec.selector.matchLabels).toEqual({ "app.kubernetes.io/name": "directpath-hairpin-iptables", "app.kubernetes.io/instance": "hp" });
         expect(ds.spec.template.metadata.labels).toMatchObject(ds.spec.selector.matchLabels);
-        expect(ds.spec.template.metadata.annotations).toEqual({ "directpath.io/script-sha256": "abc" });
+        expect(ds.spec.template.metadata.annotations).toMatchObject({ "directpath.io/script-sha256": "abc" });
+        expect(Object.keys(ds.spec.template.metadata.annotations).filter((k) => k.startsWith("privilege.directpath.io/")).sort()).toEqual([
+            "privilege.directpath.io/cap.NET_ADMIN", "privilege.directpath.io/cap.NET_RAW", "privilege.directpath.io/hostNetwork",
+            "privilege.directpath.io/hostPath.xtables-lock", "privilege.directpath.io/root.hairpin-redirect",
+        ]);
         expect(iptablesEnv({ reconcileSeconds: 30, backend: "auto" }).map((e) => e.name)).toEqual(["DIRECTPATH_CONFIG", "DIRECTPATH_INTERVAL", "DIRECTPATH_IPTABLES"]);
     });
 });

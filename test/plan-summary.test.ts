@@ -156,9 +156,18 @@ describe("summary rules (synthetic objects)", () => {
             containers: [{ name: "main", image: "reg/main:2", securityContext: { privileged: true }, volumeMounts: [{ name: "v2", mountPath: "/y", readOnly: true }] }],
         }));
         expect(ownedChanges([f])).toEqual([{ target: "node path /etc/foo", change: "mounted read-write by init on every node it runs on (DaemonSet)", by: "DaemonSet ns/anything" }]);
-        expect(privilegedWorkloads([f])[0]!.grants).toEqual(["hostPID", "privileged: main", "hostPath /etc/foo (read-write)", "hostPath /var/log (read-only)"]);
+        expect(privilegedWorkloads([f])[0]!.grants).toEqual([
+            "hostPID",
+            "root by the image's default (no runAsUser, no runAsNonRoot): init",
+            "privileged: main",
+            "root by the image's default (no runAsUser, no runAsNonRoot): main",
+            "hostPath /etc/foo (read-write)",
+            "hostPath /var/log (read-only)",
+        ]);
+        // No privilege.directpath.io/* annotation: every grant says it has no reason.
+        expect(Object.values(privilegedWorkloads([f])[0]!.reasons)).toEqual(Array(6).fill("(no reason given)"));
         expect(images([f]).images).toEqual([{ image: "reg/init:1", usedBy: ["DaemonSet ns/anything (init)"] }, { image: "reg/main:2", usedBy: ["DaemonSet ns/anything (main)"] }]);
-        const plain = file(ds("plain", { containers: [{ name: "c", image: "x:1" }] }));
+        const plain = file(ds("plain", { securityContext: { runAsNonRoot: true }, containers: [{ name: "c", image: "x:1" }] }));
         expect(ownedChanges([plain])).toEqual([]);
         expect(privilegedWorkloads([plain])).toEqual([]);
     });

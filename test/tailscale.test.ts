@@ -217,7 +217,10 @@ describe("TailscaleDirect: the workload", () => {
     it("kernel networking: NET_ADMIN, /dev/net/tun and the node's xtables lock; userspace: no capabilities, no device", async () => {
         const kernel = await build();
         const kc = container(kernel.r);
-        expect(kc.securityContext).toEqual({ privileged: false, capabilities: { add: ["NET_ADMIN"] } });
+        expect(kc.securityContext).toEqual({
+            privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: false, runAsUser: 0, runAsGroup: 0,
+            capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW"] },
+        });
         expect(kc.volumeMounts).toContainEqual({ name: "dev-net-tun", mountPath: "/dev/net/tun" });
         expect(podSpec(kernel.r).volumes).toContainEqual({ name: "dev-net-tun", hostPath: { path: "/dev/net/tun", type: "CharDevice" } });
         expect(podSpec(kernel.r).volumes).toContainEqual({ name: "xtables-lock", hostPath: { path: "/run/xtables.lock", type: "FileOrCreate" } });
@@ -225,8 +228,12 @@ describe("TailscaleDirect: the workload", () => {
         const user = await build({ userspace: true });
         const uc = container(user.r);
         expect(envValue(uc, "TS_USERSPACE")).toBe("true");
-        expect(uc.securityContext).toEqual({ privileged: false, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
-        expect((uc.volumeMounts as Obj[]).map((m) => m.name)).toEqual(["state", "checks"]);
+        // Root for the hostPath state folder only; nothing added.
+        expect(uc.securityContext).toEqual({
+            privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: false, runAsUser: 0, runAsGroup: 0,
+            capabilities: { drop: ["ALL"] },
+        });
+        expect((uc.volumeMounts as Obj[]).map((m) => m.name)).toEqual(["state", "checks", "tmp"]);
         expect(envValue(uc, "PORT")).toBe("41641");
     });
 
