@@ -232,16 +232,22 @@ describe("mode iptables: rules file, ConfigMap, DaemonSet", () => {
             { name: "DIRECTPATH_CONFIG", value: "/etc/directpath/rules.conf" },
             { name: "DIRECTPATH_INTERVAL", value: "15" },
             { name: "DIRECTPATH_IPTABLES", value: "legacy" },
+            { name: "DIRECTPATH_STATE_DIR", value: "/run/directpath-hairpin" },
         ]);
+        // The probes run the script's own checks (test/hairpin-redirect-script.test.ts runs them for real).
+        expect(c.readinessProbe.exec.command).toEqual(["/bin/sh", "/etc/directpath/hairpin-redirect.sh", "ready"]);
+        expect(c.livenessProbe.exec.command).toEqual(["/bin/sh", "/etc/directpath/hairpin-redirect.sh", "alive"]);
         expect(c.securityContext.capabilities).toEqual({ drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW"] });
         expect(c.securityContext.privileged).toBe(false);
         expect(c.volumeMounts).toEqual([
             { name: "config", mountPath: "/etc/directpath", readOnly: true },
             { name: "xtables-lock", mountPath: "/run/xtables.lock" },
+            { name: "state", mountPath: "/run/directpath-hairpin" },
         ]);
         expect(pod.volumes).toEqual([
             { name: "config", configMap: { name: "hp-iptables", defaultMode: 0o555 } },
             { name: "xtables-lock", hostPath: { path: "/run/xtables.lock", type: "FileOrCreate" } },
+            { name: "state", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
         ]);
         expect(ds.spec.selector.matchLabels).toEqual({ "app.kubernetes.io/name": "directpath-hairpin-iptables", "app.kubernetes.io/instance": "hp" });
         expect(ds.spec.template.metadata.labels).toMatchObject(ds.spec.selector.matchLabels);
@@ -250,7 +256,7 @@ describe("mode iptables: rules file, ConfigMap, DaemonSet", () => {
             "privilege.directpath.io/cap.NET_ADMIN", "privilege.directpath.io/cap.NET_RAW", "privilege.directpath.io/hostNetwork",
             "privilege.directpath.io/hostPath.xtables-lock", "privilege.directpath.io/root.hairpin-redirect",
         ]);
-        expect(iptablesEnv({ reconcileSeconds: 30, backend: "auto" }).map((e) => e.name)).toEqual(["DIRECTPATH_CONFIG", "DIRECTPATH_INTERVAL", "DIRECTPATH_IPTABLES"]);
+        expect(iptablesEnv({ reconcileSeconds: 30, backend: "auto" }).map((e) => e.name)).toEqual(["DIRECTPATH_CONFIG", "DIRECTPATH_INTERVAL", "DIRECTPATH_IPTABLES", "DIRECTPATH_STATE_DIR"]);
     });
 });
 

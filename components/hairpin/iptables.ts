@@ -16,6 +16,8 @@ export const IPTABLES_RULES_KEY = "rules.conf";
 export const IPTABLES_MOUNT_DIR = "/etc/directpath";
 /** The chain the script owns in the nat table (jumped to from PREROUTING and OUTPUT). */
 export const IPTABLES_CHAIN = "DIRECTPATH-HAIRPIN";
+/** Where the script records each round for its probes (an emptyDir: the root filesystem is read-only). */
+export const IPTABLES_STATE_DIR = "/run/directpath-hairpin";
 
 /** One line of the rules file. */
 export interface IptablesRule {
@@ -66,6 +68,7 @@ export function iptablesEnv(opts: Pick<IptablesOptions, "reconcileSeconds" | "ba
         { name: "DIRECTPATH_CONFIG", value: `${IPTABLES_MOUNT_DIR}/${IPTABLES_RULES_KEY}` },
         { name: "DIRECTPATH_INTERVAL", value: String(opts.reconcileSeconds) },
         { name: "DIRECTPATH_IPTABLES", value: opts.backend },
+        { name: "DIRECTPATH_STATE_DIR", value: IPTABLES_STATE_DIR },
     ];
 }
 
@@ -139,16 +142,29 @@ export function renderIptablesDaemonSet(input: IptablesObjectsInput) {
                             "NET_RAW",
                         ]),
                         resources: { requests: { cpu: "5m", memory: "16Mi" }, limits: { cpu: "200m", memory: "64Mi" } },
+                        // Ready: the last round installed every rule, and the rules and both jumps
+                        // are in the node's nat table now (the script's `ready`, which changes nothing).
+                        readinessProbe: {
+                            exec: { command: ["/bin/sh", `${IPTABLES_MOUNT_DIR}/${IPTABLES_SCRIPT_KEY}`, "ready"] },
+                            periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3,
+                        },
+                        // Alive: the loop finished a round within 3 intervals + 10 s.
+                        livenessProbe: {
+                            exec: { command: ["/bin/sh", `${IPTABLES_MOUNT_DIR}/${IPTABLES_SCRIPT_KEY}`, "alive"] },
+                            initialDelaySeconds: 10, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3,
+                        },
                         volumeMounts: [
                             { name: "config", mountPath: IPTABLES_MOUNT_DIR, readOnly: true },
                             // The lock iptables-legacy shares with kube-proxy and the kubelet.
                             { name: "xtables-lock", mountPath: "/run/xtables.lock" },
+                            { name: "state", mountPath: IPTABLES_STATE_DIR },
                         ],
                     }],
                     volumes: [
                         // Not subPath: the kubelet then updates an edited rules file in place, and the script re-reads it.
                         { name: "config", configMap: { name: names.configMap, defaultMode: 0o555 } },
                         { name: "xtables-lock", hostPath: { path: "/run/xtables.lock", type: "FileOrCreate" } },
+                        { name: "state", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
                     ],
                 },
             },
