@@ -150,8 +150,8 @@ async function main(): Promise<number> {
         ...manifests.map((m) => ({ rel: `${m.dir}/${m.file}`, content: toYaml(m.object) })),
         { rel: "plan.json", content: JSON.stringify(planJson, null, 2) + "\n" },
     ];
-    // manifests/, patches/ and helm/ always exist (tools list them); computed/ only when used.
-    writeOutDir(out, files.stack, outFiles, ["manifests", "patches", "helm"]);
+    // Only the folders that hold something: no empty helm/ or patches/ for a stack without them.
+    writeOutDir(out, files.stack, outFiles);
 
     // ---- print ----
     const lines: string[] = [];
@@ -173,9 +173,10 @@ async function main(): Promise<number> {
     const diffLines = oldPlan ? ["", ...formatDiff(diffResources(oldPlan.resources as PlanResource[], doc.resources), path.resolve(args.diff!))] : [];
     lines.push(...diffLines);
 
-    const counts = { manifests: 0, patches: 0, computed: 0, helm: 0 };
+    const counts = { manifests: 0, secrets: 0, patches: 0, computed: 0, helm: 0 };
     for (const m of manifests) counts[m.dir]++;
     const wrote = `Wrote ${counts.manifests} manifest(s) to ${path.join(out.dir, "manifests")}` +
+        (counts.secrets ? `, ${counts.secrets} Secret(s) with placeholders to ${path.join(out.dir, "secrets")} (create once; re-applying manifests/ never touches them)` : "") +
         (counts.patches ? `, ${counts.patches} server-side-apply patch(es) to ${path.join(out.dir, "patches")}` : "") +
         (counts.computed ? `, ${counts.computed} object(s) with values known only after deployment to ${path.join(out.dir, "computed")}` : "") +
         (counts.helm ? `, ${counts.helm} Helm release(s) to ${path.join(out.dir, "helm")}` : "") +

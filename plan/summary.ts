@@ -375,7 +375,10 @@ export function nextSteps(stack: string, outDir: string, files: readonly Manifes
     if (has("manifests")) steps.push(`kubectl apply -f ${outDir}/manifests/`);
     if (has("patches")) steps.push(`kubectl apply --server-side --field-manager=directpath --force-conflicts -f ${outDir}/patches/`);
     const lines = [`Next: ${steps.join(" && ") || "nothing to apply"}   (or: pulumi up --stack ${stack})`];
-    if (secrets.length) lines.push(`Then set the ${secrets.length === 1 ? "secret value" : `${secrets.length} secret values`} listed under "Secret values to supply" (manifests/ holds placeholders).`);
+    if (secrets.length) {
+        lines.push(`Then, once, set the ${secrets.length === 1 ? "secret value" : `${secrets.length} secret values`} listed under "Secret values to supply" with the kubectl line given there ` +
+            `(${outDir}/secrets/ holds only placeholders: kubectl create -f never overwrites a Secret that exists). Re-applying ${outDir}/manifests/ never touches them.`);
+    }
     return lines;
 }
 
@@ -428,7 +431,7 @@ export function formatSummary(s: PlanSummary): string[] {
     if (s.secretsToSupply.length) {
         section("Secret values to supply (plan writes placeholders, never the secret)", s.secretsToSupply.flatMap((x) => [
             `  ${x.object} [${x.file}]: ${x.paths.join(", ")}`,
-            ...(!s.applyableByHand ? [] : x.command ? [`      by hand, after kubectl apply: ${x.command}`] : [`      by hand: edit ${x.file} and replace the placeholder`]),
+            ...(!s.applyableByHand ? [] : x.command ? [`      by hand, once, after kubectl apply -f manifests/: ${x.command}`] : [`      by hand: edit ${x.file}, replace the placeholder, and kubectl create -f it once`]),
             `      ${s.applyableByHand ? "or: " : ""}${x.pulumiUp}`,
         ]), "");
     }
@@ -436,7 +439,7 @@ export function formatSummary(s: PlanSummary): string[] {
         section("Values known only after deployment ([computed])", s.computedObjects.map((c) => `  ${c.object} [${c.file}]: ${c.paths.join(", ")}`), "");
     }
     out.push("", s.applyableByHand
-        ? "Applyable by hand: yes (manifests/ and patches/ hold every object with its final values, secrets as placeholders)."
+        ? "Applyable by hand: yes (manifests/ and patches/ hold every object with its final values; Secrets with placeholders are in secrets/, apart, so re-applying manifests/ never overwrites a real secret)."
         : `Applyable by hand: no, pulumi up is the way: ${s.notApplyableReasons.join("; ")}.`);
     return out;
 }

@@ -88,7 +88,8 @@ describe("summary of the local stack (rendered)", async () => {
         for (const r of fw) expect(plan.summary.internetExposure).toContainEqual(expect.objectContaining({ from: r.peer, worldOpen: true, what: `your firewall (output firewallRules): ${r.protocol} ${r.fromPort}` }));
         expect(plan.summary.applyableByHand).toBe(true);
         const secret = byKind("Secret")[0]!;
-        const s = plan.summary.secretsToSupply.find((x) => x.file === `manifests/${secret.file}`)!;
+        expect(secret.dir).toBe("secrets");
+        const s = plan.summary.secretsToSupply.find((x) => x.file === `secrets/${secret.file}`)!;
         const keys = Object.keys(secret.object.stringData);
         expect(s.paths).toEqual(keys.map((k) => `stringData.${k}`));
         expect(s.command).toBe(`kubectl create secret generic ${secret.object.metadata.name} --namespace ${secret.object.metadata.namespace} ${keys.map((k) => `--from-literal=${k}="$${k}"`).join(" ")} --dry-run=client -o yaml | kubectl apply -f -`);
