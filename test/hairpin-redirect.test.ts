@@ -59,7 +59,7 @@ const web = () => ({
 const parsedEndpoint = (e: unknown, defaultMode = "cilium-lrp"): Endpoint =>
     validateHairpinArgs({ defaultMode, endpoints: [e] } as HairpinBypassArgs).endpoints[0]!;
 
-const LABELS = { "app.kubernetes.io/managed-by": "directpath", "directpath.io/hairpin": "hp" };
+const LABELS = { "app.kubernetes.io/name": "hairpin-bypass", "app.kubernetes.io/instance": "hp", "app.kubernetes.io/part-of": "directpath", "app.kubernetes.io/managed-by": "pulumi", "directpath.io/hairpin": "hp" };
 
 // ---- the upstream CRD schema (../shared); only the schema check is skipped without it ----
 
@@ -277,7 +277,7 @@ describe("HairpinBypass redirect resources", () => {
 
         expect(r.ofType(LRP).map((x) => x.name)).toEqual(["hp-registry-lrp-169-233-100-10"]);
         const lrp = r.inputs(r.get(LRP, "hp-registry-lrp-169-233-100-10")) as any;
-        expect(lrp.metadata).toEqual({ name: "hp-registry-169-233-100-10", namespace: "ingress", labels: { "app.kubernetes.io/managed-by": "directpath", "directpath.io/hairpin": "hp" } });
+        expect(lrp.metadata).toEqual({ name: "hp-registry-169-233-100-10", namespace: "ingress", labels: LABELS });
         expect(lrp.spec.redirectFrontend.addressMatcher).toEqual({ ip: "169.233.100.10", toPorts: [{ port: "443", protocol: "TCP" }] });
         expect(lrp.spec.redirectBackend.toPorts).toEqual([{ port: "8443", protocol: "TCP" }]);
 

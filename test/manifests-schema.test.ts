@@ -54,6 +54,17 @@ describe.each(STACKS)("plan --stack %s: the files it writes", (stack) => {
         for (const o of readDir(path.join(run().outDir, "secrets"))) expect(o.object.kind, `secrets/${o.file}`).toBe("Secret");
     });
 
+    it("every object directpath owns carries the recommended labels: name, instance, part-of directpath, managed-by pulumi", () => {
+        const owned = [...readDir(path.join(run().outDir, "manifests")), ...readDir(path.join(run().outDir, "secrets")), ...readDir(path.join(run().outDir, "computed"))];
+        expect(owned.length).toBeGreaterThan(0);
+        for (const o of owned) {
+            const labels = (o.object.metadata?.labels ?? {}) as Record<string, string>;
+            expect(labels, `${o.file}`).toMatchObject({ "app.kubernetes.io/part-of": "directpath", "app.kubernetes.io/managed-by": "pulumi" });
+            expect(labels["app.kubernetes.io/name"], o.file).toMatch(/^[a-z][a-z0-9-]*$/);
+            expect(labels["app.kubernetes.io/instance"], o.file).toBeTypeOf("string");
+        }
+    });
+
     it("writes no empty folder", () => {
         for (const d of fs.readdirSync(run().outDir, { withFileTypes: true }).filter((e) => e.isDirectory())) {
             expect(fs.readdirSync(path.join(run().outDir, d.name)).length, `${d.name}/`).toBeGreaterThan(0);

@@ -509,10 +509,13 @@ describe("plan --stack local", () => {
         expect(envValue(c, "TS_TAILSCALED_EXTRA_ARGS")).toContain(`--port=${port}`);
         expect(c.ports).toContainEqual({ name: "tailscale", containerPort: port, hostPort: port, protocol: "UDP" });
         expect(obj.spec.template.spec.hostNetwork).toBe(true);
-        // The Secret is written too: its key is there, its value a placeholder (never the secret).
-        const secretFile = fs.readdirSync(dir).find((f) => /secret-tailscale-tailscale-auth/.test(f));
+        // The Secret is written too, to secrets/ (never manifests/, which is re-applied): its key is
+        // there, its value a placeholder (never the secret).
+        expect(fs.readdirSync(dir).filter((f) => /secret-tailscale-tailscale-auth/.test(f))).toEqual([]);
+        const secrets = path.join(dir, "..", "secrets");
+        const secretFile = fs.readdirSync(secrets).find((f) => /secret-tailscale-tailscale-auth/.test(f));
         expect(secretFile).toBeDefined();
-        expect(parse(fs.readFileSync(path.join(dir, secretFile!), "utf8")).stringData).toEqual({ TS_AUTHKEY: SECRET_PLACEHOLDER });
+        expect(parse(fs.readFileSync(path.join(secrets, secretFile!), "utf8")).stringData).toEqual({ TS_AUTHKEY: SECRET_PLACEHOLDER });
         expect(run.stdout).toMatch(/ingress\s+udp\s+41641\s+0\.0\.0\.0\/0/);
         expect(run.stdout).toMatch(/ingress\s+udp\s+41641\s+::\/0/);
     });

@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto";
 import type { FirewallRule } from "../common/firewall";
 import { isIPv6 } from "../common/net";
+import { recommendedLabels } from "../common/labels";
 import { privilegeAnnotations, privilegeKey, restrictedContext, rootContext, RUNTIME_DEFAULT_SECCOMP } from "../common/privileges";
 import { stateSecretName, TAILSCALE_DEFAULT_HEALTH, type TailscaleSettings } from "./args";
 
@@ -132,7 +133,7 @@ export function selectorLabels(name: string): Record<string, string> {
 }
 
 function commonLabels(name: string): Record<string, string> {
-    return { ...selectorLabels(name), "app.kubernetes.io/part-of": "directpath", "app.kubernetes.io/managed-by": "pulumi" };
+    return { ...recommendedLabels("tailscale-direct", name), ...selectorLabels(name) };
 }
 
 function udpFromAnywhere(port: number, description: string): FirewallRule[] {
