@@ -278,6 +278,92 @@ export function images(files: readonly ManifestFile[]): { images: ImageUse[]; ch
     return { images: [...byImage.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([image, usedBy]) => ({ image, usedBy })), charts };
 }
 
+// ---- what the stack expects to exist ----
+
+export interface Requirement {
+    /** namespace | pods | cilium | crd | object | port */
+    kind: "namespace" | "pods" | "cilium" | "crd" | "object" | "port";
+    /** What must exist or stay free: `namespace ingress`, `pods app=ingress-gateway in ingress, port 8443/TCP`, `UDP 41641 on every node`. */
+    what: string;
+    /** Which rendered objects need it. */
+    by: string[];
+}
+
+/** Namespaces every cluster has. */
+const BUILTIN_NAMESPACES = new Set(["default", "kube-system", "kube-public", "kube-node-lease"]);
+
+function plural(kind: string): string {
+    const k = kind.toLowerCase();
+    return k.endsWith("y") ? `${k.slice(0, -1)}ies` : k.endsWith("s") ? `${k}es` : `${k}s`;
+}
+
+const selectorText = (m: Record<string, string>) => Object.entries(m).map(([k, v]) => `${k}=${v}`).join(",");
+
+/**
+ * What the stack needs from the cluster but doesn't create, derived from the rendered objects:
+ * namespaces objects live in that no Namespace of the plan creates (beyond the built-in ones); the
+ * backend pods (namespace, labels, ports) a Local Redirect Policy or a Service selects that no
+ * workload of the plan runs; the Cilium features its Cilium objects need; the CRDs of its custom
+ * resources; the objects its patches change; and the ports the nodes must leave free (host ports,
+ * host-network container ports, NodePorts).
+ */
+export function requirements(files: readonly ManifestFile[]): Requirement[] {
+    const owned = files.filter((f) => f.dir !== "helm" && f.dir !== "patches");
+    // A stack that installs Cilium itself (its Helm release) brings the Cilium CRDs and features.
+    const installsCilium = files.some((f) => f.dir === "helm" && String((f.object as Obj).chart ?? "").includes("cilium"));
+    const out = new Map<string, Requirement>();
+    const need = (kind: Requirement["kind"], what: string, by: string) => {
+        const key = `${kind}\u0000${what}`;
+        const r = out.get(key) ?? { kind, what, by: [] };
+        if (!r.by.includes(by)) r.by.push(by);
+        out.set(key, r);
+    };
+    const created = new Set(owned.filter((f) => (f.object as Obj).kind === "Namespace").map((f) => String((f.object as Obj).metadata?.name)));
+    const crds = new Set(owned.filter((f) => (f.object as Obj).kind === "CustomResourceDefinition").map((f) => String((f.object as Obj).metadata?.name)));
+    const podLabels = owned.map((f) => {
+        const o = f.object as Obj;
+        return podSpecOf(o) ? { ns: o.metadata?.namespace as string | undefined, labels: (o.spec?.template?.metadata?.labels ?? {}) as Record<string, string> } : undefined;
+    }).filter((x): x is { ns: string | undefined; labels: Record<string, string> } => x !== undefined);
+    const runsHere = (ns: string, selector: Record<string, string>) => podLabels.some((p) => p.ns === ns && Object.entries(selector).every(([k, v]) => p.labels[k] === v));
+    for (const f of owned) {
+        const o = f.object as Obj;
+        const ref = objectRef(o);
+        const ns = o.metadata?.namespace as string | undefined;
+        if (ns && !created.has(ns) && !BUILTIN_NAMESPACES.has(ns)) need("namespace", `namespace ${ns}`, ref);
+        const apiVersion = String(o.apiVersion ?? "");
+        const group = apiVersion.includes("/") ? apiVersion.split("/")[0]! : "";
+        if (group.includes(".") && !group.endsWith(".k8s.io") && !(installsCilium && group === "cilium.io")) {
+            const crd = `${plural(String(o.kind))}.${group}`;
+            if (!crds.has(crd)) need("crd", `CRD ${crd} (${apiVersion} ${String(o.kind)})`, ref);
+        }
+        if (o.kind === "CiliumLocalRedirectPolicy") {
+            if (!installsCilium) need("cilium", "Cilium with localRedirectPolicy: true, and socket LB (kube-proxy replacement) for host-network clients and the kubelet (the ciliumValues output)", ref);
+            const sel = (o.spec?.redirectBackend?.localEndpointSelector?.matchLabels ?? {}) as Record<string, string>;
+            const ports = ((o.spec?.redirectBackend?.toPorts ?? []) as Obj[]).map((p) => `${p.port}/${p.protocol ?? "TCP"}`).join(", ");
+            if (ns && !runsHere(ns, sel)) need("pods", `pods ${selectorText(sel)} in namespace ${ns}, listening on ${ports || "the backend ports"}, on every node with clients (a Local Redirect Policy redirects to the client's own node only)`, ref);
+        }
+        if (o.kind === "Service" && o.spec?.selector && ns && !runsHere(ns, o.spec.selector)) {
+            const ports = ((o.spec?.ports ?? []) as Obj[]).map((p) => `${p.targetPort ?? p.port}/${p.protocol ?? "TCP"}`).join(", ");
+            need("pods", `pods ${selectorText(o.spec.selector)} in namespace ${ns}, listening on ${ports}`, ref);
+        }
+        if (o.kind === "Service") {
+            for (const p of (o.spec?.ports ?? []) as Obj[]) if (p.nodePort) need("port", `${String(p.protocol ?? "TCP")} ${p.nodePort} (NodePort) free on every node, inside the cluster's NodePort range`, ref);
+        }
+        const spec = podSpecOf(o);
+        if (spec) {
+            for (const c of containersOf(spec)) {
+                for (const p of (c.ports ?? []) as Obj[]) {
+                    const port = p.hostPort ?? (spec.hostNetwork === true ? p.containerPort : undefined);
+                    if (port) need("port", `${String(p.protocol ?? "TCP")} ${port} free on ${whereItRuns(o).replace(" (DaemonSet)", "")} (${p.hostPort ? "hostPort" : "host network"}; ${c.name})`, ref);
+                }
+            }
+        }
+    }
+    for (const f of files.filter((x) => x.dir === "patches")) need("object", `${objectRef(f.object)} (patched, not created: it must exist)`, `${f.dir}/${f.file}`);
+    const order: Requirement["kind"][] = ["namespace", "pods", "cilium", "crd", "object", "port"];
+    return [...out.values()].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || a.what.localeCompare(b.what));
+}
+
 // ---- secrets, computed values, applyability ----
 
 export interface SecretToSupply {
@@ -360,6 +446,8 @@ export interface PlanSummary {
     notApplyableReasons: string[];
     ownedChanges: OwnedChange[];
     privilegedWorkloads: PrivilegedWorkload[];
+    /** What the stack expects the cluster to have, and doesn't create. */
+    requires: Requirement[];
     internetExposure: Exposure[];
     images: ImageUse[];
     helmCharts: ChartUse[];
@@ -399,6 +487,7 @@ export function planSummary(input: {
         notApplyableReasons: a.reasons,
         ownedChanges: ownedChanges(input.files),
         privilegedWorkloads: privilegedWorkloads(input.files),
+        requires: requirements(input.files),
         internetExposure: internetExposure(input.resources, input.sgRows, input.firewallRules, input.files),
         images: img.images,
         helmCharts: img.charts,
@@ -423,6 +512,7 @@ export function formatSummary(s: PlanSummary): string[] {
         `  ${w.workload}  [${w.file}]`,
         ...w.grants.map((g) => `      ${g}: ${w.reasons[g] ?? NO_REASON}`),
     ]), "(none)");
+    section("What this stack expects to exist (requires; it creates none of these)", s.requires.map((r) => `  ${r.kind}: ${r.what}  [needed by ${r.by.join(", ")}]`), "(nothing beyond a cluster)");
     section("Open to the internet", s.internetExposure.map((e) => `  ${e.worldOpen ? "OPEN " : "     "}${e.what} from ${e.from}: ${e.detail}`), "(nothing)");
     section("Images this stack pulls (mirror these for air-gapped clusters)", [
         ...s.images.map((i) => `  ${i.image}   used by ${i.usedBy.join(", ")}`),

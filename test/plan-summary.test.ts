@@ -10,7 +10,7 @@ import { assemblePlan, type AssembledPlan } from "../plan/assemble";
 import type { ManifestFile, PlanResource } from "../plan/render";
 import { readStackFiles } from "../plan/stack-files";
 import {
-    applyability, eksEndpointExposure, images, internetExposure, ownedChanges, privilegedWorkloads, secretsToSupply,
+    applyability, eksEndpointExposure, images, internetExposure, ownedChanges, privilegedWorkloads, requirements, secretsToSupply,
 } from "../plan/summary";
 import { runDefaultProgram } from "../program/main";
 import { capture, resolve, ROOT } from "./harness";
@@ -145,6 +145,40 @@ describe.each(["dev", "prod"])("summary of the %s stack (rendered, AWS)", async 
         for (const m of computed.filter((x) => x.dir !== "helm")) expect(m.dir).toBe("computed");
         const release = plan.doc.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release")!;
         expect(plan.summary.helmCharts).toContainEqual(expect.objectContaining({ chart: release.inputs.chart, version: release.inputs.version }));
+    });
+});
+
+describe("what a stack expects to exist (requires)", () => {
+    it("local: the LRP's namespace, backend pods, Cilium feature and CRD, the patched ConfigMaps, the host ports", async () => {
+        const plan = await rendered("local");
+        const what = plan.summary.requires.map((r) => `${r.kind}: ${r.what}`);
+        expect(what).toEqual(expect.arrayContaining([
+            "namespace: namespace ingress",
+            "pods: pods app=ingress-gateway in namespace ingress, listening on 8443/TCP, on every node with clients (a Local Redirect Policy redirects to the client's own node only)",
+            expect.stringMatching(/^cilium: Cilium with localRedirectPolicy: true/),
+            "crd: CRD ciliumlocalredirectpolicies.cilium.io (cilium.io/v2 CiliumLocalRedirectPolicy)",
+            "object: ConfigMap kube-system/coredns (patched, not created: it must exist)",
+            "object: ConfigMap kube-system/nodelocaldns (patched, not created: it must exist)",
+            "port: UDP 41641 free on every node it runs on (hostPort; tailscale)",
+        ]));
+        // What the stack creates itself is not required: its own namespace, kube-system.
+        expect(what.filter((w) => /namespace (tailscale|kube-system)$/.test(w))).toEqual([]);
+    });
+
+    it("dev installs Cilium itself (its Helm release): no Cilium CRD or feature is required, the ingress pods are", async () => {
+        const plan = await rendered("dev");
+        const kinds = plan.summary.requires.map((r) => r.kind);
+        expect(kinds).not.toContain("crd");
+        expect(kinds).not.toContain("cilium");
+        expect(plan.summary.requires.map((r) => r.what)).toContain("namespace ingress");
+    });
+
+    it("pods the stack runs itself satisfy a Service's selector; a NodePort must stay free", () => {
+        const svc = file({ apiVersion: "v1", kind: "Service", metadata: { name: "s", namespace: "ns" }, spec: { type: "NodePort", selector: { app: "x" }, ports: [{ port: 1, protocol: "UDP", nodePort: 30641 }] } });
+        const own = file({ apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name: "x", namespace: "ns" }, spec: { template: { metadata: { labels: { app: "x", more: "y" } }, spec: { containers: [] } } } });
+        const ns = file({ apiVersion: "v1", kind: "Namespace", metadata: { name: "ns" } });
+        expect(requirements([ns, svc, own]).map((r) => r.what)).toEqual(["UDP 30641 (NodePort) free on every node, inside the cluster's NodePort range"]);
+        expect(requirements([svc]).map((r) => r.what)).toEqual(["namespace ns", "pods app=x in namespace ns, listening on 1/UDP", "UDP 30641 (NodePort) free on every node, inside the cluster's NodePort range"]);
     });
 });
 
