@@ -30,12 +30,17 @@ const freePort = () => new Promise<number>((resolve) => {
 
 export interface ApiServer {
     dir: string;
+    port: number;
+    /** The admin's (system:masters). */
     kubeconfig: string;
+    /** A kubeconfig in `dir` for a bearer token (one of `tokens`, or any other, which the server refuses). */
+    kubeconfigFor: (token: string, file: string) => string;
     kubectl: (args: string[], opts?: { input?: string; env?: NodeJS.ProcessEnv }) => { status: number | null; stdout: string; stderr: string };
     stop: () => void;
 }
 
-export async function startApiServer(): Promise<ApiServer> {
+/** `tokens`: more lines of the token file (`token,user,uid[,groups]`), beside the admin's. */
+export async function startApiServer(opts: { tokens?: string[] } = {}): Promise<ApiServer> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dp-apiserver-"));
     const procs: ChildProcess[] = [];
     const stop = () => {
@@ -48,14 +53,18 @@ export async function startApiServer(): Promise<ApiServer> {
         "--listen-peer-urls", `http://127.0.0.1:${peerPort}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${peerPort}`, "--initial-cluster", `default=http://127.0.0.1:${peerPort}`], { stdio: ["ignore", log("etcd"), log("etcd")] }));
     const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
     fs.writeFileSync(path.join(dir, "sa.key"), privateKey.export({ type: "pkcs8", format: "pem" }));
-    fs.writeFileSync(path.join(dir, "tokens.csv"), "admin-token,admin,1,system:masters\n");
+    fs.writeFileSync(path.join(dir, "tokens.csv"), ["admin-token,admin,1,system:masters", ...(opts.tokens ?? [])].join("\n") + "\n");
     procs.push(spawn(APISERVER, ["--etcd-servers", `http://127.0.0.1:${etcdPort}`, "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--secure-port", String(apiPort),
         "--cert-dir", path.join(dir, "certs"), "--token-auth-file", path.join(dir, "tokens.csv"), "--authorization-mode", "RBAC",
         "--service-account-issuer", "https://kubernetes.default.svc", "--service-account-key-file", path.join(dir, "sa.key"), "--service-account-signing-key-file", path.join(dir, "sa.key"),
         "--service-cluster-ip-range", "10.96.0.0/16"], { stdio: ["ignore", log("apiserver"), log("apiserver")] }));
-    const kubeconfig = path.join(dir, "admin.kubeconfig");
-    fs.writeFileSync(kubeconfig, ["apiVersion: v1", "kind: Config", `clusters: [{name: c, cluster: {server: "https://127.0.0.1:${apiPort}", insecure-skip-tls-verify: true}}]`,
-        "users: [{name: u, user: {token: admin-token}}]", "contexts: [{name: c, context: {cluster: c, user: u}}]", "current-context: c", ""].join("\n"), { mode: 0o600 });
+    const kubeconfigFor = (token: string, file: string) => {
+        const p = path.join(dir, file);
+        fs.writeFileSync(p, ["apiVersion: v1", "kind: Config", `clusters: [{name: c, cluster: {server: "https://127.0.0.1:${apiPort}", insecure-skip-tls-verify: true}}]`,
+            `users: [{name: u, user: {token: ${token}}}]`, "contexts: [{name: c, context: {cluster: c, user: u}}]", "current-context: c", ""].join("\n"), { mode: 0o600 });
+        return p;
+    };
+    const kubeconfig = kubeconfigFor("admin-token", "admin.kubeconfig");
     const kubectl: ApiServer["kubectl"] = (args, opts = {}) => {
         const r = spawnSync("kubectl", ["--kubeconfig", kubeconfig, ...args], { encoding: "utf8", input: opts.input, timeout: 60_000, env: opts.env ?? process.env });
         return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -71,5 +80,5 @@ export async function startApiServer(): Promise<ApiServer> {
     }
     // The namespaces a cluster has from the start (the API server creates them only with its controllers' help).
     for (const ns of ["kube-system"]) if (kubectl(["get", "namespace", ns]).status !== 0) kubectl(["create", "namespace", ns]);
-    return { dir, kubeconfig, kubectl, stop };
+    return { dir, port: apiPort, kubeconfig, kubeconfigFor, kubectl, stop };
 }
