@@ -72,7 +72,11 @@ function shells(): Array<{ label: string; sh: string; path: string; wgetCrashes?
     if (busybox) {
         const bin = fs.mkdtempSync(path.join(os.tmpdir(), "directpath-busybox-"));
         for (const applet of ["sh", "awk", "readlink", "printf", "cat"]) fs.symlinkSync(busybox, path.join(bin, applet));
-        // busybox's shell runs its own wget applet whatever PATH holds, and Debian's busybox 1.35
+        // A wget on PATH (the image has one): busybox's shell finds it there, then runs its own
+        // wget applet instead of it (Debian's busybox prefers applets).
+        const wget = ["/usr/bin/wget", "/bin/wget"].find((p) => fs.existsSync(p));
+        if (wget) fs.symlinkSync(wget, path.join(bin, "wget"));
+        // busybox's shell runs its own wget applet for it, and Debian's busybox 1.35
         // wget crashes (SIGSEGV) on -T, which the script uses; Alpine's doesn't. Where it crashes,
         // the health-endpoint cases run with /bin/sh only (see `run`), and say so.
         const probe = spawnSync(path.join(bin, "sh"), ["-c", "wget -q -T 1 -O /dev/null http://127.0.0.1:9/"], { env: { PATH: bin }, timeout: 10_000 });
