@@ -15,6 +15,7 @@
  * read-only root filesystem, no service account token. The namespace must admit hostPath volumes
  * (Pod Security `privileged` level; kube-system usually does).
  */
+import { scriptProbes } from "../common/probes";
 import { createHash } from "node:crypto";
 import { privilegeAnnotations, privilegeKey, rootContext, RUNTIME_DEFAULT_SECCOMP } from "../common/privileges";
 
@@ -115,17 +116,9 @@ export function hostsDaemonSet(input: HostsWorkloadInput) {
                             // Root with no capability: uid 0 owns the hosts file, so it needs none to write it.
                             securityContext: { ...rootContext(), seccompProfile: { type: "RuntimeDefault" } },
                             resources: { requests: { cpu: "5m", memory: "8Mi" }, limits: { cpu: "100m", memory: "32Mi" } },
-                            // Ready: the node's hosts file holds exactly the block the entries want
-                            // (the script's `ready`, which writes nothing).
-                            readinessProbe: {
-                                exec: { command: ["/bin/sh", `${CONFIG_MOUNT}/${HOSTS_SCRIPT_KEY}`, "ready"] },
-                                periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3,
-                            },
-                            // Alive: the loop finished a round within 3 intervals + 10 s (its heartbeat in /tmp).
-                            livenessProbe: {
-                                exec: { command: ["/bin/sh", `${CONFIG_MOUNT}/${HOSTS_SCRIPT_KEY}`, "alive"] },
-                                initialDelaySeconds: 10, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3,
-                            },
+                            // Ready: the node's hosts file holds exactly the block the entries want;
+                            // alive: the loop finished a round within 3 intervals + 10 s (its heartbeat in /tmp).
+                            ...scriptProbes(`${CONFIG_MOUNT}/${HOSTS_SCRIPT_KEY}`),
                             volumeMounts: [
                                 { name: "hosts", mountPath: HOST_HOSTS_MOUNT },
                                 { name: "config", mountPath: CONFIG_MOUNT, readOnly: true },

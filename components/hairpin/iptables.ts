@@ -6,6 +6,7 @@
  * the contract (env vars, file format, signals); the network lab runs the very same pieces from the
  * plan's manifests.
  */
+import { scriptProbes } from "../common/probes";
 import { privilegeAnnotations, privilegeKey, rootContext, RUNTIME_DEFAULT_SECCOMP } from "../common/privileges";
 import type { Endpoint, ResolvedEndpoint } from "./model";
 import { targetPortOf } from "./model";
@@ -142,17 +143,9 @@ export function renderIptablesDaemonSet(input: IptablesObjectsInput) {
                             "NET_RAW",
                         ]),
                         resources: { requests: { cpu: "5m", memory: "16Mi" }, limits: { cpu: "200m", memory: "64Mi" } },
-                        // Ready: the last round installed every rule, and the rules and both jumps
-                        // are in the node's nat table now (the script's `ready`, which changes nothing).
-                        readinessProbe: {
-                            exec: { command: ["/bin/sh", `${IPTABLES_MOUNT_DIR}/${IPTABLES_SCRIPT_KEY}`, "ready"] },
-                            periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3,
-                        },
-                        // Alive: the loop finished a round within 3 intervals + 10 s.
-                        livenessProbe: {
-                            exec: { command: ["/bin/sh", `${IPTABLES_MOUNT_DIR}/${IPTABLES_SCRIPT_KEY}`, "alive"] },
-                            initialDelaySeconds: 10, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3,
-                        },
+                        // Ready: the last round installed every rule, and the rules and both jumps are
+                        // in the node's nat table now; alive: the loop finished a round within 3 intervals + 10 s.
+                        ...scriptProbes(`${IPTABLES_MOUNT_DIR}/${IPTABLES_SCRIPT_KEY}`),
                         volumeMounts: [
                             { name: "config", mountPath: IPTABLES_MOUNT_DIR, readOnly: true },
                             // The lock iptables-legacy shares with kube-proxy and the kubelet.
