@@ -26,7 +26,7 @@ export function readPlanDir(dir: string): PlanFiles {
         throw new PlanError(`${planFile} is not JSON: ${(e as Error).message}`);
     }
     const objects: K8s[] = [];
-    for (const sub of ["manifests", "patches", "computed"]) { // computed/: objects holding values known only after deploy (AWS)
+    for (const sub of ["manifests", "secrets", "patches", "computed"]) { // secrets/: placeholders; computed/: objects holding values known only after deploy (AWS)
         const d = path.join(dir, sub);
         if (!fs.existsSync(d)) continue;
         for (const f of fs.readdirSync(d).sort()) if (f.endsWith(".yaml")) objects.push(parse(fs.readFileSync(path.join(d, f), "utf8")) as K8s);

@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs as parseNodeArgs } from "node:util";
 import { ValidationError } from "../components/common/errors";
-import { diffResources, formatDiff } from "./diff";
+import { diffJson, diffResources, formatDiff, formatOutside, outsideChanges, type PlanSnapshot } from "./diff";
 import { inspectOutDir, OutDirError, writeOutDir, type OutFile } from "./out-dir";
 import type { PlanDocument, PlanResource } from "./render";
 import { listStacks, readStackFiles, StackFileError } from "./stack-files";
@@ -25,6 +25,7 @@ const FLAGS = {
     out: { type: "string", short: "o", value: "<dir>", help: "where to write (default: out/<stack>); must be new, empty, or written by an earlier plan" },
     "stack-dir": { type: "string", value: "<dir>", help: "the folder holding Pulumi.<stack>.yaml files (default: the project folder)" },
     diff: { type: "string", value: "<old-out-dir>", help: "also print what changed against the plan an earlier run wrote to <old-out-dir>" },
+    json: { type: "boolean", help: "with --diff: print only the diff, as one JSON document (for CI)" },
     quiet: { type: "boolean", short: "q", help: "print only the line saying what was written (and the diff, with --diff)" },
     help: { type: "boolean", short: "h", help: "print this help and exit" },
 } as const;
@@ -34,6 +35,7 @@ interface Args {
     out?: string;
     stackDir?: string;
     diff?: string;
+    json: boolean;
     quiet: boolean;
     help: boolean;
 }
@@ -56,11 +58,13 @@ function parseArgs(argv: string[]): Args {
     for (const k of ["stack", "out", "stack-dir", "diff"] as const) {
         if (values[k] === "") throw new UsageError(`--${k} needs a value; see --help`);
     }
+    if (values.json === true && values.diff === undefined) throw new UsageError("--json prints the diff: it needs --diff <old-out-dir>; see --help");
     return {
         stack: (values.stack as string | undefined) ?? "local",
         out: values.out as string | undefined,
         stackDir: values["stack-dir"] as string | undefined,
         diff: values.diff as string | undefined,
+        json: values.json === true,
         quiet: values.quiet === true,
         help: values.help === true,
     };
@@ -71,7 +75,7 @@ export function helpText(stackDir: string, stacks: readonly string[]): string {
     const rows = Object.entries(FLAGS).map(([name, f]) => [`${"short" in f ? `-${f.short}, ` : "    "}--${name}${"value" in f ? ` ${f.value}` : ""}`, f.help]);
     const width = Math.max(...rows.map((r) => r[0]!.length));
     return [
-        "usage: npm run plan -- [--stack <name>] [--out <dir>] [--stack-dir <dir>] [--diff <old-out-dir>] [--quiet]",
+        "usage: npm run plan -- [--stack <name>] [--out <dir>] [--stack-dir <dir>] [--diff <old-out-dir> [--json]] [--quiet]",
         "",
         "Runs the default program offline under Pulumi runtime mocks (no cloud, no cluster, no Pulumi CLI, no",
         "secrets decrypted), prints what it would deploy and what that touches, and writes manifests/, patches/,",
@@ -86,6 +90,7 @@ export function helpText(stackDir: string, stacks: readonly string[]): string {
         "  npm run plan -- --stack local",
         "  npm run plan -- --stack dev --out /tmp/plan-dev",
         "  npm run plan -- --stack local --out out/local-new --diff out/local",
+        "  npm run plan -- --stack local --out out/local-new --diff out/local --json",
     ].join("\n");
 }
 
@@ -151,8 +156,8 @@ async function main(): Promise<number> {
         ...manifests.map((m) => ({ rel: `${m.dir}/${m.file}`, content: toYaml(m.object) })),
         { rel: "plan.json", content: JSON.stringify(planJson, null, 2) + "\n" },
     ];
-    // manifests/, patches/ and helm/ always exist (tools list them); computed/ only when used.
-    writeOutDir(out, files.stack, outFiles, ["manifests", "patches", "helm"]);
+    // Only the folders that hold something: no empty helm/ or patches/ for a stack without them.
+    writeOutDir(out, files.stack, outFiles);
 
     // ---- print ----
     const lines: string[] = [];
@@ -181,12 +186,19 @@ async function main(): Promise<number> {
     }
     lines.push(...formatQuotas(awsQuotas));
     lines.push(...formatSummary(summary));
-    const diffLines = oldPlan ? ["", ...formatDiff(diffResources(oldPlan.resources as PlanResource[], doc.resources), path.resolve(args.diff!))] : [];
+    const diff = oldPlan ? diffResources(oldPlan.resources as PlanResource[], doc.resources) : undefined;
+    const outside = diff ? outsideChanges(oldPlan as unknown as PlanSnapshot, planJson as unknown as PlanSnapshot, diff) : undefined;
+    if (args.json) {
+        console.log(JSON.stringify(diffJson(diff!, outside!, path.resolve(args.diff!)), null, 2));
+        return 0;
+    }
+    const diffLines = diff ? ["", ...formatDiff(diff, path.resolve(args.diff!)), "", ...formatOutside(outside!)] : [];
     lines.push(...diffLines);
 
-    const counts = { manifests: 0, patches: 0, computed: 0, helm: 0 };
+    const counts = { manifests: 0, secrets: 0, patches: 0, computed: 0, helm: 0 };
     for (const m of manifests) counts[m.dir]++;
     const wrote = `Wrote ${counts.manifests} manifest(s) to ${path.join(out.dir, "manifests")}` +
+        (counts.secrets ? `, ${counts.secrets} Secret(s) with placeholders to ${path.join(out.dir, "secrets")} (create once; re-applying manifests/ never touches them)` : "") +
         (counts.patches ? `, ${counts.patches} server-side-apply patch(es) to ${path.join(out.dir, "patches")}` : "") +
         (counts.computed ? `, ${counts.computed} object(s) with values known only after deployment to ${path.join(out.dir, "computed")}` : "") +
         (counts.helm ? `, ${counts.helm} Helm release(s) to ${path.join(out.dir, "helm")}` : "") +

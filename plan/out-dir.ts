@@ -7,7 +7,7 @@
  * empty, or holds such a marker. Anything else is refused before a byte is written:
  * - a non-empty folder without a marker (a checkout, a home directory, ...);
  * - a marker that is not plan's, or that lists a path outside the folder or not of plan's naming
- *   (`plan.json`, `<manifests|patches|computed|helm>/NNN-name.yaml`): nothing it lists is touched;
+ *   (`plan.json`, `<manifests|secrets|patches|computed|helm>/NNN-name.yaml`): nothing it lists is touched;
  * - a listed file that was changed since (its hash differs) or is no longer a regular file (a
  *   symlink, a folder): plan never follows a link and never drops a user's edit;
  * - a file plan is about to write that exists but was not written by plan;
@@ -21,8 +21,8 @@ import * as path from "node:path";
 
 export const MARKER = ".directpath-plan.json";
 const MARKER_KIND = "directpath plan output";
-export const OUT_SUBDIRS = ["manifests", "patches", "computed", "helm"] as const;
-const PLAN_FILE = /^(plan\.json|(manifests|patches|computed|helm)\/\d{3}-[a-z0-9.-]+\.yaml)$/;
+export const OUT_SUBDIRS = ["manifests", "secrets", "patches", "computed", "helm"] as const;
+const PLAN_FILE = /^(plan\.json|(manifests|secrets|patches|computed|helm)\/\d{3}-[a-z0-9.-]+\.yaml)$/;
 
 /** An `--out` folder plan must not use; the message names the folder and the rule. */
 export class OutDirError extends Error {}
@@ -82,7 +82,7 @@ function readMarker(dir: string): { files?: Record<string, string>; problems: st
     const problems: string[] = [];
     for (const [rel, hash] of Object.entries(doc.files)) {
         if (!PLAN_FILE.test(rel) || typeof hash !== "string" || !/^[0-9a-f]{64}$/.test(hash)) {
-            problems.push(`${MARKER} lists ${JSON.stringify(rel)}, which is not a file plan writes (plan.json or <manifests|patches|computed|helm>/NNN-name.yaml, with its sha256); nothing it lists is touched`);
+            problems.push(`${MARKER} lists ${JSON.stringify(rel)}, which is not a file plan writes (plan.json or <manifests|secrets|patches|computed|helm>/NNN-name.yaml, with its sha256); nothing it lists is touched`);
         }
     }
     return problems.length ? { problems } : { files: doc.files as Record<string, string>, problems };

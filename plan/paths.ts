@@ -12,3 +12,8 @@ export function keyPath(parent: string, key: string): string {
 export function indexPath(parent: string, index: number): string {
     return `${parent}[${index}]`;
 }
+
+/** Appends a list element named by its `name` field: `env[PORT]`, `ports["a b"]`. */
+export function namePath(parent: string, name: string): string {
+    return /^[A-Za-z0-9_.-]+$/.test(name) ? `${parent}[${name}]` : `${parent}[${JSON.stringify(name)}]`;
+}

@@ -145,13 +145,15 @@ const APPLY_ORDER = [
     "StatefulSet", "Job", "CronJob",
 ];
 
-export type ManifestDir = "manifests" | "patches" | "computed" | "helm";
+export type ManifestDir = "manifests" | "secrets" | "patches" | "computed" | "helm";
 
 export interface ManifestFile {
     /** File name inside its folder, numbered in apply order: `000-namespace-tailscale.yaml`. */
     file: string;
     /**
-     * manifests/: objects to apply as written; patches/: server-side-apply patches of objects
+     * manifests/: objects to apply as written; secrets/: Secrets holding placeholders, kept out
+     * of manifests/ so that re-applying it never puts a placeholder over a real secret (created
+     * once, then set by hand); patches/: server-side-apply patches of objects
      * directpath doesn't own; computed/: objects holding values known only after deployment
      * (never applyable by hand); helm/: Helm releases (chart, version, values).
      */
@@ -205,7 +207,7 @@ export function manifestFiles(resources: readonly PlanResource[], views: Readonl
     };
     const sorted = objects.sort((a, b) => rank(String(a.r.inputs.kind)) - rank(String(b.r.inputs.kind)) || a.index - b.index);
     const files: ManifestFile[] = [];
-    const seq: Record<ManifestDir, number> = { manifests: 0, patches: 0, computed: 0, helm: 0 };
+    const seq: Record<ManifestDir, number> = { manifests: 0, secrets: 0, patches: 0, computed: 0, helm: 0 };
     const next = (dir: ManifestDir) => String(seq[dir]++).padStart(3, "0");
     for (const { r } of sorted) {
         const view = viewOf(r);
@@ -213,14 +215,18 @@ export function manifestFiles(resources: readonly PlanResource[], views: Readonl
         const meta = (object.metadata ?? {}) as Record<string, unknown>;
         const kind = String(object.kind ?? r.type.split(":").pop());
         const nameParts = [kind, meta.namespace as string | undefined, (meta.name as string | undefined) ?? r.name].filter(Boolean) as string[];
-        const dir: ManifestDir = view.computedPaths.length > 0 ? "computed" : r.type.endsWith("Patch") ? "patches" : "manifests";
+        const dir: ManifestDir = view.computedPaths.length > 0 ? "computed"
+            : r.type.endsWith("Patch") ? "patches"
+            // A Secret with placeholders: never in manifests/, which is re-applied.
+            : kind === "Secret" && view.secretPaths.length > 0 ? "secrets"
+            : "manifests";
         files.push({ file: `${next(dir)}-${slug(nameParts.join("-"))}.yaml`, dir, object, urn: r.urn, type: r.type, secretPaths: view.secretPaths, computedPaths: view.computedPaths });
     }
     for (const r of resources.filter((x) => x.type.startsWith("kubernetes:helm.sh/"))) {
         const view = viewOf(r);
         files.push({ file: `${next("helm")}-${slug(r.name)}.yaml`, dir: "helm", object: view.object, urn: r.urn, type: r.type, secretPaths: view.secretPaths, computedPaths: view.computedPaths });
     }
-    const dirOrder: ManifestDir[] = ["manifests", "patches", "computed", "helm"];
+    const dirOrder: ManifestDir[] = ["manifests", "secrets", "patches", "computed", "helm"];
     return files.sort((a, b) => dirOrder.indexOf(a.dir) - dirOrder.indexOf(b.dir) || a.file.localeCompare(b.file));
 }
 

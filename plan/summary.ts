@@ -6,6 +6,7 @@
  * applied by hand at all. Pure functions over data; `formatSummary` turns them into text.
  */
 import type { FirewallRule } from "../components/common/firewall";
+import { PRIVILEGE_ANNOTATION_PREFIX } from "../components/common/privileges";
 import { COMPUTED } from "./runtime";
 import { objectRef, type FirewallRow, type ManifestFile, type PlanResource } from "./render";
 
@@ -112,8 +113,25 @@ export function ownedChanges(files: readonly ManifestFile[]): OwnedChange[] {
 export interface PrivilegedWorkload {
     workload: string;
     file: string;
-    /** e.g. "hostNetwork", "privileged: tailscale", "capabilities NET_ADMIN: tailscale", "hostPath /etc/hosts (rw)". */
+    /** e.g. "hostNetwork", "privileged: tailscale", "capabilities NET_ADMIN: tailscale", "hostPath /etc/hosts (rw)", "root (image default): app". */
     grants: string[];
+    /** Why, per grant (the same strings as keys), from the pod template's `privilege.directpath.io/*` annotations; "(no reason given)" where it has none. */
+    reasons: Record<string, string>;
+}
+
+export const NO_REASON = "(no reason given)";
+
+/**
+ * Whether a container runs as root, and how: "runAsUser 0" when it says so (its own context or the
+ * pod's), "image default" when nothing sets a user or runAsNonRoot (the image's USER decides, root
+ * for most), undefined when it runs as another user or runAsNonRoot makes the kubelet refuse root.
+ */
+export function rootOf(pod: Obj, c: Obj): "runAsUser 0" | "image default" | undefined {
+    const uid = c.securityContext?.runAsUser ?? pod.securityContext?.runAsUser;
+    if (uid === 0) return "runAsUser 0";
+    if (uid !== undefined) return undefined;
+    const nonRoot = c.securityContext?.runAsNonRoot ?? pod.securityContext?.runAsNonRoot;
+    return nonRoot === true ? undefined : "image default";
 }
 
 export function privilegedWorkloads(files: readonly ManifestFile[]): PrivilegedWorkload[] {
@@ -122,20 +140,35 @@ export function privilegedWorkloads(files: readonly ManifestFile[]): PrivilegedW
         const o = f.object as Obj;
         const spec = podSpecOf(o);
         if (!spec) continue;
+        const notes: Record<string, string> = (o.kind === "Pod" ? o.metadata?.annotations : o.kind === "CronJob" ? o.spec?.jobTemplate?.spec?.template?.metadata?.annotations : o.spec?.template?.metadata?.annotations) ?? {};
+        const why = (...keys: string[]) => {
+            const found = keys.map((k) => notes[`${PRIVILEGE_ANNOTATION_PREFIX}${k}`]).filter((x): x is string => typeof x === "string");
+            return found.length ? found.join("; ") : NO_REASON;
+        };
         const grants: string[] = [];
-        for (const k of ["hostNetwork", "hostPID", "hostIPC"]) if (spec[k] === true) grants.push(k);
+        const reasons: Record<string, string> = {};
+        const grant = (g: string, reason: string) => {
+            grants.push(g);
+            reasons[g] = reason;
+        };
+        for (const k of ["hostNetwork", "hostPID", "hostIPC"]) if (spec[k] === true) grant(k, why(k));
         for (const c of containersOf(spec)) {
             const sc = c.securityContext ?? {};
-            if (sc.privileged === true) grants.push(`privileged: ${c.name}`);
-            if (sc.allowPrivilegeEscalation === true) grants.push(`allowPrivilegeEscalation: ${c.name}`);
-            if (sc.runAsUser === 0) grants.push(`runAsUser 0 (root): ${c.name}`);
+            if (sc.privileged === true) grant(`privileged: ${c.name}`, why(`privileged.${c.name}`));
+            if (sc.allowPrivilegeEscalation === true) grant(`allowPrivilegeEscalation: ${c.name}`, why(`privileged.${c.name}`));
+            const root = rootOf(spec, c);
+            if (root === "runAsUser 0") grant(`runAsUser 0 (root): ${c.name}`, why(`root.${c.name}`));
+            if (root === "image default") grant(`root by the image's default (no runAsUser, no runAsNonRoot): ${c.name}`, why(`root.${c.name}`));
             const add: string[] = sc.capabilities?.add ?? [];
-            if (add.length) grants.push(`capabilities ${add.join(",")}: ${c.name}`);
+            if (add.length) grant(`capabilities ${add.join(",")}: ${c.name}`, why(...add.map((cap) => `cap.${cap}`)));
             const hostPorts = (c.ports ?? []).filter((p: Obj) => p.hostPort !== undefined).map((p: Obj) => `${p.hostPort}/${p.protocol ?? "TCP"}`);
-            if (hostPorts.length) grants.push(`hostPort ${hostPorts.join(",")}: ${c.name}`);
+            if (hostPorts.length) grant(`hostPort ${hostPorts.join(",")}: ${c.name}`, why("hostPort"));
         }
-        for (const use of hostPathUses(spec)) grants.push(`hostPath ${use.path} (${use.writers.length ? "read-write" : use.readers.length ? "read-only" : "not mounted"})`);
-        if (grants.length) out.push({ workload: objectRef(o), file: `${f.dir}/${f.file}`, grants });
+        for (const use of hostPathUses(spec)) {
+            const volume = (spec.volumes ?? []).find((v: Obj) => v?.hostPath && String(v.hostPath.path) === use.path)?.name;
+            grant(`hostPath ${use.path} (${use.writers.length ? "read-write" : use.readers.length ? "read-only" : "not mounted"})`, why(`hostPath.${String(volume)}`));
+        }
+        if (grants.length) out.push({ workload: objectRef(o), file: `${f.dir}/${f.file}`, grants, reasons });
     }
     return out;
 }
@@ -245,6 +278,92 @@ export function images(files: readonly ManifestFile[]): { images: ImageUse[]; ch
     return { images: [...byImage.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([image, usedBy]) => ({ image, usedBy })), charts };
 }
 
+// ---- what the stack expects to exist ----
+
+export interface Requirement {
+    /** namespace | pods | cilium | crd | object | port */
+    kind: "namespace" | "pods" | "cilium" | "crd" | "object" | "port";
+    /** What must exist or stay free: `namespace ingress`, `pods app=ingress-gateway in ingress, port 8443/TCP`, `UDP 41641 on every node`. */
+    what: string;
+    /** Which rendered objects need it. */
+    by: string[];
+}
+
+/** Namespaces every cluster has. */
+const BUILTIN_NAMESPACES = new Set(["default", "kube-system", "kube-public", "kube-node-lease"]);
+
+function plural(kind: string): string {
+    const k = kind.toLowerCase();
+    return k.endsWith("y") ? `${k.slice(0, -1)}ies` : k.endsWith("s") ? `${k}es` : `${k}s`;
+}
+
+const selectorText = (m: Record<string, string>) => Object.entries(m).map(([k, v]) => `${k}=${v}`).join(",");
+
+/**
+ * What the stack needs from the cluster but doesn't create, derived from the rendered objects:
+ * namespaces objects live in that no Namespace of the plan creates (beyond the built-in ones); the
+ * backend pods (namespace, labels, ports) a Local Redirect Policy or a Service selects that no
+ * workload of the plan runs; the Cilium features its Cilium objects need; the CRDs of its custom
+ * resources; the objects its patches change; and the ports the nodes must leave free (host ports,
+ * host-network container ports, NodePorts).
+ */
+export function requirements(files: readonly ManifestFile[]): Requirement[] {
+    const owned = files.filter((f) => f.dir !== "helm" && f.dir !== "patches");
+    // A stack that installs Cilium itself (its Helm release) brings the Cilium CRDs and features.
+    const installsCilium = files.some((f) => f.dir === "helm" && String((f.object as Obj).chart ?? "").includes("cilium"));
+    const out = new Map<string, Requirement>();
+    const need = (kind: Requirement["kind"], what: string, by: string) => {
+        const key = `${kind}\u0000${what}`;
+        const r = out.get(key) ?? { kind, what, by: [] };
+        if (!r.by.includes(by)) r.by.push(by);
+        out.set(key, r);
+    };
+    const created = new Set(owned.filter((f) => (f.object as Obj).kind === "Namespace").map((f) => String((f.object as Obj).metadata?.name)));
+    const crds = new Set(owned.filter((f) => (f.object as Obj).kind === "CustomResourceDefinition").map((f) => String((f.object as Obj).metadata?.name)));
+    const podLabels = owned.map((f) => {
+        const o = f.object as Obj;
+        return podSpecOf(o) ? { ns: o.metadata?.namespace as string | undefined, labels: (o.spec?.template?.metadata?.labels ?? {}) as Record<string, string> } : undefined;
+    }).filter((x): x is { ns: string | undefined; labels: Record<string, string> } => x !== undefined);
+    const runsHere = (ns: string, selector: Record<string, string>) => podLabels.some((p) => p.ns === ns && Object.entries(selector).every(([k, v]) => p.labels[k] === v));
+    for (const f of owned) {
+        const o = f.object as Obj;
+        const ref = objectRef(o);
+        const ns = o.metadata?.namespace as string | undefined;
+        if (ns && !created.has(ns) && !BUILTIN_NAMESPACES.has(ns)) need("namespace", `namespace ${ns}`, ref);
+        const apiVersion = String(o.apiVersion ?? "");
+        const group = apiVersion.includes("/") ? apiVersion.split("/")[0]! : "";
+        if (group.includes(".") && !group.endsWith(".k8s.io") && !(installsCilium && group === "cilium.io")) {
+            const crd = `${plural(String(o.kind))}.${group}`;
+            if (!crds.has(crd)) need("crd", `CRD ${crd} (${apiVersion} ${String(o.kind)})`, ref);
+        }
+        if (o.kind === "CiliumLocalRedirectPolicy") {
+            if (!installsCilium) need("cilium", "Cilium with localRedirectPolicy: true, and socket LB (kube-proxy replacement) for host-network clients and the kubelet (the ciliumValues output)", ref);
+            const sel = (o.spec?.redirectBackend?.localEndpointSelector?.matchLabels ?? {}) as Record<string, string>;
+            const ports = ((o.spec?.redirectBackend?.toPorts ?? []) as Obj[]).map((p) => `${p.port}/${p.protocol ?? "TCP"}`).join(", ");
+            if (ns && !runsHere(ns, sel)) need("pods", `pods ${selectorText(sel)} in namespace ${ns}, listening on ${ports || "the backend ports"}, on every node with clients (a Local Redirect Policy redirects to the client's own node only)`, ref);
+        }
+        if (o.kind === "Service" && o.spec?.selector && ns && !runsHere(ns, o.spec.selector)) {
+            const ports = ((o.spec?.ports ?? []) as Obj[]).map((p) => `${p.targetPort ?? p.port}/${p.protocol ?? "TCP"}`).join(", ");
+            need("pods", `pods ${selectorText(o.spec.selector)} in namespace ${ns}, listening on ${ports}`, ref);
+        }
+        if (o.kind === "Service") {
+            for (const p of (o.spec?.ports ?? []) as Obj[]) if (p.nodePort) need("port", `${String(p.protocol ?? "TCP")} ${p.nodePort} (NodePort) free on every node, inside the cluster's NodePort range`, ref);
+        }
+        const spec = podSpecOf(o);
+        if (spec) {
+            for (const c of containersOf(spec)) {
+                for (const p of (c.ports ?? []) as Obj[]) {
+                    const port = p.hostPort ?? (spec.hostNetwork === true ? p.containerPort : undefined);
+                    if (port) need("port", `${String(p.protocol ?? "TCP")} ${port} free on ${whereItRuns(o).replace(" (DaemonSet)", "")} (${p.hostPort ? "hostPort" : "host network"}; ${c.name})`, ref);
+                }
+            }
+        }
+    }
+    for (const f of files.filter((x) => x.dir === "patches")) need("object", `${objectRef(f.object)} (patched, not created: it must exist)`, `${f.dir}/${f.file}`);
+    const order: Requirement["kind"][] = ["namespace", "pods", "cilium", "crd", "object", "port"];
+    return [...out.values()].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || a.what.localeCompare(b.what));
+}
+
 // ---- secrets, computed values, applyability ----
 
 export interface SecretToSupply {
@@ -327,6 +446,8 @@ export interface PlanSummary {
     notApplyableReasons: string[];
     ownedChanges: OwnedChange[];
     privilegedWorkloads: PrivilegedWorkload[];
+    /** What the stack expects the cluster to have, and doesn't create. */
+    requires: Requirement[];
     internetExposure: Exposure[];
     images: ImageUse[];
     helmCharts: ChartUse[];
@@ -342,7 +463,10 @@ export function nextSteps(stack: string, outDir: string, files: readonly Manifes
     if (has("manifests")) steps.push(`kubectl apply -f ${outDir}/manifests/`);
     if (has("patches")) steps.push(`kubectl apply --server-side --field-manager=directpath --force-conflicts -f ${outDir}/patches/`);
     const lines = [`Next: ${steps.join(" && ") || "nothing to apply"}   (or: pulumi up --stack ${stack})`];
-    if (secrets.length) lines.push(`Then set the ${secrets.length === 1 ? "secret value" : `${secrets.length} secret values`} listed under "Secret values to supply" (manifests/ holds placeholders).`);
+    if (secrets.length) {
+        lines.push(`Then, once, set the ${secrets.length === 1 ? "secret value" : `${secrets.length} secret values`} listed under "Secret values to supply" with the kubectl line given there ` +
+            `(${outDir}/secrets/ holds only placeholders: kubectl create -f never overwrites a Secret that exists). Re-applying ${outDir}/manifests/ never touches them.`);
+    }
     return lines;
 }
 
@@ -363,6 +487,7 @@ export function planSummary(input: {
         notApplyableReasons: a.reasons,
         ownedChanges: ownedChanges(input.files),
         privilegedWorkloads: privilegedWorkloads(input.files),
+        requires: requirements(input.files),
         internetExposure: internetExposure(input.resources, input.sgRows, input.firewallRules, input.files),
         images: img.images,
         helmCharts: img.charts,
@@ -383,7 +508,11 @@ export function formatSummary(s: PlanSummary): string[] {
         `  ${c.target}: ${c.change}  [${c.by}]`,
         ...(c.backup ? [`      keep a copy to restore it: ${c.backup}`] : []),
     ]), "(none)");
-    section("Privileged workloads", s.privilegedWorkloads.map((w) => `  ${w.workload}: ${w.grants.join("; ")}`), "(none)");
+    section("Privileged workloads", s.privilegedWorkloads.flatMap((w) => [
+        `  ${w.workload}  [${w.file}]`,
+        ...w.grants.map((g) => `      ${g}: ${w.reasons[g] ?? NO_REASON}`),
+    ]), "(none)");
+    section("What this stack expects to exist (requires; it creates none of these)", s.requires.map((r) => `  ${r.kind}: ${r.what}  [needed by ${r.by.join(", ")}]`), "(nothing beyond a cluster)");
     section("Open to the internet", s.internetExposure.map((e) => `  ${e.worldOpen ? "OPEN " : "     "}${e.what} from ${e.from}: ${e.detail}`), "(nothing)");
     section("Images this stack pulls (mirror these for air-gapped clusters)", [
         ...s.images.map((i) => `  ${i.image}   used by ${i.usedBy.join(", ")}`),
@@ -392,7 +521,7 @@ export function formatSummary(s: PlanSummary): string[] {
     if (s.secretsToSupply.length) {
         section("Secret values to supply (plan writes placeholders, never the secret)", s.secretsToSupply.flatMap((x) => [
             `  ${x.object} [${x.file}]: ${x.paths.join(", ")}`,
-            ...(!s.applyableByHand ? [] : x.command ? [`      by hand, after kubectl apply: ${x.command}`] : [`      by hand: edit ${x.file} and replace the placeholder`]),
+            ...(!s.applyableByHand ? [] : x.command ? [`      by hand, once, after kubectl apply -f manifests/: ${x.command}`] : [`      by hand: edit ${x.file}, replace the placeholder, and kubectl create -f it once`]),
             `      ${s.applyableByHand ? "or: " : ""}${x.pulumiUp}`,
         ]), "");
     }
@@ -400,7 +529,7 @@ export function formatSummary(s: PlanSummary): string[] {
         section("Values known only after deployment ([computed])", s.computedObjects.map((c) => `  ${c.object} [${c.file}]: ${c.paths.join(", ")}`), "");
     }
     out.push("", s.applyableByHand
-        ? "Applyable by hand: yes (manifests/ and patches/ hold every object with its final values, secrets as placeholders)."
+        ? "Applyable by hand: yes (manifests/ and patches/ hold every object with its final values; Secrets with placeholders are in secrets/, apart, so re-applying manifests/ never overwrites a real secret)."
         : `Applyable by hand: no, pulumi up is the way: ${s.notApplyableReasons.join("; ")}.`);
     return out;
 }

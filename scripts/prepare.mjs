@@ -20,8 +20,16 @@ const command = process.env.npm_command ?? "";
 const initCwd = process.env.INIT_CWD;
 const ranHere = initCwd !== undefined && existsSync(initCwd) && realpathSync(initCwd) === root;
 
+// A plain `npm pack` / `npm publish` here would ship package.json with this `prepare` script but
+// without scripts/ (npm 11 then warns about an install script on every install of the tarball):
+// `npm run pack` (scripts/pack.mjs) packs a copy without scripts instead.
+if (ranHere && (command === "pack" || command === "publish") && process.env.DIRECTPATH_PACK !== "1") {
+    console.error(`prepare: use \`npm run pack\` instead of \`npm ${command}\`: it packs the package without its development scripts (see docs/install.md)`);
+    process.exit(1);
+}
+
 if (ranHere && (command === "ci" || command === "install" || command === "update")) {
-    console.log(`prepare: \`npm ${command}\` in the project itself: dist/ is not built (run \`npm run build\`, or \`npm pack\` for a tarball)`);
+    console.log(`prepare: \`npm ${command}\` in the project itself: dist/ is not built (run \`npm run build\`, or \`npm run pack\` for a tarball)`);
     process.exit(0);
 }
 

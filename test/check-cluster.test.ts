@@ -6,19 +6,14 @@
  * what it created. It runs as a user that has ONLY the RBAC `--print-rbac` renders, so a missing
  * permission fails the test.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
-import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { APISERVER, apiServerUnavailable, ETCD, startApiServer, type ApiServer } from "./apiserver";
 
 const ROOT = path.resolve(__dirname, "..");
-const CACHE = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "directpath", "bin");
-const APISERVER = path.join(CACHE, "kubernetes@v1.33.13", "kube-apiserver");
-const ETCD = path.join(CACHE, "etcd@v3.5.35", "etcd");
-const have = fs.existsSync(APISERVER) && fs.existsSync(ETCD) && spawnSync("kubectl", ["version", "--client"]).status === 0;
+const have = apiServerUnavailable() === undefined;
 // CI builds these binaries beside the unit tests, so a cold run skips this file there and runs it
 // again once they are built, with DIRECTPATH_REQUIRE_LAB_BINARIES=1: then missing ones are a failure.
 if (!have && process.env.DIRECTPATH_REQUIRE_LAB_BINARIES === "1") {
@@ -26,15 +21,8 @@ if (!have && process.env.DIRECTPATH_REQUIRE_LAB_BINARIES === "1") {
 }
 if (!have) console.warn(`check-cluster: skipped: needs ${APISERVER}, ${ETCD} and kubectl`);
 
-const freePort = () => new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-    });
-});
-
+let api: ApiServer | undefined;
 let dir = "";
-const procs: ChildProcess[] = [];
 let admin = "";
 let checker = "";
 const k = (kubeconfig: string, args: string[], input?: string) => spawnSync("kubectl", ["--kubeconfig", kubeconfig, ...args], { encoding: "utf8", input, timeout: 30_000 });
@@ -47,33 +35,12 @@ const cli = (args: string[]) => new Promise<{ code: number; stdout: string; stde
     c.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
 });
 
-function kubeconfig(file: string, port: number, token: string): string {
-    fs.writeFileSync(file, ["apiVersion: v1", "kind: Config", `clusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]`,
-        `users: [{name: u, user: {token: ${token}}}]`, "contexts: [{name: c, context: {cluster: c, user: u}}]", "current-context: c", ""].join("\n"), { mode: 0o600 });
-    return file;
-}
-
 beforeAll(async () => {
     if (!have) return;
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "dpc-apiserver-"));
-    const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
-    const log = (n: string) => fs.openSync(path.join(dir, `${n}.log`), "a");
-    procs.push(spawn(ETCD, ["--data-dir", path.join(dir, "etcd"), "--listen-client-urls", `http://127.0.0.1:${etcdPort}`, "--advertise-client-urls", `http://127.0.0.1:${etcdPort}`,
-        "--listen-peer-urls", `http://127.0.0.1:${peerPort}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${peerPort}`, "--initial-cluster", `default=http://127.0.0.1:${peerPort}`], { stdio: ["ignore", log("etcd"), log("etcd")] }));
-    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    fs.writeFileSync(path.join(dir, "sa.key"), privateKey.export({ type: "pkcs8", format: "pem" }));
-    fs.writeFileSync(path.join(dir, "tokens.csv"), "admin-token,admin,1,system:masters\nchecker-token,alice,2\n");
-    procs.push(spawn(APISERVER, ["--etcd-servers", `http://127.0.0.1:${etcdPort}`, "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--secure-port", String(apiPort),
-        "--cert-dir", path.join(dir, "certs"), "--token-auth-file", path.join(dir, "tokens.csv"), "--authorization-mode", "RBAC",
-        "--service-account-issuer", "https://kubernetes.default.svc", "--service-account-key-file", path.join(dir, "sa.key"), "--service-account-signing-key-file", path.join(dir, "sa.key"),
-        "--service-cluster-ip-range", "10.96.0.0/16"], { stdio: ["ignore", log("apiserver"), log("apiserver")] }));
-    admin = kubeconfig(path.join(dir, "admin.kubeconfig"), apiPort, "admin-token");
-    checker = kubeconfig(path.join(dir, "checker.kubeconfig"), apiPort, "checker-token");
-    const until = Date.now() + 90_000;
-    while (k(admin, ["get", "--raw", "/readyz"]).status !== 0) {
-        if (Date.now() > until) throw new Error(`kube-apiserver not ready:\n${fs.readFileSync(path.join(dir, "apiserver.log"), "utf8").slice(-2000)}`);
-        await new Promise((r) => setTimeout(r, 500));
-    }
+    api = await startApiServer({ tokens: ["checker-token,alice,2"] });
+    dir = api.dir;
+    admin = api.kubeconfig;
+    checker = api.kubeconfigFor("checker-token", "checker.kubeconfig");
     // The cluster around the check: two Ready nodes, the namespaces the stack deploys, something of the user's.
     for (const n of ["node-a", "node-b"]) {
         expect(k(admin, ["create", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Node", metadata: { name: n } })).status).toBe(0);
@@ -85,8 +52,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(() => {
-    for (const p of procs.reverse()) p.kill("SIGKILL");
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    api?.stop();
 });
 
 describe.skipIf(!have)("cluster runner on a real kube-apiserver (no kubelet)", () => {
@@ -136,7 +102,7 @@ describe.skipIf(!have)("cluster runner on a real kube-apiserver (no kubelet)", (
     it("without the RBAC (a user with no rights): exit 2, naming what is forbidden", async () => {
         const t = path.join(dir, "targets-min.json");
         fs.writeFileSync(t, JSON.stringify({ version: 1 }));
-        const noRights = kubeconfig(path.join(dir, "nobody.kubeconfig"), Number(/127\.0\.0\.1:(\d+)/.exec(fs.readFileSync(admin, "utf8"))![1]), "wrong-token");
+        const noRights = api!.kubeconfigFor("wrong-token", "nobody.kubeconfig");
         const r = await cli(["--targets", t, "--kubeconfig", noRights, "--timeout", "10"]);
         expect(r.code).toBe(2);
         expect(r.stderr).toMatch(/could not run: could not (reach the API server|list nodes).*(Unauthorized|must be logged in|forbidden)/i);

@@ -34,7 +34,7 @@ describe("examples/existing-cluster", () => {
         expect(imports.sort()).toEqual(["@pulumi/kubernetes", "@pulumi/pulumi", "pulumi-directpath"]);
         const pkg = JSON.parse(fs.readFileSync(path.join(EXAMPLE, "package.json"), "utf8"));
         const root = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
-        // The dependency is the tarball `npm pack` writes (the package is not on the registry yet).
+        // The dependency is the tarball `npm run pack` writes (the package is not on the registry yet).
         expect(pkg.dependencies["pulumi-directpath"]).toBe(`file:pulumi-directpath-${root.version}.tgz`);
         // The required peers, with the library's own ranges; no optional peer this example does not use.
         expect(pkg.dependencies["@pulumi/pulumi"]).toBe(root.peerDependencies["@pulumi/pulumi"]);
@@ -45,6 +45,6 @@ describe("examples/existing-cluster", () => {
         for (const key of [...source.matchAll(/config\.require(?:Secret)?\("([^"]+)"\)/g)].map((m) => m[1])) {
             expect(yaml, `Pulumi.yaml declares ${key}`).toContain(`${pkg.name}:${key}:`);
         }
-        expect(fs.readFileSync(path.join(EXAMPLE, "README.md"), "utf8")).toContain("npm pack");
+        expect(fs.readFileSync(path.join(EXAMPLE, "README.md"), "utf8")).toContain("npm run pack");
     });
 });

@@ -206,6 +206,9 @@ describe("hosts renderers", () => {
         expect(pod.volumes[0]).toEqual({ name: "hosts", hostPath: { path: "/etc/hosts", type: "File" } });
         expect(c.volumeMounts).toContainEqual({ name: "hosts", mountPath: "/host/etc/hosts" });
         expect(c.securityContext).toMatchObject({ runAsUser: 0, privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+        // The probes run the script's own checks (test/hosts-script.test.ts runs them for real).
+        expect(c.readinessProbe.exec.command).toEqual(["/bin/sh", "/etc/directpath-hosts/hosts-sync.sh", "ready"]);
+        expect(c.livenessProbe.exec.command).toEqual(["/bin/sh", "/etc/directpath-hosts/hosts-sync.sh", "alive"]);
         expect(pod).not.toHaveProperty("hostNetwork");
         expect(pod.automountServiceAccountToken).toBe(false);
         expect(pod.tolerations).toEqual([{ operator: "Exists" }]);

@@ -68,6 +68,7 @@ describe("npm run plan: redirect half", () => {
             { name: "DIRECTPATH_CONFIG", value: "/etc/directpath/rules.conf" },
             { name: "DIRECTPATH_INTERVAL", value: "30" },
             { name: "DIRECTPATH_IPTABLES", value: "auto" },
+            { name: "DIRECTPATH_STATE_DIR", value: "/run/directpath-hairpin" },
         ]);
         expect(pod.volumes[0]).toEqual({ name: "config", configMap: { name: cm.metadata.name, defaultMode: 0o555 } });
         expect(Object.values(all).filter((m) => m.kind === "CiliumLocalRedirectPolicy")).toEqual([]);

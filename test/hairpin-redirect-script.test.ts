@@ -216,6 +216,61 @@ describe.skipIf(!!skipReason).each(NETNS_SHELLS)("hairpin-redirect.sh in a netwo
         expect(b.log()).toContain("removed DIRECTPATH-HAIRPIN and its jumps");
     });
 
+    function probe(ns: string, what: "ready" | "alive", env: Record<string, string>): { status: number | null; log: string } {
+        const res = spawnSync("ip", ["netns", "exec", ns, ...SHELL, SCRIPT, what], { encoding: "utf8", env: { PATH: process.env.PATH ?? "", ...env } });
+        return { status: res.status, log: res.stderr + res.stdout };
+    }
+
+    it("probes: ready once the rules are in, not ready when a rule or a jump is removed (and ready again when the loop heals it); alive while the loop runs, not alive when it is stopped", async () => {
+        const ns = newNamespace(HOSTS);
+        const state = fs.mkdtempSync(path.join(os.tmpdir(), "dphr-state-"));
+        tmpDirs.push(state);
+        const env = { DIRECTPATH_CONFIG: rulesFile(), DIRECTPATH_INTERVAL: "1", DIRECTPATH_STATE_DIR: state, DIRECTPATH_ALIVE_SECONDS: "3" };
+        // Before any round: neither.
+        expect(probe(ns, "ready", env)).toMatchObject({ status: 1, log: expect.stringContaining("no round recorded") });
+        expect(probe(ns, "alive", env)).toMatchObject({ status: 1, log: expect.stringContaining("no round recorded") });
+        const a = start(ns, env);
+        await waitFor(() => probe(ns, "ready", env).status === 0, "ready after the first round");
+        expect(probe(ns, "alive", env).status).toBe(0);
+
+        // Stop the loop (SIGSTOP: the process exists, its loop is dead), then take a rule away.
+        a.child.kill("SIGSTOP");
+        run("ip", ["netns", "exec", ns, "iptables-nft", "-w", "-t", "nat", "-D", "DIRECTPATH-HAIRPIN", "-d", "169.233.100.10/32", "-p", "tcp", "-m", "tcp", "--dport", "443", "-m", "comment", "--comment", "directpath:registry-https-0", "-j", "DNAT", "--to-destination", "192.168.10.100:443"]);
+        const notReady = probe(ns, "ready", env);
+        expect(notReady.status).toBe(1);
+        expect(notReady.log).toContain("not ready: missing: -A DIRECTPATH-HAIRPIN -d 169.233.100.10/32 -p tcp -m tcp --dport 443 -m comment --comment directpath:registry-https-0 -j DNAT --to-destination 192.168.10.100:443");
+        await waitFor(() => probe(ns, "alive", env).status === 1, "not alive once the stopped loop's last round is older than 3 s", 10_000);
+        expect(probe(ns, "alive", env).log).toMatch(/not alive: the last round was \d+s ago \(limit 3s\)/);
+
+        // The loop resumes: it heals the chain, and both probes pass again.
+        a.child.kill("SIGCONT");
+        await waitFor(() => probe(ns, "ready", env).status === 0 && probe(ns, "alive", env).status === 0, "ready and alive after the loop resumes");
+        expect(nat(ns)).toEqual(expected());
+
+        // A jump removed: not ready (stop the loop first, so it can't heal it before the probe).
+        a.child.kill("SIGSTOP");
+        run("ip", ["netns", "exec", ns, "iptables-nft", "-w", "-t", "nat", "-D", "OUTPUT", "-m", "comment", "--comment", "directpath-hairpin", "-j", "DIRECTPATH-HAIRPIN"]);
+        expect(probe(ns, "ready", env)).toMatchObject({ status: 1, log: expect.stringContaining("not ready: the jump from nat OUTPUT to DIRECTPATH-HAIRPIN is missing") });
+        a.child.kill("SIGCONT");
+        await waitFor(() => probe(ns, "ready", env).status === 0, "ready after the loop re-inserts the jump");
+        a.child.kill("SIGTERM");
+        expect(await a.exited).toBe(0);
+        expect(probe(ns, "ready", env).status).toBe(1); // TERM removed the rules
+    });
+
+    it("probes: a rule whose target never resolves keeps the pod unready", async () => {
+        const ns = newNamespace("127.0.0.1 localhost\n"); // the Service name does not resolve
+        const state = fs.mkdtempSync(path.join(os.tmpdir(), "dphr-state-"));
+        tmpDirs.push(state);
+        const env = { DIRECTPATH_CONFIG: rulesFile(), DIRECTPATH_INTERVAL: "1", DIRECTPATH_STATE_DIR: state };
+        const a = start(ns, env);
+        await waitFor(() => fs.existsSync(path.join(state, "skipped")), "the first round");
+        expect(probe(ns, "ready", env)).toMatchObject({ status: 1, log: expect.stringContaining("could not install 1 rule(s)") });
+        expect(probe(ns, "alive", env).status).toBe(0);
+        a.child.kill("SIGTERM");
+        await a.exited;
+    });
+
     it("picks iptables-legacy where the kubelet marked it (KUBE-KUBELET-CANARY), and nft stays untouched", () => {
         const ns = newNamespace(HOSTS);
         run("ip", ["netns", "exec", ns, "iptables-legacy", "-w", "-t", "mangle", "-N", "KUBE-KUBELET-CANARY"]);

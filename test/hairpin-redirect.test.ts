@@ -59,7 +59,7 @@ const web = () => ({
 const parsedEndpoint = (e: unknown, defaultMode = "cilium-lrp"): Endpoint =>
     validateHairpinArgs({ defaultMode, endpoints: [e] } as HairpinBypassArgs).endpoints[0]!;
 
-const LABELS = { "app.kubernetes.io/managed-by": "directpath", "directpath.io/hairpin": "hp" };
+const LABELS = { "app.kubernetes.io/name": "hairpin-bypass", "app.kubernetes.io/instance": "hp", "app.kubernetes.io/part-of": "directpath", "app.kubernetes.io/managed-by": "pulumi", "directpath.io/hairpin": "hp" };
 
 // ---- the upstream CRD schema (../shared); only the schema check is skipped without it ----
 
@@ -232,21 +232,31 @@ describe("mode iptables: rules file, ConfigMap, DaemonSet", () => {
             { name: "DIRECTPATH_CONFIG", value: "/etc/directpath/rules.conf" },
             { name: "DIRECTPATH_INTERVAL", value: "15" },
             { name: "DIRECTPATH_IPTABLES", value: "legacy" },
+            { name: "DIRECTPATH_STATE_DIR", value: "/run/directpath-hairpin" },
         ]);
+        // The probes run the script's own checks (test/hairpin-redirect-script.test.ts runs them for real).
+        expect(c.readinessProbe.exec.command).toEqual(["/bin/sh", "/etc/directpath/hairpin-redirect.sh", "ready"]);
+        expect(c.livenessProbe.exec.command).toEqual(["/bin/sh", "/etc/directpath/hairpin-redirect.sh", "alive"]);
         expect(c.securityContext.capabilities).toEqual({ drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW"] });
         expect(c.securityContext.privileged).toBe(false);
         expect(c.volumeMounts).toEqual([
             { name: "config", mountPath: "/etc/directpath", readOnly: true },
             { name: "xtables-lock", mountPath: "/run/xtables.lock" },
+            { name: "state", mountPath: "/run/directpath-hairpin" },
         ]);
         expect(pod.volumes).toEqual([
             { name: "config", configMap: { name: "hp-iptables", defaultMode: 0o555 } },
             { name: "xtables-lock", hostPath: { path: "/run/xtables.lock", type: "FileOrCreate" } },
+            { name: "state", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
         ]);
         expect(ds.spec.selector.matchLabels).toEqual({ "app.kubernetes.io/name": "directpath-hairpin-iptables", "app.kubernetes.io/instance": "hp" });
         expect(ds.spec.template.metadata.labels).toMatchObject(ds.spec.selector.matchLabels);
-        expect(ds.spec.template.metadata.annotations).toEqual({ "directpath.io/script-sha256": "abc" });
-        expect(iptablesEnv({ reconcileSeconds: 30, backend: "auto" }).map((e) => e.name)).toEqual(["DIRECTPATH_CONFIG", "DIRECTPATH_INTERVAL", "DIRECTPATH_IPTABLES"]);
+        expect(ds.spec.template.metadata.annotations).toMatchObject({ "directpath.io/script-sha256": "abc" });
+        expect(Object.keys(ds.spec.template.metadata.annotations).filter((k) => k.startsWith("privilege.directpath.io/")).sort()).toEqual([
+            "privilege.directpath.io/cap.NET_ADMIN", "privilege.directpath.io/cap.NET_RAW", "privilege.directpath.io/hostNetwork",
+            "privilege.directpath.io/hostPath.xtables-lock", "privilege.directpath.io/root.hairpin-redirect",
+        ]);
+        expect(iptablesEnv({ reconcileSeconds: 30, backend: "auto" }).map((e) => e.name)).toEqual(["DIRECTPATH_CONFIG", "DIRECTPATH_INTERVAL", "DIRECTPATH_IPTABLES", "DIRECTPATH_STATE_DIR"]);
     });
 });
 
@@ -267,7 +277,7 @@ describe("HairpinBypass redirect resources", () => {
 
         expect(r.ofType(LRP).map((x) => x.name)).toEqual(["hp-registry-lrp-169-233-100-10"]);
         const lrp = r.inputs(r.get(LRP, "hp-registry-lrp-169-233-100-10")) as any;
-        expect(lrp.metadata).toEqual({ name: "hp-registry-169-233-100-10", namespace: "ingress", labels: { "app.kubernetes.io/managed-by": "directpath", "directpath.io/hairpin": "hp" } });
+        expect(lrp.metadata).toEqual({ name: "hp-registry-169-233-100-10", namespace: "ingress", labels: LABELS });
         expect(lrp.spec.redirectFrontend.addressMatcher).toEqual({ ip: "169.233.100.10", toPorts: [{ port: "443", protocol: "TCP" }] });
         expect(lrp.spec.redirectBackend.toPorts).toEqual([{ port: "8443", protocol: "TCP" }]);
 

@@ -184,10 +184,58 @@ describe.each(shells)("hosts-sync.sh under $label", ({ shell, PATH }) => {
             expect(await exited(proc)).toBe(0);
             expect(fs.readFileSync(file, "utf8")).toBe(ORIGINAL);
             expect(stat(file).ino).toBe(ino);
-            // Its temporary directory is gone too.
+            // Its temporary directory (and its heartbeat) are gone too.
             expect(fs.readdirSync(path.dirname(file)).filter((f) => f.startsWith("hosts-sync."))).toEqual([]);
         } finally {
             if (proc.exitCode === null) proc.kill("SIGKILL");
+        }
+    });
+
+    it("probes: ready only when the block matches the entries (writing nothing), alive only while the loop runs its rounds", async () => {
+        const file = scratch(ORIGINAL);
+        const entries = path.join(path.dirname(file), "entries");
+        fs.writeFileSync(entries, ENTRIES);
+        const probeEnv = env(file, { ENTRIES_FILE: entries, INTERVAL: "1", ALIVE_SECONDS: "3" });
+        const probe = (what: "ready" | "alive") => {
+            const res = spawnSync(shell, [SCRIPT, what], { env: probeEnv, encoding: "utf8", timeout: 10_000 });
+            return { status: res.status, log: res.stderr };
+        };
+        const until = async (pred: () => boolean, what: string, ms = 8000) => {
+            const deadline = Date.now() + ms;
+            while (!pred()) {
+                if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+                await new Promise((r) => setTimeout(r, 100));
+            }
+        };
+        const mtime = stat(file).mtimeNs;
+        expect(probe("ready")).toMatchObject({ status: 1, log: expect.stringContaining(`has no directpath ${ID} block`) });
+        expect(probe("alive")).toMatchObject({ status: 1, log: expect.stringContaining("no heartbeat") });
+        expect(stat(file).mtimeNs).toBe(mtime); // the probes write nothing
+        expect(fs.readdirSync(path.dirname(file)).filter((f) => f.startsWith("hosts-sync."))).toEqual([]);
+
+        const proc = spawn(shell, [SCRIPT], { env: probeEnv, stdio: ["ignore", "ignore", "ignore"] });
+        try {
+            await until(() => probe("ready").status === 0 && probe("alive").status === 0, "ready and alive after the first round");
+            // The loop stopped (SIGSTOP: the process is there, its loop is dead) and the block removed by hand.
+            proc.kill("SIGSTOP");
+            fs.writeFileSync(file, ORIGINAL);
+            expect(probe("ready")).toMatchObject({ status: 1, log: expect.stringContaining(`has no directpath ${ID} block`) });
+            await until(() => probe("alive").status === 1, "not alive once the last round is older than 3 s");
+            expect(probe("alive").log).toMatch(/not alive: the loop's last round was \d+s ago \(limit 3s\)/);
+            // A block edited by hand differs from the entries: not ready either.
+            fs.writeFileSync(file, `${ORIGINAL}${BEGIN}\n10.9.9.9 registry.example.com\n${END}\n`);
+            expect(probe("ready")).toMatchObject({ status: 1, log: expect.stringContaining("differs from the entries") });
+            // The loop resumes and heals the file: both pass again.
+            proc.kill("SIGCONT");
+            await until(() => probe("ready").status === 0 && probe("alive").status === 0, "ready and alive after the loop resumes");
+            // No entries: ready means no block at all.
+            fs.writeFileSync(entries, "");
+            proc.kill("SIGHUP");
+            await until(() => fs.readFileSync(file, "utf8") === ORIGINAL, "the block removed for empty entries");
+            expect(probe("ready").status).toBe(0);
+        } finally {
+            proc.kill("SIGCONT");
+            proc.kill("SIGKILL");
         }
     });
 });

@@ -45,8 +45,31 @@ describe.each(STACKS)("plan --stack %s: the files it writes", (stack) => {
     const run = () => runs.get(stack)!;
     const objects = () => [
         ...readDir(path.join(run().outDir, "manifests")).map((o) => ({ ...o, file: `manifests/${o.file}` })),
+        ...readDir(path.join(run().outDir, "secrets")).map((o) => ({ ...o, file: `secrets/${o.file}` })),
         ...readDir(path.join(run().outDir, "patches")).map((o) => ({ ...o, file: `patches/${o.file}` })),
     ];
+
+    it("no placeholder in manifests/ (re-applied, so it would overwrite a real secret): Secrets with placeholders are in secrets/ only", () => {
+        for (const o of readDir(path.join(run().outDir, "manifests"))) expect(o.text, `manifests/${o.file}`).not.toContain(SECRET_PLACEHOLDER);
+        for (const o of readDir(path.join(run().outDir, "secrets"))) expect(o.object.kind, `secrets/${o.file}`).toBe("Secret");
+    });
+
+    it("every object directpath owns carries the recommended labels: name, instance, part-of directpath, managed-by pulumi", () => {
+        const owned = [...readDir(path.join(run().outDir, "manifests")), ...readDir(path.join(run().outDir, "secrets")), ...readDir(path.join(run().outDir, "computed"))];
+        expect(owned.length).toBeGreaterThan(0);
+        for (const o of owned) {
+            const labels = (o.object.metadata?.labels ?? {}) as Record<string, string>;
+            expect(labels, `${o.file}`).toMatchObject({ "app.kubernetes.io/part-of": "directpath", "app.kubernetes.io/managed-by": "pulumi" });
+            expect(labels["app.kubernetes.io/name"], o.file).toMatch(/^[a-z][a-z0-9-]*$/);
+            expect(labels["app.kubernetes.io/instance"], o.file).toBeTypeOf("string");
+        }
+    });
+
+    it("writes no empty folder", () => {
+        for (const d of fs.readdirSync(run().outDir, { withFileTypes: true }).filter((e) => e.isDirectory())) {
+            expect(fs.readdirSync(path.join(run().outDir, d.name)).length, `${d.name}/`).toBeGreaterThan(0);
+        }
+    });
 
     it("plans", () => {
         expect(run().stderr).not.toMatch(/plan failed/);

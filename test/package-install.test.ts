@@ -1,5 +1,5 @@
 /**
- * The package as a user installs it: `npm pack` (which runs the `prepare` build), then
+ * The package as a user installs it: `npm run pack` (the `prepare` build, then a pack of a copy whose package.json has no scripts), then
  * `npm install <tarball>` into temporary consumer projects that bring their own Pulumi SDK, and the
  * copyable example run from that install. Offline and deterministic: the consumers' SDK packages
  * are copies (hard links) of this repo's installed ones, sitting in the consumer's parent
@@ -115,9 +115,9 @@ const real = (p: string) => fs.realpathSync(p);
 
 beforeAll(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "directpath-package-"));
-    // `npm pack` runs `prepare`, which builds dist/ (the project's own `npm ci` does not).
-    const res = run("npm", ["pack", "--pack-destination", tmp, "--loglevel=notice"], ROOT);
-    packOutput = ok(res, "npm pack") + res.stderr;
+    // `npm run pack` builds dist/ (the project's own `npm ci` does not) and packs it.
+    const res = run("npm", ["run", "pack", "--", "--pack-destination", tmp], ROOT);
+    packOutput = ok(res, "npm run pack") + res.stderr;
     tarball = path.join(tmp, TARBALL);
 }, 300_000);
 
@@ -128,6 +128,11 @@ afterAll(() => {
 describe("npm pack", () => {
     it("builds dist/ through the prepare script and ships only the compiled library and its embedded scripts", () => {
         expect(packOutput).toContain("prepare: built dist/components for `npm pack`");
+        // No script whose file isn't shipped (npm 11 warns about a `prepare` on every install otherwise): none at all.
+        const manifest = JSON.parse(ok(run("tar", ["xzOf", tarball, "package/package.json"], tmp), "tar package.json")) as Record<string, unknown>;
+        expect(manifest.scripts).toBeUndefined();
+        expect(manifest.devDependencies).toBeUndefined();
+        expect(manifest).toMatchObject({ name: PKG.name, version: PKG.version, dependencies: PKG.dependencies, bin: { "directpath-check": "dist/check/cli.js" } });
         const files = ok(run("tar", ["tzf", tarball], tmp), "tar").trim().split("\n").map((f) => f.replace(/^package\//, ""));
         for (const f of ["package.json", "README.md", "dist/components/index.js", "dist/components/index.d.ts",
             "dist/components/aws/index.js", "dist/components/aws/index.d.ts", "dist/components/tailscale/check-port.sh",
@@ -137,6 +142,12 @@ describe("npm pack", () => {
         }
         expect(files.filter((f) => !f.startsWith("dist/components/") && !f.startsWith("dist/check/") && f !== "package.json" && f !== "README.md")).toEqual([]);
         expect(files.filter((f) => /\.test\.|(^|\/)test\//.test(f))).toEqual([]);
+    });
+
+    it("a plain `npm pack` in the clone refuses (it would ship `prepare` without its file) and says to use npm run pack", () => {
+        const res = run("npm", ["pack", "--dry-run"], ROOT);
+        expect(res.status).not.toBe(0);
+        expect(res.stderr).toContain("prepare: use `npm run pack` instead of `npm pack`");
     });
 
     it("declares no @pulumi/aws or @pulumi/tailscale module in the root entry's type declarations", () => {

@@ -10,7 +10,7 @@ import { assemblePlan, type AssembledPlan } from "../plan/assemble";
 import type { ManifestFile, PlanResource } from "../plan/render";
 import { readStackFiles } from "../plan/stack-files";
 import {
-    applyability, eksEndpointExposure, images, internetExposure, ownedChanges, privilegedWorkloads, secretsToSupply,
+    applyability, eksEndpointExposure, images, internetExposure, ownedChanges, privilegedWorkloads, requirements, secretsToSupply,
 } from "../plan/summary";
 import { runDefaultProgram } from "../program/main";
 import { capture, resolve, ROOT } from "./harness";
@@ -88,7 +88,8 @@ describe("summary of the local stack (rendered)", async () => {
         for (const r of fw) expect(plan.summary.internetExposure).toContainEqual(expect.objectContaining({ from: r.peer, worldOpen: true, what: `your firewall (output firewallRules): ${r.protocol} ${r.fromPort}` }));
         expect(plan.summary.applyableByHand).toBe(true);
         const secret = byKind("Secret")[0]!;
-        const s = plan.summary.secretsToSupply.find((x) => x.file === `manifests/${secret.file}`)!;
+        expect(secret.dir).toBe("secrets");
+        const s = plan.summary.secretsToSupply.find((x) => x.file === `secrets/${secret.file}`)!;
         const keys = Object.keys(secret.object.stringData);
         expect(s.paths).toEqual(keys.map((k) => `stringData.${k}`));
         expect(s.command).toBe(`kubectl create secret generic ${secret.object.metadata.name} --namespace ${secret.object.metadata.namespace} ${keys.map((k) => `--from-literal=${k}="$${k}"`).join(" ")} --dry-run=client -o yaml | kubectl apply -f -`);
@@ -147,6 +148,40 @@ describe.each(["dev", "prod"])("summary of the %s stack (rendered, AWS)", async 
     });
 });
 
+describe("what a stack expects to exist (requires)", () => {
+    it("local: the LRP's namespace, backend pods, Cilium feature and CRD, the patched ConfigMaps, the host ports", async () => {
+        const plan = await rendered("local");
+        const what = plan.summary.requires.map((r) => `${r.kind}: ${r.what}`);
+        expect(what).toEqual(expect.arrayContaining([
+            "namespace: namespace ingress",
+            "pods: pods app=ingress-gateway in namespace ingress, listening on 8443/TCP, on every node with clients (a Local Redirect Policy redirects to the client's own node only)",
+            expect.stringMatching(/^cilium: Cilium with localRedirectPolicy: true/),
+            "crd: CRD ciliumlocalredirectpolicies.cilium.io (cilium.io/v2 CiliumLocalRedirectPolicy)",
+            "object: ConfigMap kube-system/coredns (patched, not created: it must exist)",
+            "object: ConfigMap kube-system/nodelocaldns (patched, not created: it must exist)",
+            "port: UDP 41641 free on every node it runs on (hostPort; tailscale)",
+        ]));
+        // What the stack creates itself is not required: its own namespace, kube-system.
+        expect(what.filter((w) => /namespace (tailscale|kube-system)$/.test(w))).toEqual([]);
+    });
+
+    it("dev installs Cilium itself (its Helm release): no Cilium CRD or feature is required, the ingress pods are", async () => {
+        const plan = await rendered("dev");
+        const kinds = plan.summary.requires.map((r) => r.kind);
+        expect(kinds).not.toContain("crd");
+        expect(kinds).not.toContain("cilium");
+        expect(plan.summary.requires.map((r) => r.what)).toContain("namespace ingress");
+    });
+
+    it("pods the stack runs itself satisfy a Service's selector; a NodePort must stay free", () => {
+        const svc = file({ apiVersion: "v1", kind: "Service", metadata: { name: "s", namespace: "ns" }, spec: { type: "NodePort", selector: { app: "x" }, ports: [{ port: 1, protocol: "UDP", nodePort: 30641 }] } });
+        const own = file({ apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name: "x", namespace: "ns" }, spec: { template: { metadata: { labels: { app: "x", more: "y" } }, spec: { containers: [] } } } });
+        const ns = file({ apiVersion: "v1", kind: "Namespace", metadata: { name: "ns" } });
+        expect(requirements([ns, svc, own]).map((r) => r.what)).toEqual(["UDP 30641 (NodePort) free on every node, inside the cluster's NodePort range"]);
+        expect(requirements([svc]).map((r) => r.what)).toEqual(["namespace ns", "pods app=x in namespace ns, listening on 1/UDP", "UDP 30641 (NodePort) free on every node, inside the cluster's NodePort range"]);
+    });
+});
+
 describe("summary rules (synthetic objects)", () => {
     it("finds host writes and privileges by what the pod spec says, whatever the names", () => {
         const f = file(ds("anything", {
@@ -156,9 +191,18 @@ describe("summary rules (synthetic objects)", () => {
             containers: [{ name: "main", image: "reg/main:2", securityContext: { privileged: true }, volumeMounts: [{ name: "v2", mountPath: "/y", readOnly: true }] }],
         }));
         expect(ownedChanges([f])).toEqual([{ target: "node path /etc/foo", change: "mounted read-write by init on every node it runs on (DaemonSet)", by: "DaemonSet ns/anything" }]);
-        expect(privilegedWorkloads([f])[0]!.grants).toEqual(["hostPID", "privileged: main", "hostPath /etc/foo (read-write)", "hostPath /var/log (read-only)"]);
+        expect(privilegedWorkloads([f])[0]!.grants).toEqual([
+            "hostPID",
+            "root by the image's default (no runAsUser, no runAsNonRoot): init",
+            "privileged: main",
+            "root by the image's default (no runAsUser, no runAsNonRoot): main",
+            "hostPath /etc/foo (read-write)",
+            "hostPath /var/log (read-only)",
+        ]);
+        // No privilege.directpath.io/* annotation: every grant says it has no reason.
+        expect(Object.values(privilegedWorkloads([f])[0]!.reasons)).toEqual(Array(6).fill("(no reason given)"));
         expect(images([f]).images).toEqual([{ image: "reg/init:1", usedBy: ["DaemonSet ns/anything (init)"] }, { image: "reg/main:2", usedBy: ["DaemonSet ns/anything (main)"] }]);
-        const plain = file(ds("plain", { containers: [{ name: "c", image: "x:1" }] }));
+        const plain = file(ds("plain", { securityContext: { runAsNonRoot: true }, containers: [{ name: "c", image: "x:1" }] }));
         expect(ownedChanges([plain])).toEqual([]);
         expect(privilegedWorkloads([plain])).toEqual([]);
     });

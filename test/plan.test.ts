@@ -24,7 +24,8 @@ describe("npm run plan", () => {
         const tail = run.stdout.trimEnd().split("\n").slice(-3);
         expect(tail[0]).toMatch(/^Wrote \d+ manifest\(s\) to /);
         expect(tail[1]).toBe(`Next: kubectl apply -f ${run.outDir}/manifests/ && kubectl apply --server-side --field-manager=directpath --force-conflicts -f ${run.outDir}/patches/   (or: pulumi up --stack local)`);
-        expect(tail[2]).toMatch(/^Then set the secret value listed under "Secret values to supply"/);
+        expect(tail[2]).toMatch(/^Then, once, set the secret value listed under "Secret values to supply"/);
+        expect(tail[2]).toContain(`Re-applying ${run.outDir}/manifests/ never touches them.`);
 
         const doc = JSON.parse(fs.readFileSync(path.join(run.outDir, "plan.json"), "utf8")) as PlanDocument;
         expect(doc.stack).toBe("local");
@@ -34,7 +35,7 @@ describe("npm run plan", () => {
         const full = doc as PlanDocument & Record<string, unknown>;
         expect(Object.keys(full)).toEqual(["stack", "project", "resources", "outputs", "securityGroupRules", "summary", "files"]);
         expect((full.files as Array<{ path: string }>).map((f) => f.path).sort()).toEqual(
-            ["manifests", "patches"].flatMap((d) => fs.readdirSync(path.join(run.outDir, d)).map((f) => `${d}/${f}`)).sort());
+            ["manifests", "secrets", "patches"].flatMap((d) => fs.readdirSync(path.join(run.outDir, d)).map((f) => `${d}/${f}`)).sort());
         for (const r of doc.resources) {
             expect(Object.keys(r).sort()).toEqual(["inputs", "name", "parent", "type", "urn"]);
             expect(r.urn.startsWith("urn:pulumi:local::directpath::")).toBe(true);

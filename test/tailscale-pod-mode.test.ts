@@ -102,14 +102,18 @@ describe("pod mode: the rendered objects", () => {
         const c = spec.containers[0];
         expect(c.startupProbe.httpGet.host).toBeUndefined();
         expect(c.livenessProbe.httpGet).toEqual({ path: "/healthz", port: 9872, scheme: "HTTP" });
-        expect(c.securityContext).toEqual({ privileged: false, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+        expect(c.securityContext).toEqual({
+            privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532,
+            capabilities: { drop: ["ALL"] },
+        });
         expect(c.ports).toEqual([
             { name: "tailscale", containerPort: 41641, protocol: "UDP" },
             { name: "health", containerPort: 9872, protocol: "TCP" },
         ]);
         // The config file's auth key path is the mounted Secret's key file.
         expect(c.volumeMounts).toContainEqual({ name: "auth", mountPath: AUTH_MOUNT_PATH, readOnly: true });
-        expect(spec.volumes).toContainEqual({ name: "auth", secret: { secretName: "ts-auth", defaultMode: 0o400 } });
+        // Group-readable: the pod runs as uid 65532 with fsGroup 65532.
+        expect(spec.volumes).toContainEqual({ name: "auth", secret: { secretName: "ts-auth", defaultMode: 0o440 } });
         expect(spec.volumes).toContainEqual({ name: "state", emptyDir: {} });
     });
 

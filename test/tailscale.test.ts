@@ -217,7 +217,10 @@ describe("TailscaleDirect: the workload", () => {
     it("kernel networking: NET_ADMIN, /dev/net/tun and the node's xtables lock; userspace: no capabilities, no device", async () => {
         const kernel = await build();
         const kc = container(kernel.r);
-        expect(kc.securityContext).toEqual({ privileged: false, capabilities: { add: ["NET_ADMIN"] } });
+        expect(kc.securityContext).toEqual({
+            privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: false, runAsUser: 0, runAsGroup: 0,
+            capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW"] },
+        });
         expect(kc.volumeMounts).toContainEqual({ name: "dev-net-tun", mountPath: "/dev/net/tun" });
         expect(podSpec(kernel.r).volumes).toContainEqual({ name: "dev-net-tun", hostPath: { path: "/dev/net/tun", type: "CharDevice" } });
         expect(podSpec(kernel.r).volumes).toContainEqual({ name: "xtables-lock", hostPath: { path: "/run/xtables.lock", type: "FileOrCreate" } });
@@ -225,8 +228,12 @@ describe("TailscaleDirect: the workload", () => {
         const user = await build({ userspace: true });
         const uc = container(user.r);
         expect(envValue(uc, "TS_USERSPACE")).toBe("true");
-        expect(uc.securityContext).toEqual({ privileged: false, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
-        expect((uc.volumeMounts as Obj[]).map((m) => m.name)).toEqual(["state", "checks"]);
+        // Root for the hostPath state folder only; nothing added.
+        expect(uc.securityContext).toEqual({
+            privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: false, runAsUser: 0, runAsGroup: 0,
+            capabilities: { drop: ["ALL"] },
+        });
+        expect((uc.volumeMounts as Obj[]).map((m) => m.name)).toEqual(["state", "checks", "tmp"]);
         expect(envValue(uc, "PORT")).toBe("41641");
     });
 
@@ -502,10 +509,13 @@ describe("plan --stack local", () => {
         expect(envValue(c, "TS_TAILSCALED_EXTRA_ARGS")).toContain(`--port=${port}`);
         expect(c.ports).toContainEqual({ name: "tailscale", containerPort: port, hostPort: port, protocol: "UDP" });
         expect(obj.spec.template.spec.hostNetwork).toBe(true);
-        // The Secret is written too: its key is there, its value a placeholder (never the secret).
-        const secretFile = fs.readdirSync(dir).find((f) => /secret-tailscale-tailscale-auth/.test(f));
+        // The Secret is written too, to secrets/ (never manifests/, which is re-applied): its key is
+        // there, its value a placeholder (never the secret).
+        expect(fs.readdirSync(dir).filter((f) => /secret-tailscale-tailscale-auth/.test(f))).toEqual([]);
+        const secrets = path.join(dir, "..", "secrets");
+        const secretFile = fs.readdirSync(secrets).find((f) => /secret-tailscale-tailscale-auth/.test(f));
         expect(secretFile).toBeDefined();
-        expect(parse(fs.readFileSync(path.join(dir, secretFile!), "utf8")).stringData).toEqual({ TS_AUTHKEY: SECRET_PLACEHOLDER });
+        expect(parse(fs.readFileSync(path.join(secrets, secretFile!), "utf8")).stringData).toEqual({ TS_AUTHKEY: SECRET_PLACEHOLDER });
         expect(run.stdout).toMatch(/ingress\s+udp\s+41641\s+0\.0\.0\.0\/0/);
         expect(run.stdout).toMatch(/ingress\s+udp\s+41641\s+::\/0/);
     });

@@ -20,6 +20,7 @@
  * - NodeLocal DNSCache, `corefile` delivery: the same for the `Corefile` key of `nodelocaldns`.
  * - hosts: a ConfigMap (script + entries) and a DaemonSet, owned outright.
  */
+import { recommendedLabels } from "../common/labels";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
@@ -79,7 +80,7 @@ export function eksAddonCorefileOutput(name: string, args: ParsedHairpinArgs): p
 export function deployDns(parent: pulumi.ComponentResource, name: string, args: ParsedHairpinArgs): DnsOutputs {
     const dns = args.dns;
     const opts: pulumi.CustomResourceOptions = { parent };
-    const labels = { "app.kubernetes.io/managed-by": "directpath", "app.kubernetes.io/part-of": "hairpin-bypass" };
+    const labels = { ...recommendedLabels("hairpin-bypass", name), "directpath.io/hairpin": name };
 
     // Resolve every Input inside the endpoints (Outputs from other resources), then plan purely.
     const plan: pulumi.Output<DnsPlan> = dnsPlanOutput(name, args);

@@ -15,7 +15,9 @@
  * read-only root filesystem, no service account token. The namespace must admit hostPath volumes
  * (Pod Security `privileged` level; kube-system usually does).
  */
+import { scriptProbes } from "../common/probes";
 import { createHash } from "node:crypto";
+import { privilegeAnnotations, privilegeKey, rootContext, RUNTIME_DEFAULT_SECCOMP } from "../common/privileges";
 
 export interface HostsEntry {
     hostname: string;
@@ -80,7 +82,13 @@ export function hostsDaemonSet(input: HostsWorkloadInput) {
             template: {
                 metadata: {
                     labels: { ...input.labels, ...selector },
-                    annotations: { "directpath.io/script-sha256": scriptChecksum(input.script) },
+                    annotations: {
+                        "directpath.io/script-sha256": scriptChecksum(input.script),
+                        ...privilegeAnnotations({
+                            [privilegeKey.root("hosts-sync")]: "writes the node's hosts file, which is root's (0644); with ALL capabilities dropped, the owner needs none to write its own file",
+                            [privilegeKey.hostPath("hosts")]: "the kubelet and the node's own resolver read the node's hosts file: the override must be in it",
+                        }),
+                    },
                 },
                 spec: {
                     // Every node runs a kubelet that may pull from the overridden names.
@@ -90,6 +98,7 @@ export function hostsDaemonSet(input: HostsWorkloadInput) {
                     ...(input.namespace === "kube-system" ? { priorityClassName: "system-node-critical" } : {}),
                     automountServiceAccountToken: false,
                     enableServiceLinks: false,
+                    securityContext: { ...RUNTIME_DEFAULT_SECCOMP },
                     // Time to remove the block on SIGTERM.
                     terminationGracePeriodSeconds: 30,
                     containers: [
@@ -104,17 +113,12 @@ export function hostsDaemonSet(input: HostsWorkloadInput) {
                                 { name: "INTERVAL", value: String(input.intervalSeconds) },
                                 { name: "TMPDIR", value: "/tmp" },
                             ],
-                            securityContext: {
-                                runAsUser: 0,
-                                runAsGroup: 0,
-                                runAsNonRoot: false,
-                                privileged: false,
-                                allowPrivilegeEscalation: false,
-                                readOnlyRootFilesystem: true,
-                                capabilities: { drop: ["ALL"] },
-                                seccompProfile: { type: "RuntimeDefault" },
-                            },
-                            resources: { requests: { cpu: "5m", memory: "8Mi" }, limits: { memory: "32Mi" } },
+                            // Root with no capability: uid 0 owns the hosts file, so it needs none to write it.
+                            securityContext: { ...rootContext(), seccompProfile: { type: "RuntimeDefault" } },
+                            resources: { requests: { cpu: "5m", memory: "8Mi" }, limits: { cpu: "100m", memory: "32Mi" } },
+                            // Ready: the node's hosts file holds exactly the block the entries want;
+                            // alive: the loop finished a round within 3 intervals + 10 s (its heartbeat in /tmp).
+                            ...scriptProbes(`${CONFIG_MOUNT}/${HOSTS_SCRIPT_KEY}`),
                             volumeMounts: [
                                 { name: "hosts", mountPath: HOST_HOSTS_MOUNT },
                                 { name: "config", mountPath: CONFIG_MOUNT, readOnly: true },

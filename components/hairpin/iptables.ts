@@ -6,6 +6,8 @@
  * the contract (env vars, file format, signals); the network lab runs the very same pieces from the
  * plan's manifests.
  */
+import { scriptProbes } from "../common/probes";
+import { privilegeAnnotations, privilegeKey, rootContext, RUNTIME_DEFAULT_SECCOMP } from "../common/privileges";
 import type { Endpoint, ResolvedEndpoint } from "./model";
 import { targetPortOf } from "./model";
 import type { IptablesOptions } from "./redirect-args";
@@ -15,6 +17,8 @@ export const IPTABLES_RULES_KEY = "rules.conf";
 export const IPTABLES_MOUNT_DIR = "/etc/directpath";
 /** The chain the script owns in the nat table (jumped to from PREROUTING and OUTPUT). */
 export const IPTABLES_CHAIN = "DIRECTPATH-HAIRPIN";
+/** Where the script records each round for its probes (an emptyDir: the root filesystem is read-only). */
+export const IPTABLES_STATE_DIR = "/run/directpath-hairpin";
 
 /** One line of the rules file. */
 export interface IptablesRule {
@@ -65,6 +69,7 @@ export function iptablesEnv(opts: Pick<IptablesOptions, "reconcileSeconds" | "ba
         { name: "DIRECTPATH_CONFIG", value: `${IPTABLES_MOUNT_DIR}/${IPTABLES_RULES_KEY}` },
         { name: "DIRECTPATH_INTERVAL", value: String(opts.reconcileSeconds) },
         { name: "DIRECTPATH_IPTABLES", value: opts.backend },
+        { name: "DIRECTPATH_STATE_DIR", value: IPTABLES_STATE_DIR },
     ];
 }
 
@@ -101,7 +106,16 @@ export function renderIptablesDaemonSet(input: IptablesObjectsInput) {
             template: {
                 metadata: {
                     labels: { ...input.labels, ...selector },
-                    annotations: { "directpath.io/script-sha256": input.scriptHash },
+                    annotations: {
+                        "directpath.io/script-sha256": input.scriptHash,
+                        ...privilegeAnnotations({
+                            [privilegeKey.hostNetwork]: "the DNAT rules go into the node's own nat table (PREROUTING for pods, OUTPUT for host processes and the kubelet)",
+                            [privilegeKey.capability("NET_ADMIN")]: "iptables changes the node's netfilter rules",
+                            [privilegeKey.capability("NET_RAW")]: "iptables-legacy talks to the kernel over a raw socket",
+                            [privilegeKey.root("hairpin-redirect")]: "added capabilities take effect for uid 0 only (Kubernetes sets no ambient capabilities)",
+                            [privilegeKey.hostPath("xtables-lock")]: "the node's iptables lock, shared with kube-proxy and the kubelet so rule edits don't race",
+                        }),
+                    },
                 },
                 spec: {
                     // The node's own network namespace: its nat OUTPUT and PREROUTING chains.
@@ -110,6 +124,7 @@ export function renderIptablesDaemonSet(input: IptablesObjectsInput) {
                     dnsPolicy: "ClusterFirstWithHostNet",
                     priorityClassName: "system-node-critical",
                     automountServiceAccountToken: false,
+                    securityContext: { ...RUNTIME_DEFAULT_SECCOMP },
                     // Every node, whatever its taints: hairpin clients run everywhere.
                     tolerations: [{ operator: "Exists" }],
                     nodeSelector: { "kubernetes.io/os": "linux", ...(input.options.nodeSelector ?? {}) },
@@ -120,25 +135,29 @@ export function renderIptablesDaemonSet(input: IptablesObjectsInput) {
                         imagePullPolicy: "IfNotPresent",
                         command: ["/bin/sh", `${IPTABLES_MOUNT_DIR}/${IPTABLES_SCRIPT_KEY}`],
                         env: iptablesEnv(input.options),
-                        securityContext: {
-                            privileged: false,
-                            allowPrivilegeEscalation: false,
-                            readOnlyRootFilesystem: true,
-                            runAsUser: 0,
-                            // NET_ADMIN changes netfilter; NET_RAW: iptables-legacy talks to the kernel over a raw socket.
-                            capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW"] },
-                        },
-                        resources: { requests: { cpu: "5m", memory: "16Mi" }, limits: { memory: "64Mi" } },
+                        // Root, because added capabilities take effect for uid 0 only.
+                        securityContext: rootContext([
+                            // iptables changes the node's netfilter rules.
+                            "NET_ADMIN",
+                            // iptables-legacy talks to the kernel over a raw socket.
+                            "NET_RAW",
+                        ]),
+                        resources: { requests: { cpu: "5m", memory: "16Mi" }, limits: { cpu: "200m", memory: "64Mi" } },
+                        // Ready: the last round installed every rule, and the rules and both jumps are
+                        // in the node's nat table now; alive: the loop finished a round within 3 intervals + 10 s.
+                        ...scriptProbes(`${IPTABLES_MOUNT_DIR}/${IPTABLES_SCRIPT_KEY}`),
                         volumeMounts: [
                             { name: "config", mountPath: IPTABLES_MOUNT_DIR, readOnly: true },
                             // The lock iptables-legacy shares with kube-proxy and the kubelet.
                             { name: "xtables-lock", mountPath: "/run/xtables.lock" },
+                            { name: "state", mountPath: IPTABLES_STATE_DIR },
                         ],
                     }],
                     volumes: [
                         // Not subPath: the kubelet then updates an edited rules file in place, and the script re-reads it.
                         { name: "config", configMap: { name: names.configMap, defaultMode: 0o555 } },
                         { name: "xtables-lock", hostPath: { path: "/run/xtables.lock", type: "FileOrCreate" } },
+                        { name: "state", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
                     ],
                 },
             },

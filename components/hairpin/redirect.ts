@@ -3,6 +3,7 @@
  * ./external-ips.ts and ./iptables.ts. Every object gets `{ parent }` and a name derived from the
  * component's name.
  */
+import { recommendedLabels } from "../common/labels";
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -51,7 +52,7 @@ function withCheckedIps(e: Endpoint, index: number): Endpoint {
 
 export function deployRedirect(parent: pulumi.ComponentResource, name: string, args: ParsedHairpinArgs): RedirectOutputs {
     const opts = { parent };
-    const labels = { "app.kubernetes.io/managed-by": "directpath", "directpath.io/hairpin": name };
+    const labels = { ...recommendedLabels("hairpin-bypass", name), "directpath.io/hairpin": name };
     const modes: Record<string, HairpinMode> = {};
     const localRedirectPolicies: pulumi.Output<string>[] = [];
     const externalIpServices: pulumi.Output<string>[] = [];

@@ -37,9 +37,10 @@ fi
 # The tailscaled process(es) of this container (hostNetwork shares the node's network, not its PIDs).
 pids=""
 for dir in "$proc"/[0-9]*; do
-    [ -r "$dir/comm" ] || continue
     comm=""
-    read -r comm < "$dir/comm" || [ -n "$comm" ] || continue
+    # A process may exit between the glob and the read (the node runs many): its comm is then
+    # gone, which is not an error. The braces send the shell's own "can't open" to /dev/null.
+    { read -r comm < "$dir/comm"; } 2>/dev/null || [ -n "$comm" ] || continue
     if [ "$comm" = "tailscaled" ]; then
         pids="$pids ${dir##*/}"
     fi

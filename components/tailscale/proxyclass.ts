@@ -11,6 +11,7 @@
  *
  * Point a ProxyGroup at it with `spec.proxyClass: <proxyClassName>`. Needs the operator's CRDs.
  */
+import { recommendedLabels } from "../common/labels";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
@@ -92,7 +93,7 @@ export function renderProxyClass(name: string, settings: ProxyClassSettings) {
         kind: "ProxyClass" as const,
         metadata: {
             name: settings.proxyClassName ?? name,
-            labels: { "app.kubernetes.io/part-of": "directpath", "app.kubernetes.io/managed-by": "pulumi" },
+            labels: recommendedLabels("tailscale-proxyclass", name),
         },
         spec: { staticEndpoints: { nodePort } },
     };

@@ -11,6 +11,8 @@
 import { createHash } from "node:crypto";
 import type { FirewallRule } from "../common/firewall";
 import { isIPv6 } from "../common/net";
+import { recommendedLabels } from "../common/labels";
+import { privilegeAnnotations, privilegeKey, restrictedContext, rootContext, RUNTIME_DEFAULT_SECCOMP } from "../common/privileges";
 import { stateSecretName, tailscaleImage, TAILSCALE_DEFAULT_HEALTH, type TailscaleSettings } from "./args";
 
 export { stateSecretName } from "./args";
@@ -131,7 +133,7 @@ export function selectorLabels(name: string): Record<string, string> {
 }
 
 function commonLabels(name: string): Record<string, string> {
-    return { ...selectorLabels(name), "app.kubernetes.io/part-of": "directpath", "app.kubernetes.io/managed-by": "pulumi" };
+    return { ...recommendedLabels("tailscale-direct", name), ...selectorLabels(name) };
 }
 
 function udpFromAnywhere(port: number, description: string): FirewallRule[] {
@@ -493,6 +495,71 @@ function probeHttp(settings: TailscaleSettings) {
     return probe;
 }
 
+/** The uid and gid of the pod-mode container and of the init container (no image user: any non-zero id works). */
+export const NON_ROOT_UID = 65532;
+/** containerboot's tailscaled socket (TS_SOCKET's default) is in /tmp: an emptyDir, as the root filesystem is read-only. */
+export const TMP_MOUNT_PATH = "/tmp";
+
+/**
+ * The least privilege each mode works with, and why it holds what it holds (the reasons become the
+ * pod template's `privilege.directpath.io/*` annotations, which the plan prints):
+ * - kernel networking (host mode's default): root with NET_ADMIN and NET_RAW only;
+ * - host mode, userspace: root (the hostPath state folder is root's), no capability unless a port
+ *   is below 1024;
+ * - pod mode: not root, no capability; a port below 1024 is allowed through the pod's own
+ *   `net.ipv4.ip_unprivileged_port_start` sysctl (namespaced, allowed by baseline), because
+ *   Kubernetes gives added capabilities to uid 0 only.
+ * Every mode: ALL dropped first, no privilege escalation, RuntimeDefault seccomp, read-only root
+ * filesystem (tailscaled writes only its state folder, /tmp and the config folder, all volumes).
+ */
+export function tailscaleSecurity(settings: TailscaleSettings) {
+    const pod = settings.network === "pod";
+    const kernel = !effectiveUserspace(settings);
+    const ports = [settings.port, settings.healthPort, ...(settings.relay ? [settings.relay.port] : [])];
+    const lowest = Math.min(...ports);
+    const reasons: Record<string, string> = {};
+    let container;
+    if (kernel) {
+        container = rootContext([
+            // tailscaled creates and configures its TUN device (TUNSETIFF), adds routes, policy
+            // rules and its firewall chains over netlink, and marks its sockets (SO_MARK).
+            "NET_ADMIN",
+            // The image's iptables (legacy flavour) reads and writes the tables over a raw socket.
+            "NET_RAW",
+        ]);
+        reasons[privilegeKey.capability("NET_ADMIN")] = "kernel networking: tailscaled creates its TUN device, adds routes, policy rules and firewall chains (netlink), and marks its sockets";
+        reasons[privilegeKey.capability("NET_RAW")] = "kernel networking: the image's iptables reads and writes the node's tables over a raw socket";
+        reasons[privilegeKey.root(CONTAINER_NAME)] = "added capabilities take effect for uid 0 only (Kubernetes sets no ambient capabilities), and the state folder on the node is root's";
+    } else if (!pod) {
+        // Userspace in host mode: only a privileged port needs a capability.
+        container = rootContext(lowest < 1024 ? ["NET_BIND_SERVICE"] : []);
+        if (lowest < 1024) reasons[privilegeKey.capability("NET_BIND_SERVICE")] = `binds UDP/TCP port ${lowest}, below 1024`;
+        reasons[privilegeKey.root(CONTAINER_NAME)] = `the state folder on the node (hostPath ${settings.stateHostPath}) is created by the kubelet as root's, 0755`;
+    } else {
+        container = restrictedContext(NON_ROOT_UID);
+    }
+    const podContext: Record<string, unknown> = { ...RUNTIME_DEFAULT_SECCOMP };
+    if (pod) {
+        // The emptyDirs and the mounted Secret and ConfigMaps are group-readable for this group.
+        podContext.runAsNonRoot = true;
+        podContext.runAsUser = NON_ROOT_UID;
+        podContext.runAsGroup = NON_ROOT_UID;
+        podContext.fsGroup = NON_ROOT_UID;
+        if (lowest < 1024) podContext.sysctls = [{ name: "net.ipv4.ip_unprivileged_port_start", value: String(lowest) }];
+    } else {
+        reasons[privilegeKey.hostNetwork] = "tailscaled must own a fixed UDP port on the node's own address, so peers connect directly instead of through DERP";
+        reasons[privilegeKey.hostPort] = "declares the fixed ports on the node (the scheduler then keeps two pods off one node)";
+        reasons[privilegeKey.hostPath("state")] = "tailscaled's state (node key, login) survives pod restarts on the node";
+        if (kernel) {
+            reasons[privilegeKey.hostPath("dev-net-tun")] = "kernel networking: the TUN device";
+            reasons[privilegeKey.hostPath("xtables-lock")] = "the node's iptables lock, shared with kube-proxy and the CNI so rule edits don't race";
+        }
+    }
+    // The init container only copies a file between two volumes: never root, whatever the mode.
+    const init = restrictedContext(NON_ROOT_UID);
+    return { pod: podContext, container, init, annotations: privilegeAnnotations(reasons) };
+}
+
 /** The init container of the config-file flow: copies this node's config file into place. */
 export function renderConfigInitContainer(settings: TailscaleSettings) {
     return {
@@ -507,7 +574,7 @@ export function renderConfigInitContainer(settings: TailscaleSettings) {
             { name: "TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR", value: CONFIG_DIR_MOUNT_PATH },
         ],
         resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "32Mi" } },
-        securityContext: { privileged: false, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+        securityContext: tailscaleSecurity(settings).init,
         volumeMounts: [
             { name: "checks", mountPath: CHECKS_MOUNT_PATH, readOnly: true },
             { name: "tailscaled-config-source", mountPath: CONFIG_SOURCE_MOUNT_PATH, readOnly: true },
@@ -522,15 +589,18 @@ export function renderPodTemplate(name: string, settings: TailscaleSettings) {
     const pod = settings.network === "pod";
     const kernel = !effectiveUserspace(settings);
     const configFile = usesConfigFile(settings);
+    const security = tailscaleSecurity(settings);
     const volumeMounts: Array<Record<string, unknown>> = [
         { name: "state", mountPath: STATE_MOUNT_PATH },
         { name: "checks", mountPath: CHECKS_MOUNT_PATH, readOnly: true },
+        { name: "tmp", mountPath: TMP_MOUNT_PATH },
     ];
     const volumes: Array<Record<string, unknown>> = [
         // Pod mode: Pod Security baseline forbids hostPath; the state itself is in the node's
         // Secret, and the emptyDir holds tailscaled's other files.
         pod ? { name: "state", emptyDir: {} } : { name: "state", hostPath: { path: settings.stateHostPath, type: "DirectoryOrCreate" } },
         { name: "checks", configMap: { name: names.checksConfigMap, defaultMode: 0o555 } },
+        { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
     ];
     if (configFile) {
         volumeMounts.push(
@@ -540,7 +610,8 @@ export function renderPodTemplate(name: string, settings: TailscaleSettings) {
         volumes.push(
             { name: "tailscaled-config-source", configMap: { name: names.configMap } },
             { name: "tailscaled-config", emptyDir: {} },
-            { name: "auth", secret: { secretName: names.authSecret, defaultMode: 0o400 } },
+            // Pod mode runs as NON_ROOT_UID: the kubelet makes the file group-readable for fsGroup.
+            { name: "auth", secret: { secretName: names.authSecret, defaultMode: pod ? 0o440 : 0o400 } },
         );
     }
     if (pod) {
@@ -572,7 +643,6 @@ export function renderPodTemplate(name: string, settings: TailscaleSettings) {
     ];
     if (settings.relay) ports.push({ name: "relay", containerPort: settings.relay.port, ...hostPorts(settings.relay.port), protocol: "UDP" });
     ports.push({ name: "health", containerPort: settings.healthPort, ...hostPorts(settings.healthPort), protocol: "TCP" });
-    const lowPort = [settings.port, settings.healthPort, ...(settings.relay ? [settings.relay.port] : [])].some((p) => p < 1024);
     const container = {
         name: CONTAINER_NAME,
         image: tailscaleImage(settings.image),
@@ -583,14 +653,8 @@ export function renderPodTemplate(name: string, settings: TailscaleSettings) {
             requests: { ...settings.resources.requests },
             limits: { ...settings.resources.limits },
         },
-        securityContext: kernel
-            ? { privileged: false, capabilities: { add: ["NET_ADMIN"] } }
-            : {
-                privileged: false,
-                allowPrivilegeEscalation: false,
-                // Userspace mode needs no capability, except to bind a privileged port.
-                capabilities: lowPort ? { drop: ["ALL"], add: ["NET_BIND_SERVICE"] } : { drop: ["ALL"] },
-            },
+        // See tailscaleSecurity: what each mode needs, and why.
+        securityContext: security.container,
         // Up to 3 minutes to start tailscaled and log in.
         startupProbe: { httpGet: probeHttp(settings), periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 36 },
         // Restart when the node has lost its tailnet addresses for a minute.
@@ -608,9 +672,8 @@ export function renderPodTemplate(name: string, settings: TailscaleSettings) {
         serviceAccountName: names.workload,
         automountServiceAccountToken: false,
     };
-    if (pod) {
-        spec.securityContext = { seccompProfile: { type: "RuntimeDefault" } };
-    } else {
+    spec.securityContext = security.pod;
+    if (!pod) {
         spec.hostNetwork = true;
         spec.dnsPolicy = "ClusterFirstWithHostNet";
     }
@@ -642,8 +705,10 @@ export function renderPodTemplate(name: string, settings: TailscaleSettings) {
     if (settings.tolerations.length > 0) spec.tolerations = settings.tolerations.map((t) => ({ ...t }));
     if (settings.priorityClassName) spec.priorityClassName = settings.priorityClassName;
     const metadata: Record<string, unknown> = { labels: commonLabels(name) };
+    const annotations: Record<string, string> = { ...security.annotations };
     // containerboot reads the config file once, at start: roll the pods when it changes.
-    if (configFile) metadata.annotations = { [CONFIG_CHECKSUM_ANNOTATION]: tailscaledConfigChecksum(name, settings) };
+    if (configFile) annotations[CONFIG_CHECKSUM_ANNOTATION] = tailscaledConfigChecksum(name, settings);
+    if (Object.keys(annotations).length) metadata.annotations = annotations;
     return { metadata, spec };
 }
 

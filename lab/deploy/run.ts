@@ -347,10 +347,11 @@ async function runStack(stackName: string, bins: LabBinaries, work: string): Pro
     // (after destroy, on a cluster the lab throws away): every written object is validated,
     // admitted and stored by the server. (A dry run can't do this: it stores no Namespace.)
     const planDir = path.join(dir, "plan");
-    for (const [sub, flags] of [["manifests", []], ["patches", ["--server-side", "--field-manager=directpath", "--force-conflicts"]]] as const) {
+    // secrets/ (placeholders) is created once, never applied: re-applying never overwrites a real secret.
+    for (const [sub, verb] of [["manifests", ["apply"]], ["secrets", ["create"]], ["patches", ["apply", "--server-side", "--field-manager=directpath", "--force-conflicts"]]] as const) {
         if (!fs.existsSync(path.join(planDir, sub)) || fs.readdirSync(path.join(planDir, sub)).length === 0) continue;
-        const r = cluster.kubectl(["apply", ...flags, "-f", path.join(planDir, sub)]);
-        check(`${stackName}: kubectl apply ${flags.length ? "--server-side " : ""}-f <plan>/${sub}/ is accepted by the API server`, r.code === 0, r.code === 0 ? `${r.stdout.trim().split("\n").length} object(s)` : r.stderr.trim().split("\n").slice(0, 4).join(" | "));
+        const r = cluster.kubectl([...verb, "-f", path.join(planDir, sub)]);
+        check(`${stackName}: kubectl ${verb[0]}${verb.length > 1 ? " --server-side" : ""} -f <plan>/${sub}/ is accepted by the API server`, r.code === 0, r.code === 0 ? `${r.stdout.trim().split("\n").length} object(s)` : r.stderr.trim().split("\n").slice(0, 4).join(" | "));
     }
     kubelet.stop();
     if (kubelet.errors.length) info(`stand-in kubelet errors: ${kubelet.errors.slice(0, 3).join(" | ")}`);

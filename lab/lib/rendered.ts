@@ -33,7 +33,7 @@ export function renderStack(stack: string, dir: string, stackDir?: string): Rend
 
 export function readRendered(stack: string, dir: string): Rendered {
     const objects: RenderedObject[] = [];
-    for (const sub of ["manifests", "patches"]) {
+    for (const sub of ["manifests", "secrets", "patches"]) {
         const d = path.join(dir, sub);
         if (!fs.existsSync(d)) continue;
         for (const f of fs.readdirSync(d).sort()) {

@@ -12,11 +12,18 @@
 #   DIRECTPATH_IPTABLES  auto | nft | legacy (default auto: the flavour the host already uses, see
 #                        pick_backend below)
 #   DIRECTPATH_ONCE      1 = reconcile once and exit, leaving the rules in place (same as `once`)
+#   DIRECTPATH_STATE_DIR where the loop records each round for the probes (default
+#                        /run/directpath-hairpin; an emptyDir in the DaemonSet): `alive` (the time of
+#                        its last round), `flavour`, `rules` (the chain's rules it installed), `skipped`
+#   DIRECTPATH_ALIVE_SECONDS  probe `alive`: how old the last round may be (default 3 * interval + 10)
 #
 # ARGUMENTS
 #   (none) or run   reconcile now and every DIRECTPATH_INTERVAL seconds until TERM/INT
 #   once            reconcile once; exit 0 if every rule was installed, 1 otherwise
 #   cleanup         remove the jump rules and the chain, then exit
+#   ready           probe: exit 0 when the last round installed every rule of the rules file and
+#                   they, and both jumps, are in the kernel's nat table now; changes nothing
+#   alive           probe: exit 0 when the loop finished a round within DIRECTPATH_ALIVE_SECONDS
 #
 # SIGNALS
 #   TERM, INT   remove the jump rules and the chain, exit 0 (a pod being deleted cleans up)
@@ -45,6 +52,7 @@ WANT=${DIRECTPATH_IPTABLES:-auto}
 ONCE=${DIRECTPATH_ONCE:-0}
 CHAIN=DIRECTPATH-HAIRPIN
 JUMP="-m comment --comment directpath-hairpin -j $CHAIN"
+STATE=${DIRECTPATH_STATE_DIR:-/run/directpath-hairpin}
 CACHE=""
 SLEEP_PID=""
 
@@ -263,6 +271,56 @@ on_term() {
     exit 0
 }
 
+# ---- state for the probes ----
+
+# Records the round just done (atomically per file: written aside, then renamed).
+write_state() {
+    [ -d "$STATE" ] || mkdir -p "$STATE" 2>/dev/null || { log "warning: cannot create $STATE; the probes will fail"; return 0; }
+    printf '%s\n' "$FLAVOUR" > "$STATE/.flavour" && mv -f "$STATE/.flavour" "$STATE/flavour"
+    printf '%s' "$RULES" > "$STATE/.rules" && mv -f "$STATE/.rules" "$STATE/rules"
+    printf '%s\n' "$1" > "$STATE/.skipped" && mv -f "$STATE/.skipped" "$STATE/skipped"
+    date +%s > "$STATE/.alive" && mv -f "$STATE/.alive" "$STATE/alive"
+}
+
+probe_alive() {
+    limit=${DIRECTPATH_ALIVE_SECONDS:-$((3 * INTERVAL + 10))}
+    beat=$(cat "$STATE/alive" 2>/dev/null) || beat=""
+    case $beat in ''|*[!0-9]*) log "not alive: no round recorded in $STATE/alive"; return 1 ;; esac
+    age=$(( $(date +%s) - beat ))
+    if [ "$age" -gt "$limit" ]; then log "not alive: the last round was ${age}s ago (limit ${limit}s)"; return 1; fi
+}
+
+probe_ready() {
+    FLAVOUR=$(cat "$STATE/flavour" 2>/dev/null) || FLAVOUR=""
+    [ -n "$FLAVOUR" ] || { log "not ready: no round recorded in $STATE yet"; return 1; }
+    IPT=$(tool "$FLAVOUR" iptables)
+    [ -n "$IPT" ] || { log "not ready: iptables ($FLAVOUR) is not installed"; return 1; }
+    skipped=$(cat "$STATE/skipped" 2>/dev/null) || skipped=""
+    case $skipped in
+        0) ;;
+        failed) log "not ready: the last round failed (see the log)"; return 1 ;;
+        *) log "not ready: the last round could not install ${skipped:-some} rule(s) (see the log)"; return 1 ;;
+    esac
+    for c in PREROUTING OUTPUT; do
+        [ "$(jump_count "$c")" -ge 1 ] || { log "not ready: the jump from nat $c to $CHAIN is missing"; return 1; }
+    done
+    # iptables -S quotes the comments; the rules we wrote have none.
+    have=$($IPT -w -t nat -S "$CHAIN" 2>/dev/null | tr -d '"') || { log "not ready: nat chain $CHAIN is missing"; return 1; }
+    missing=0
+    while IFS= read -r want; do
+        [ -n "$want" ] || continue
+        case "
+$have
+" in
+            *"
+$want
+"*) ;;
+            *) missing=$((missing + 1)); log "not ready: missing: $want" ;;
+        esac
+    done < "$STATE/rules"
+    [ "$missing" -eq 0 ]
+}
+
 # ---- main ----
 
 # The unit tests source this file with DIRECTPATH_LIB=1 to call the functions above directly.
@@ -272,7 +330,9 @@ case ${1:-run} in
     run) ;;
     once) ONCE=1 ;;
     cleanup) pick_backend; cleanup; exit 0 ;;
-    *) die "unknown argument '$1' (want run, once or cleanup)" ;;
+    ready) probe_ready; exit $? ;;
+    alive) probe_alive; exit $? ;;
+    *) die "unknown argument '$1' (want run, once, cleanup, ready or alive)" ;;
 esac
 is_port "$INTERVAL" || die "DIRECTPATH_INTERVAL must be a number of seconds, not '$INTERVAL'"
 
@@ -288,7 +348,13 @@ trap on_term TERM INT
 trap ':' HUP
 log "reconciling every ${INTERVAL}s from $CONFIG"
 while :; do
-    reconcile || log "reconcile incomplete; retrying in ${INTERVAL}s"
+    if reconcile; then
+        write_state 0
+    else
+        # SKIPPED is 0 when the restore itself failed: say "failed" then, never 0.
+        if [ "${SKIPPED:-0}" -gt 0 ]; then write_state "$SKIPPED"; else write_state failed; fi
+        log "reconcile incomplete; retrying in ${INTERVAL}s"
+    fi
     sleep "$INTERVAL" &
     SLEEP_PID=$!
     wait "$SLEEP_PID"

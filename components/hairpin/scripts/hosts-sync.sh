@@ -13,7 +13,12 @@
 #                   "# END directpath <id>". Letters, digits, '.', '_' and '-' only.
 #   INTERVAL        seconds between reconciles (default 60).
 #   RUN_ONCE        "1": reconcile once and exit (no loop, no removal). Same as the argument "once".
-# Arguments: none (loop), "once" (reconcile once), "remove" (remove the block once and exit).
+#   ALIVE_SECONDS   probe "alive": the loop's heartbeat may be this old (default 3 * INTERVAL + 10).
+# Arguments: none (loop), "once" (reconcile once), "remove" (remove the block once and exit),
+#   "ready" (probe: exit 0 when the hosts file holds exactly the block the entries want, or no block
+#   when there are none; writes nothing), "alive" (probe: exit 0 when the loop wrote its heartbeat,
+#   ${TMPDIR:-/tmp}/hosts-sync.<id>.alive, within ALIVE_SECONDS). The DaemonSet's readiness and
+#   liveness probes run these two in the same container, with the same environment.
 # Signals: TERM and INT remove the block and exit 0; HUP reconciles at once.
 # Exit codes: 0 done; 2 bad configuration; 3 the hosts file can't be read or written.
 #
@@ -48,23 +53,26 @@ case "$INTERVAL" in
   ''|*[!0-9]*|0) log "INTERVAL must be a positive number of seconds: '$INTERVAL'"; exit 2 ;;
 esac
 case "$MODE" in
-  loop|once|remove) ;;
-  *) log "unknown argument '$MODE' (use: once, remove, or nothing)"; exit 2 ;;
+  loop|once|remove|ready|alive) ;;
+  *) log "unknown argument '$MODE' (use: once, remove, ready, alive, or nothing)"; exit 2 ;;
 esac
 [ "$RUN_ONCE" = 1 ] && [ "$MODE" = loop ] && MODE=once
 
 BEGIN_MARK="# BEGIN directpath $BLOCK_ID"
 BEGIN_MARK_NL="# BEGIN directpath $BLOCK_ID +newline"
 END_MARK="# END directpath $BLOCK_ID"
+# The loop's heartbeat: the time (seconds since the epoch) of its last round. A file, so the stale
+# directory clean-up below leaves it alone.
+HEARTBEAT="${TMPDIR:-/tmp}/hosts-sync.$BLOCK_ID.alive"
 
-# Scratch space. A previous instance killed hard (SIGKILL, OOM) leaves its directory behind; in the
-# DaemonSet /tmp is an emptyDir that outlives container restarts, so those are removed first.
-for stale in "${TMPDIR:-/tmp}/hosts-sync.$BLOCK_ID".*; do
-  [ -d "$stale" ] && [ ! -L "$stale" ] && rm -rf "$stale"
-done
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/hosts-sync.$BLOCK_ID.XXXXXX") || { log "cannot create a temporary directory"; exit 3; }
-SLEEPER=""
-cleanup() { [ -n "$SLEEPER" ] && kill "$SLEEPER" 2>/dev/null; rm -rf "$WORK"; }
+if [ "$MODE" = alive ]; then
+  limit=${ALIVE_SECONDS:-$((3 * INTERVAL + 10))}
+  beat=$(cat "$HEARTBEAT" 2>/dev/null) || beat=""
+  case "$beat" in ''|*[!0-9]*) log "not alive: no heartbeat in $HEARTBEAT (the loop never ran a round)"; exit 1 ;; esac
+  age=$(( $(date +%s) - beat ))
+  if [ "$age" -gt "$limit" ]; then log "not alive: the loop's last round was ${age}s ago (limit ${limit}s)"; exit 1; fi
+  exit 0
+fi
 
 # True when the file is empty or its last byte is a newline. ($(...) strips a trailing newline,
 # so the substitution is empty exactly then.)
@@ -148,6 +156,36 @@ remove_block() {
   write_in_place "$WORK/base"
 }
 
+# The block's lines as the hosts file holds them now (nothing when there is no block).
+current_block() {
+  awk -v b="$BEGIN_MARK" -v bnl="$BEGIN_MARK_NL" -v e="$END_MARK" '
+    !inblk && ($0 == b || $0 == bnl) { inblk = 1; found = 1; next }
+    inblk && $0 == e { inblk = 0; next }
+    inblk { print }
+    END { if (inblk) print "(no END marker)" }' "$HOSTS_FILE"
+}
+
+if [ "$MODE" = ready ]; then
+  [ -r "$HOSTS_FILE" ] || { log "not ready: cannot read $HOSTS_FILE"; exit 1; }
+  want=$(read_entries) || exit 1
+  have=$(current_block)
+  if [ "$want" != "$have" ]; then
+    if [ -z "$have" ]; then log "not ready: $HOSTS_FILE has no directpath $BLOCK_ID block";
+    else log "not ready: the directpath $BLOCK_ID block in $HOSTS_FILE differs from the entries"; fi
+    exit 1
+  fi
+  exit 0
+fi
+
+# Scratch space. A previous instance killed hard (SIGKILL, OOM) leaves its directory behind; in the
+# DaemonSet /tmp is an emptyDir that outlives container restarts, so those are removed first.
+for stale in "${TMPDIR:-/tmp}/hosts-sync.$BLOCK_ID".*; do
+  [ -d "$stale" ] && [ ! -L "$stale" ] && rm -rf "$stale"
+done
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/hosts-sync.$BLOCK_ID.XXXXXX") || { log "cannot create a temporary directory"; exit 3; }
+SLEEPER=""
+cleanup() { [ -n "$SLEEPER" ] && kill "$SLEEPER" 2>/dev/null; rm -rf "$WORK"; }
+
 case "$MODE" in
   once)   reconcile; rc=$?; cleanup; exit $rc ;;
   remove) remove_block; rc=$?; cleanup; exit $rc ;;
@@ -158,6 +196,7 @@ on_term() {
   remove_block
   rc=$?
   cleanup
+  rm -f "$HEARTBEAT"
   exit $rc
 }
 trap on_term TERM INT
@@ -166,6 +205,7 @@ trap 'log "HUP: reconciling now"' HUP
 log "reconciling $HOSTS_FILE every ${INTERVAL}s"
 while :; do
   reconcile || log "reconcile failed (exit $?); retrying in ${INTERVAL}s"
+  date +%s > "$HEARTBEAT" 2>/dev/null || log "cannot write the heartbeat $HEARTBEAT"
   # Sleep in the background so a signal interrupts the wait at once.
   sleep "$INTERVAL" &
   SLEEPER=$!
