@@ -90,8 +90,11 @@ export interface RealNodesControlPlane {
     address: string;
 }
 
+/** The binaries the control plane runs (kube-scheduler only with real nodes). */
+export type ControlPlaneBinaries = Pick<LabBinaries, "etcd" | "kubeApiserver" | "kubeControllerManager" | "kubectl" | "kubeScheduler">;
+
 /** Starts the daemons and waits until the API server is ready and the default ServiceAccount exists. */
-export async function startCluster(work: string, bins: LabBinaries, log: (l: string) => void, running: Daemons, realNodes?: RealNodesControlPlane): Promise<Cluster> {
+export async function startCluster(work: string, bins: ControlPlaneBinaries, log: (l: string) => void, running: Daemons, realNodes?: RealNodesControlPlane): Promise<Cluster> {
     const certs = path.join(work, "pki");
     const logs = path.join(work, "logs");
     fs.mkdirSync(logs, { recursive: true });

@@ -9,6 +9,8 @@ import * as path from "node:path";
 import { run } from "../lib/proc";
 import { CGROUP_FS } from "./node";
 
+const KUBELET_SYSCTLS = ["vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops", "kernel/keys/root_maxkeys", "kernel/keys/root_maxbytes"];
+
 export type MachineState = Record<string, string>;
 
 const noCounters = (text: string) => text.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.replace(/\[\d+:\d+\]/g, "[0:0]")).join("\n");
@@ -39,6 +41,8 @@ export function machineState(prefix: string, tempPrefix: string): MachineState {
         "the lab's network namespaces": run(["ip", "netns", "list"], { allowFail: true }).stdout.split("\n").filter((l) => l.startsWith(prefix)).join("\n"),
         "/etc/netns entries of the lab": (fs.existsSync("/etc/netns") ? fs.readdirSync("/etc/netns") : []).filter((n) => n.startsWith(prefix)).join("\n"),
         "mounts of the lab's dirs": fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(tempPrefix)).join("\n"),
+        // The global sysctls a kubelet sets at start (lab/nodes/node.sh keeps it from it).
+        "kernel and vm sysctls the kubelet sets": KUBELET_SYSCTLS.map((k) => `${k}=${fs.readFileSync(`/proc/sys/${k}`, "utf8").trim()}`).join("\n"),
         "/sys/fs/bpf": fs.existsSync("/sys/fs/bpf") ? fs.readdirSync("/sys/fs/bpf").sort().join("\n") : "(none)",
     };
 }

@@ -21,7 +21,22 @@ mount --bind "$dir/opt" /opt
 mount --bind "$dir/hosts" /etc/hosts
 mount --bind "$dir/resolv.conf" /etc/resolv.conf
 hostname "$name"
+# The kubelet writes vm.overcommit_memory, kernel.panic and kernel.panic_on_oops (global sysctls,
+# not per namespace) unless they already hold its values. This mount namespace shows it those
+# values (read-only files bound over the /proc/sys entries), so the machine's stay as they are.
+mkdir -p "$dir/sysctl"
+for kv in vm/overcommit_memory=1 vm/panic_on_oom=0 kernel/panic=10 kernel/panic_on_oops=1 \
+    kernel/keys/root_maxkeys=1000000 kernel/keys/root_maxbytes=25000000; do
+    k=${kv%%=*}
+    v=${kv#*=}
+    [ "$(cat "/proc/sys/$k")" = "$v" ] && continue
+    f="$dir/sysctl/$(echo "$k" | tr / .)"
+    echo "$v" >"$f"
+    mount --bind -o ro "$f" "/proc/sys/$k"
+done
 mkdir -p /run/containerd /var/lib/kubelet /var/lib/cni /var/log/pods
+# containerd's temporary mounts (image unpacking) go to the node's dir, not the machine's /tmp.
+export TMPDIR="$dir/tmp"
 
 pids=""
 stop() {

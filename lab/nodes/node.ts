@@ -131,6 +131,8 @@ serializeImagePulls: false
 syncFrequency: 10s
 nodeStatusUpdateFrequency: 5s
 shutdownGracePeriod: 0s
+# Root here lacks CAP_SYS_RESOURCE: the default -999 can't be set (and would only be logged).
+oomScoreAdj: 0
 `;
 }
 
@@ -144,6 +146,7 @@ healthzBindAddress: 127.0.0.1:10256
 metricsBindAddress: 127.0.0.1:10249
 # The machine's conntrack table is not the lab's: leave its size and timeouts alone.
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+oomScoreAdj: 0
 `;
 }
 
@@ -233,7 +236,7 @@ export interface RunningNode {
  */
 export function startNode(work: string, certDir: string, node: NodeDef, net: ClusterNet, bins: NodeBinaries, daemons: Daemons, hosts: string): RunningNode {
     const dir = path.join(work, node.name);
-    for (const d of ["etc/cni", "etc/pki", "run", "var-lib", "var-log", "opt", "log", "bin", "containerd"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
+    for (const d of ["etc/cni", "etc/pki", "run", "var-lib", "var-log", "opt", "log", "bin", "containerd", "tmp"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
     const pki = path.join(dir, "etc", "pki");
     for (const f of ["ca.crt", "ca.key"]) fs.copyFileSync(path.join(certDir, f), path.join(pki, f));
     makeCertificate(pki, "kubelet", `/CN=${node.name}`, [node.ip]);

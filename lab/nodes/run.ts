@@ -19,8 +19,8 @@ import { checkRootLinux, COREDNS_VERSION, ensureCoreDNS, ensureSystemTools } fro
 import { exec, hasCommand, LabError, ROOT, run, sleep, waitFor, withTimeout } from "../lib/proc";
 import { CheckLog } from "../lib/report";
 import { LabSession } from "../lib/session";
-import { ensureLabBinaries, type LabBinaries } from "../deploy/build";
-import { kubesprayDnsObjects, PORTS, seedCluster, SERVICE_CIDR, startCluster, type Cluster } from "../deploy/cluster";
+import { buildSpecs, ensureLabBinaries } from "../deploy/build";
+import { PORTS, seedCluster, SERVICE_CIDR, startCluster, type Cluster, type ControlPlaneBinaries } from "../deploy/cluster";
 import { docsOf, engine, readStackConfig, runPlan, type Cfg } from "../deploy/engine";
 import { toolBin } from "../tailscale/build";
 import { VERSIONS } from "../tailscale/config";
@@ -40,23 +40,36 @@ const PAUSE_C = path.join(ROOT, "lab", "nodes", "pause.c");
 const log = new CheckLog();
 const info = (l: string) => log.info(l);
 
-interface Bins extends LabBinaries {
+interface Bins extends ControlPlaneBinaries {
+    kubelet: string;
+    kubeProxy: string;
     coredns: string;
-    tailscaled: string;
-    tailscale: string;
-    containerboot: string;
+    /** The Tailscale image's three (absent: the image, the client pods and the check are left out, with --stop-after nodes only). */
+    tailscaled?: string;
+    tailscale?: string;
+    containerboot?: string;
 }
 
-/** Every binary: the deploy lab's (with kubelet, kube-proxy, kube-scheduler), CoreDNS, and the Tailscale image's three. */
-function binaries(): Bins {
-    const lab = ensureLabBinaries(info);
-    for (const r of lab.results) info(`${r.name}@${r.version}: ${r.built ? `built in ${r.seconds} s` : "cached"}`);
+/** The cluster's binaries (etcd and the kubernetes module's six), CoreDNS, and the Tailscale image's three. */
+function binaries(requireTailscale: boolean): Bins {
+    const specs = buildSpecs().filter((s) => s.name === "etcd" || s.name === "kubernetes");
+    const b: Record<string, string> = {};
+    for (const spec of specs) {
+        const r = ensureGoBuild(spec, info);
+        info(`${spec.name}@${spec.version}: ${r.built ? `built in ${Math.round(r.seconds)} s` : "cached"}`);
+        Object.assign(b, r.bins);
+    }
     const coredns = ensureCoreDNS(info);
     const containerboot = ensureGoBuild({ name: "containerboot", version: VERSIONS.tailscale, binaries: { containerboot: "tailscale.com/cmd/containerboot" } }, info).bins.containerboot!;
     const tailscaled = toolBin("tailscaled");
     const tailscale = toolBin("tailscale");
-    for (const b of [tailscaled, tailscale]) if (!fs.existsSync(b)) throw new LabError(`${b} is missing: npm run lab:tailscale -- --build-only builds it`);
-    return { ...lab, coredns, tailscaled, tailscale, containerboot };
+    const haveTailscale = [tailscaled, tailscale].every((f) => fs.existsSync(f));
+    if (!haveTailscale && requireTailscale) throw new LabError(`${tailscaled} or ${tailscale} is missing: npm run lab:tailscale -- --build-only builds them`);
+    return {
+        etcd: b.etcd!, kubeApiserver: b["kube-apiserver"]!, kubeControllerManager: b["kube-controller-manager"]!, kubectl: b.kubectl!,
+        kubeScheduler: b["kube-scheduler"]!, kubelet: b.kubelet!, kubeProxy: b["kube-proxy"]!, coredns,
+        ...(haveTailscale ? { tailscaled, tailscale, containerboot } : {}),
+    };
 }
 
 /** The images: the plan's list for the stack, the check's probe image, the pause image, the cluster's CoreDNS. */
@@ -75,7 +88,7 @@ function imageSpecs(work: string, bins: Bins, planImages: string[]): ImageSpec[]
         },
         "tailscale/tailscale:v1.102.3": {
             ref: "tailscale/tailscale:v1.102.3",
-            entries: [...busybox, ...(["containerboot", "tailscaled", "tailscale"] as const).map((b) => ({ path: `usr/local/bin/${b}`, copyFrom: bins[b], mode: 0o755 }))],
+            entries: [...busybox, ...(["containerboot", "tailscaled", "tailscale"] as const).map((b) => ({ path: `usr/local/bin/${b}`, copyFrom: bins[b] ?? "(not built)", mode: 0o755 }))],
             entrypoint: ["/usr/local/bin/containerboot"],
             differs: "upstream: tailscale/alpine-base with containerboot, tailscaled and tailscale of v1.102.3; lab: the same three built from tailscale.com v1.102.3 (CGO off), containerboot the entrypoint, on Debian's static busybox instead of Alpine (no iptables/nft tools inside)",
         },
@@ -215,7 +228,7 @@ async function cluster(session: LabSession, work: string, planImages: string[]):
     const images = path.join(work, "images");
     fs.mkdirSync(images);
     const probeImage = "tailscale/tailscale:v1.102.3";
-    const specs = imageSpecs(images, bin, [...new Set([...planImages, probeImage])]);
+    const specs = imageSpecs(images, bin, [...new Set([...planImages, ...(bin.tailscaled ? [probeImage] : [])])]);
     const built = specs.map((s) => ({ spec: s, ...buildImage(s, images) }));
     for (const b of built) info(`image ${b.spec.ref} (${normalizeRef(b.spec.ref)}): layer sha256:${b.digest.slice(0, 12)}; ${b.spec.differs}`);
 
@@ -289,38 +302,105 @@ async function main(): Promise<number> {
     if (!fs.existsSync(path.join("/usr/lib/cni", "bridge"))) throw new LabError("the CNI reference plugins are missing: apt-get install containernetworking-plugins");
     if (!hasCommand("clang-19")) throw new LabError("clang-19 is missing (it builds the pause image): apt-get install clang-19");
     console.log("== binaries (built once, cached by version outside the repo)");
-    bin = binaries();
-    if (argv.includes("--build-only")) return 0;
+    const stopAfter = argv.includes("--stop-after") ? argv[argv.indexOf("--stop-after") + 1] : undefined;
+    bin = binaries(stopAfter !== "nodes");
+    if (argv.includes("--build-only")) {
+        ensureLabBinaries(info);
+        return 0;
+    }
 
     const start = Date.now();
-    const session = LabSession.open({ prefix: PREFIX, tempPrefix: TEMP_PREFIX });
-    // A killed run's cgroups (its pods' processes are in them, outside every namespace the session removes).
-    for (const cg of labCgroups(PREFIX)) {
-        const root = `/${path.basename(cg)}`;
-        if (cgroupTree(root).length) removeCgroupRoot(root);
+    // A run killed with SIGKILL once its nodes are up (a child run of this lab): what it leaves is
+    // removed by the next run's start, and the machine is then as it was before the killed run.
+    let killedBefore: ReturnType<typeof machineState> | undefined;
+    if (!argv.includes("--hold") && !argv.includes("--no-kill-test")) {
+        // An earlier run's leftovers first (a --keep run's), so the snapshot is the machine's own.
+        LabSession.open({ prefix: PREFIX, tempPrefix: TEMP_PREFIX }).close();
+        removeLeftovers();
+        killedBefore = machineState(PREFIX, TEMP_PREFIX);
+        const killed = await killedRun();
+        log.check("a run killed with SIGKILL once its nodes are Ready", killed.ok, killed.detail);
     }
-    if (session.removed.length) info(`removed a killed run's leftovers: ${session.removed.join(", ")}`);
+    const session = LabSession.open({ prefix: PREFIX, tempPrefix: TEMP_PREFIX });
+    const removed = [...session.removed, ...removeLeftovers()];
+    if (removed.length) info(`removed a killed run's leftovers: ${removed.join(", ")}`);
     const before = machineState(PREFIX, TEMP_PREFIX);
+    if (killedBefore) {
+        const d = machineDiff(killedBefore, before);
+        for (const k of Object.keys(killedBefore)) log.check(`after a killed run and the next start: the machine is as before: ${k}`, !d.includes(k), d.includes(k) ? "differs" : "identical");
+    }
     const work = session.tempDir();
     let code = 1;
     try {
-        code = await stages(session, work);
+        code = await stages(session, work, stopAfter);
     } catch (e) {
         log.check("the lab's run completes", false, (e as Error).message.split("\n").slice(0, 6).join(" | "));
     }
+    if (argv.includes("--hold")) {
+        // The killed-run test's child: hold everything running until killed.
+        console.log("HOLDING");
+        await new Promise(() => undefined);
+    }
     if (argv.includes("--keep")) {
         session.keep();
-        info(`kept ${work}`);
+        info(`kept ${work} and the namespaces (the next run removes them); the machine checks are left out`);
+        session.close();
+    } else {
+        session.close();
+        const after = machineState(PREFIX, TEMP_PREFIX);
+        const diff = machineDiff(before, after);
+        for (const k of Object.keys(before)) log.check(`the machine is untouched: ${k}`, !diff.includes(k), diff.includes(k) ? "differs after the run" : "identical before and after");
     }
-    session.close();
-    const after = machineState(PREFIX, TEMP_PREFIX);
-    const diff = machineDiff(before, after);
-    for (const k of Object.keys(before)) log.check(`the machine is untouched: ${k}`, !diff.includes(k), diff.includes(k) ? "differs after the run" : "identical before and after");
     console.log(`\n${log.summary()} (${Math.round((Date.now() - start) / 1000)} s)`);
     return log.failed === 0 ? code : 1;
 }
 
-async function stages(session: LabSession, work: string): Promise<number> {
+/**
+ * What a killed run leaves outside its namespaces, removed: processes started from its temp dir
+ * (the machine-side API relay; the pods' processes, which live in the node's cgroups) and its cgroups.
+ * (Namespaces, /etc/netns entries and temp dirs are the session's: LabSession.open removes them.)
+ */
+function removeLeftovers(): string[] {
+    const removed: string[] = [];
+    for (const pid of fs.readdirSync("/proc").filter((f) => /^\d+$/.test(f) && Number(f) !== process.pid)) {
+        let cmd = "";
+        try {
+            cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+        } catch {
+            continue;
+        }
+        if (!cmd.includes(`/${TEMP_PREFIX}`) || cmd.includes("lab/nodes/run.ts")) continue;
+        try {
+            process.kill(Number(pid), "SIGKILL");
+            removed.push(`process ${pid} (${cmd.split("\0").slice(0, 2).join(" ")})`);
+        } catch {
+            /* gone */
+        }
+    }
+    for (const cg of labCgroups(PREFIX)) {
+        const root = `/${path.basename(cg)}`;
+        if (cgroupTree(root).length === 0) continue;
+        const left = removeCgroupRoot(root);
+        removed.push(`cgroups ${root}${left.length ? ` (left: ${left.join(", ")})` : ""}`);
+    }
+    return removed;
+}
+
+/** Starts this lab as a child (`--stop-after nodes --hold`), and SIGKILLs it once its nodes are Ready. */
+async function killedRun(): Promise<{ ok: boolean; detail: string }> {
+    const { spawn } = await import("node:child_process");
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "lab", "nodes", "run.ts"), "--stop-after", "nodes", "--hold"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += String(d)));
+    child.stderr.on("data", (d) => (out += String(d)));
+    const held = await waitFor(() => out.includes("HOLDING") || child.exitCode !== null, 300_000, 500);
+    const ready = held && out.includes("PASS  both nodes register and are Ready");
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    return { ok: !!ready, detail: ready ? `killed pid ${child.pid} with nodes, pods and the control plane running` : `the child run did not get its nodes Ready: ${out.split("\n").filter((l) => /FAIL|rror/.test(l)).slice(0, 3).join(" | ")}` };
+}
+
+async function stages(session: LabSession, work: string, stopAfter: string | undefined): Promise<number> {
     const plan = runPlan(STACK, path.join(work, "plan"));
     const planDoc = JSON.parse(fs.readFileSync(path.join(plan.dir, "plan.json"), "utf8")) as { summary: { images: Array<{ image: string }> } };
     const planImages = planDoc.summary.images.map((i) => i.image);
@@ -333,6 +413,7 @@ async function stages(session: LabSession, work: string): Promise<number> {
     const nld = podsOf(c, "kube-system", "k8s-app=nodelocaldns");
     log.check("a pod whose image the lab did not import does not start (NodeLocal DNSCache's k8s-dns-node-cache)", nld.length === 2 && nld.every((p) => !p.ready && /ErrImage|ImagePull/.test(p.reason)), nld.map((p) => `${p.name}@${p.node} ${p.reason || p.phase}`).join(", "));
 
+    if (stopAfter === "nodes") return 0;
     // 1. Before up: the three clients on node2 fail; the check sees the hairpin fault.
     const clients = await startClients(c, node2, probeImage);
     const pre = await clients.probe();
@@ -344,7 +425,8 @@ async function stages(session: LabSession, work: string): Promise<number> {
 
     // 2. pulumi up (the real engine), timing each client's first success.
     const cfg = readStackConfig(STACK);
-    const { stack } = await engine(path.join(work, "engine"), c, STACK, bin, cfg as { plain: Cfg; secretKeys: string[] }, async () => {
+    const engineBins = ensureLabBinaries(info);
+    const { stack } = await engine(path.join(work, "engine"), c, STACK, engineBins, cfg as { plain: Cfg; secretKeys: string[] }, async () => {
         const { runDefaultProgram } = await import("../../program/main");
         return runDefaultProgram();
     });
