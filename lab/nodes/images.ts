@@ -186,9 +186,10 @@ export function iptablesEntries(): RootEntry[] {
     for (const f of fs.readdirSync(extDir).filter((f) => f.endsWith(".so"))) {
         entries.push(...withLibraries(path.join(extDir, f)).filter((e) => !("copyFrom" in e) || !entries.some((x) => x.path === e.path)));
     }
+    // The names both Debian and Alpine install: iptables-nft, iptables-nft-save, iptables-legacy-restore, ...
     for (const flavour of ["nft", "legacy"] as const) {
-        for (const tool of ["iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore"]) {
-            entries.push({ path: `usr/sbin/${tool}-${flavour}`, symlink: `xtables-${flavour}-multi` });
+        for (const family of ["iptables", "ip6tables"]) {
+            for (const suffix of ["", "-save", "-restore"]) entries.push({ path: `usr/sbin/${family}-${flavour}${suffix}`, symlink: `xtables-${flavour}-multi` });
         }
     }
     for (const tool of ["iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore"]) {

@@ -11,6 +11,7 @@
  * `N passed, N failed`. See docs/deploying.md ("Real nodes").
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { attachToLan, buildHairpin, LAN, natRules, REGISTRY, WEB_PORT } from "../hairpin";
 import { describe, httpGet, served, startDnsStub } from "../lib/agent-client";
@@ -22,7 +23,6 @@ import { LabSession } from "../lib/session";
 import { buildSpecs, ensureLabBinaries } from "../deploy/build";
 import { PORTS, seedCluster, SERVICE_CIDR, startCluster, type Cluster, type ControlPlaneBinaries } from "../deploy/cluster";
 import { docsOf, engine, readStackConfig, runPlan, type Cfg } from "../deploy/engine";
-import { toolBin } from "../tailscale/build";
 import { VERSIONS } from "../tailscale/config";
 import { buildImage, busyboxEntries, importedRefs, importImage, iptablesEntries, normalizeRef, type ImageSpec } from "./images";
 import { machineDiff, machineState, labCgroups } from "./machine";
@@ -60,11 +60,19 @@ function binaries(requireTailscale: boolean): Bins {
         Object.assign(b, r.bins);
     }
     const coredns = ensureCoreDNS(info);
+    // The Tailscale image's three, static (CGO off) as upstream's image has them: the Tailscale
+    // lab's own tailscaled and tailscale are built with cgo for the machine, so not reused here.
     const containerboot = ensureGoBuild({ name: "containerboot", version: VERSIONS.tailscale, binaries: { containerboot: "tailscale.com/cmd/containerboot" } }, info).bins.containerboot!;
-    const tailscaled = toolBin("tailscaled");
-    const tailscale = toolBin("tailscale");
-    const haveTailscale = [tailscaled, tailscale].every((f) => fs.existsSync(f));
-    if (!haveTailscale && requireTailscale) throw new LabError(`${tailscaled} or ${tailscale} is missing: npm run lab:tailscale -- --build-only builds them`);
+    let tailscaled: string | undefined;
+    let tailscale: string | undefined;
+    try {
+        const ts = ensureGoBuild({ name: "tailscale-static", version: VERSIONS.tailscale, binaries: { tailscaled: "tailscale.com/cmd/tailscaled", tailscale: "tailscale.com/cmd/tailscale" } }, info).bins;
+        tailscaled = ts.tailscaled;
+        tailscale = ts.tailscale;
+    } catch (e) {
+        if (requireTailscale) throw e;
+    }
+    const haveTailscale = !!tailscaled && !!tailscale;
     return {
         etcd: b.etcd!, kubeApiserver: b["kube-apiserver"]!, kubeControllerManager: b["kube-controller-manager"]!, kubectl: b.kubectl!,
         kubeScheduler: b["kube-scheduler"]!, kubelet: b.kubelet!, kubeProxy: b["kube-proxy"]!, coredns,
@@ -110,6 +118,8 @@ async function kexec(cluster: Cluster, ns: string, pod: string, argv: string[], 
     return exec([bin.kubectl, "--kubeconfig", cluster.kubeconfig, "-n", ns, "exec", pod, "--", ...argv], { allowFail: true, timeoutMs });
 }
 let bin: Bins;
+/** --keep: the run's namespaces, daemons, dir and cgroups stay (for a look); the next run removes them. */
+let keeping = false;
 
 interface Clients {
     /** Each client's GET of the external IP: whether it reached node1's backend, and what it saw. */
@@ -237,6 +247,7 @@ async function cluster(session: LabSession, work: string, planImages: string[]):
     for (const n of nodes) {
         fs.writeFileSync(path.join(n.dir, "resolv.conf"), `nameserver ${LAN.upstream}\n`);
         session.onCleanup(() => {
+            if (keeping) return;
             const left = removeCgroupRoot(n.def.cgroupRoot);
             if (left.length) process.stderr.write(`cgroups left: ${left.join(", ")}\n`);
         });
@@ -329,7 +340,11 @@ async function main(): Promise<number> {
         const d = machineDiff(killedBefore, before);
         for (const k of Object.keys(killedBefore)) log.check(`after a killed run and the next start: the machine is as before: ${k}`, !d.includes(k), d.includes(k) ? "differs" : "identical");
     }
-    const work = session.tempDir();
+    // The run's dir: removed at the end unless --keep (then the next run's start removes it).
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), TEMP_PREFIX));
+    session.onCleanup(() => {
+        if (!keeping) fs.rmSync(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 500 });
+    });
     let code = 1;
     try {
         code = await stages(session, work, stopAfter);
@@ -342,6 +357,7 @@ async function main(): Promise<number> {
         await new Promise(() => undefined);
     }
     if (argv.includes("--keep")) {
+        keeping = true;
         session.keep();
         info(`kept ${work} and the namespaces (the next run removes them); the machine checks are left out`);
         session.close();
