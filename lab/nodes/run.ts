@@ -14,7 +14,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { attachToLan, buildHairpin, LAN, natRules, REGISTRY, WEB_PORT } from "../hairpin";
-import { describe, httpGet, served, startDnsStub } from "../lib/agent-client";
+import { agentArgv, describe, served, startDnsStub, type HttpResult } from "../lib/agent-client";
 import { ensureGoBuild } from "../lib/gobuild";
 import { checkRootLinux, COREDNS_VERSION, ensureCoreDNS, ensureSystemTools } from "../lib/prereqs";
 import { exec, hasCommand, LabError, ROOT, run, sleep, waitFor, withTimeout } from "../lib/proc";
@@ -122,8 +122,8 @@ let bin: Bins;
 let keeping = false;
 
 interface Clients {
-    /** Each client's GET of the external IP: whether it reached node1's backend, and what it saw. */
-    probe(): Promise<Record<ClientName, { ok: boolean; detail: string }>>;
+    /** Each client's GET of `host` (default the external IP): whether it reached node1's backend, and what it saw. */
+    probe(host?: string): Promise<Record<ClientName, { ok: boolean; detail: string }>>;
 }
 type ClientName = "pod" | "hostNetwork pod" | "node2's namespace";
 const CLIENTS: ClientName[] = ["pod", "hostNetwork pod", "node2's namespace"];
@@ -144,22 +144,26 @@ async function startClients(cluster: Cluster, node2: RunningNode, image: string)
     }
     const w = cluster.kubectl(["-n", "default", "wait", "--for=condition=Ready", "pod/client-pod", "pod/client-hostnet", "--timeout=120s"], undefined, 130_000);
     if (w.code !== 0) throw new LabError(`client pods not Ready: ${w.stderr.trim()}`);
-    const url = `http://${REGISTRY.external}:${WEB_PORT}/`;
-    const fromPod = async (name: string) => {
-        const r = await kexec(cluster, "default", name, ["wget", "-q", "-O-", "-T", "3", url], 15_000);
-        const s = r.code === 0 ? (() => {
+    const fromPod = async (name: string, host: string) => {
+        // busybox nc (as the check's probes): Debian's static busybox wget crashes (SIGSEGV) in getaddrinfo.
+        const r = await kexec(cluster, "default", name, ["sh", "-c", `printf 'GET / HTTP/1.0\\r\\nHost: ${host}\\r\\n\\r\\n' | nc -w 3 ${host} ${WEB_PORT}`], 15_000);
+        const body = r.stdout.split(/\r?\n\r?\n/).slice(1).join("\n").trim();
+        const s = r.code === 0 && body ? (() => {
             try {
-                return JSON.parse(r.stdout) as { server: string; local: string };
+                return JSON.parse(body) as { server: string; local: string };
             } catch {
                 return undefined;
             }
         })() : undefined;
-        return { ok: s?.server === "node1", detail: s ? `HTTP 200 from ${s.server} (${s.local})` : (r.stderr.trim().split("\n").pop() ?? `exit ${r.code}`) };
+        return { ok: s?.server === "node1", detail: s ? `HTTP 200 from ${s.server} (${s.local})` : `no answer (nc exit ${r.code}${r.stderr.trim() ? `: ${r.stderr.trim().split("\n").pop()}` : ""})` };
     };
     return {
-        probe: async () => {
-            const [p, h] = await Promise.all([fromPod("client-pod"), fromPod("client-hostnet")]);
-            const n = httpGet(node2.def.netns, url, 3000);
+        probe: async (host = REGISTRY.external) => {
+            const url = `http://${host}:${WEB_PORT}/`;
+            // Not httpGet (synchronous): the engine's inline program shares this event loop during up.
+            const [p, h, nr] = await Promise.all([fromPod("client-pod", host), fromPod("client-hostnet", host),
+                exec(agentArgv("http-get", url, 3000), { ns: node2.def.netns, timeoutMs: 15_000, allowFail: true })]);
+            const n = JSON.parse(nr.stdout.trim().split("\n").pop() || "{}") as HttpResult;
             return { pod: p, "hostNetwork pod": h, "node2's namespace": { ok: served(n)?.server === "node1", detail: describe(n) } };
         },
     };
@@ -168,7 +172,7 @@ async function startClients(cluster: Cluster, node2: RunningNode, image: string)
 /** `directpath check --stack <stack>` (the CLI, as a user runs it) against the lab's cluster. */
 async function directpathCheck(cluster: Cluster, stack: string): Promise<{ code: number; hairpin: string; overlay: string; out: string }> {
     const r = await exec([process.execPath, "--import", "tsx", path.join(ROOT, "check", "cli.ts"), "--stack", stack, "--kubeconfig", cluster.kubeconfig, "--json", "--timeout", "90"],
-        { allowFail: true, timeoutMs: LIMITS.checkMs, cwd: ROOT, env: { ...process.env, KUBECONFIG: cluster.kubeconfig } });
+        { allowFail: true, timeoutMs: LIMITS.checkMs, cwd: ROOT, env: { ...process.env, KUBECONFIG: cluster.kubeconfig, PATH: `${path.dirname(bin.kubectl)}:${process.env.PATH ?? ""}` } });
     let hairpin = "?";
     let overlay = "?";
     let evidence = "";
@@ -314,7 +318,7 @@ async function main(): Promise<number> {
     if (!hasCommand("clang-19")) throw new LabError("clang-19 is missing (it builds the pause image): apt-get install clang-19");
     console.log("== binaries (built once, cached by version outside the repo)");
     const stopAfter = argv.includes("--stop-after") ? argv[argv.indexOf("--stop-after") + 1] : undefined;
-    bin = binaries(stopAfter !== "nodes");
+    bin = binaries(stopAfter !== "nodes" || argv.includes("--build-only"));
     if (argv.includes("--build-only")) {
         ensureLabBinaries(info);
         return 0;
@@ -432,6 +436,8 @@ async function stages(session: LabSession, work: string, stopAfter: string | und
     if (stopAfter === "nodes") return 0;
     // 1. Before up: the three clients on node2 fail; the check sees the hairpin fault.
     const clients = await startClients(c, node2, probeImage);
+    const base = await clients.probe(REGISTRY.internal);
+    for (const name of CLIENTS) log.check(`baseline: ${name} on node2 -> ${REGISTRY.internal}:${WEB_PORT} (the internal address) reaches node1's backend`, base[name].ok, base[name].detail);
     const pre = await clients.probe();
     for (const name of CLIENTS) log.check(`before up: ${name} on node2 -> ${REGISTRY.external}:${WEB_PORT} fails (hairpin NAT)`, !pre[name].ok, pre[name].detail);
     const natBefore = natRules(node2.def.netns);
@@ -439,6 +445,7 @@ async function stages(session: LabSession, work: string, stopAfter: string | und
     const chk1 = await directpathCheck(c, STACK);
     log.check("before up: directpath check --stack local-iptables runs its probe pods, reports hairpin present and exits 1", chk1.code === 1 && chk1.hairpin === "present", `exit ${chk1.code}, hairpin ${chk1.hairpin}, overlay ${chk1.overlay}${chk1.code === 1 ? "" : `: ${chk1.out.replace(/\s+/g, " ").slice(-400)}`}`);
 
+    if (stopAfter === "before-up") return 0;
     // 2. pulumi up (the real engine), timing each client's first success.
     const cfg = readStackConfig(STACK);
     const engineBins = ensureLabBinaries(info);
@@ -484,7 +491,6 @@ async function stages(session: LabSession, work: string, stopAfter: string | und
     for (const name of CLIENTS) log.check(`after up: ${name} on node2 -> ${REGISTRY.external}:${WEB_PORT} reaches node1's backend`, post[name].ok, `${post[name].detail}${cured[name] !== undefined ? `; first success ${cured[name]!.toFixed(1)} s after up started` : ""}`);
     const timings = Object.fromEntries(CLIENTS.map((n) => [n, cured[n]]));
     info(`timings (s from pulumi up start to first success): ${JSON.stringify(timings)}`);
-    fs.writeFileSync(path.join(ROOT, "bench", "results", "nodes-lab-timings.json.tmp"), JSON.stringify({ stack: STACK, at: new Date().toISOString(), secondsFromUpStart: timings }, null, 2) + "\n");
     const chk2 = await directpathCheck(c, STACK);
     log.check("after up: directpath check reports hairpin absent and exits 0", chk2.code === 0 && chk2.hairpin === "absent", `exit ${chk2.code}, hairpin ${chk2.hairpin}, overlay ${chk2.overlay}${chk2.code === 0 ? "" : `: ${chk2.out.replace(/\s+/g, " ").slice(-400)}`}`);
 
