@@ -142,13 +142,15 @@ export function buildImage(spec: ImageSpec, work: string): { archive: string; di
 
 // ---- the root filesystems ----
 
-/** The machine's static busybox (Debian's busybox-static) with a link per applet, and the files a shell expects. */
+/**
+ * The machine's busybox (Debian's) with the C libraries it loads and a link per applet, and the
+ * files a shell expects. Not Debian's busybox-static: its wget crashes (SIGSEGV) in getaddrinfo.
+ */
 export function busyboxEntries(busybox = "/bin/busybox"): RootEntry[] {
-    const file = run(["file", "-L", busybox], { allowFail: true }).stdout;
-    if (!/statically linked/.test(file)) throw new LabError(`${busybox} is not a static busybox (install Debian's busybox-static): ${file.trim()}`);
+    if (!fs.existsSync(busybox)) throw new LabError(`${busybox} is missing: apt-get install busybox`);
     const applets = run([busybox, "--list-full"]).stdout.split("\n").map((l) => l.trim()).filter(Boolean);
     return [
-        { path: "bin/busybox", copyFrom: busybox, mode: 0o755 },
+        ...withLibraries(busybox).map((e) => (e.path === busybox.slice(1) ? { ...e, path: "bin/busybox" } : e)),
         ...applets.filter((a) => a !== "bin/busybox").map((a) => ({ path: a, symlink: "/bin/busybox" })),
         { path: "etc/passwd", content: "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n" },
         { path: "etc/group", content: "root:x:0:\nnogroup:x:65534:\n" },

@@ -88,17 +88,17 @@ function imageSpecs(work: string, bins: Bins, planImages: string[]): ImageSpec[]
     const known: Record<string, ImageSpec> = {
         "docker.io/rancher/klipper-lb:v0.4.17": {
             ref: "docker.io/rancher/klipper-lb:v0.4.17", entries: iptablesEntries(), cmd: ["sh"],
-            differs: "upstream: Alpine with iptables (nft and legacy) and klipper-lb's entry script; lab: Debian's iptables 1.8.9 (xtables-nft-multi and xtables-legacy-multi with their libraries and extensions) on Debian's static busybox; no entry script (the DaemonSet sets its command)",
+            differs: "upstream: Alpine with iptables (nft and legacy) and klipper-lb's entry script; lab: Debian's iptables 1.8.9 (xtables-nft-multi and xtables-legacy-multi with their libraries and extensions) on Debian's busybox and glibc; no entry script (the DaemonSet sets its command)",
         },
         "busybox:1.37.0": {
             ref: "busybox:1.37.0", entries: busybox, cmd: ["sh"],
-            differs: "upstream: busybox 1.37.0; lab: Debian's static busybox (1.35.0), one link per applet",
+            differs: "upstream: busybox 1.37.0; lab: Debian's busybox (1.35.0) with the glibc it loads, one link per applet",
         },
         "tailscale/tailscale:v1.102.3": {
             ref: "tailscale/tailscale:v1.102.3",
             entries: [...busybox, ...(["containerboot", "tailscaled", "tailscale"] as const).map((b) => ({ path: `usr/local/bin/${b}`, copyFrom: bins[b] ?? "(not built)", mode: 0o755 }))],
             entrypoint: ["/usr/local/bin/containerboot"],
-            differs: "upstream: tailscale/alpine-base with containerboot, tailscaled and tailscale of v1.102.3; lab: the same three built from tailscale.com v1.102.3 (CGO off), containerboot the entrypoint, on Debian's static busybox instead of Alpine (no iptables/nft tools inside)",
+            differs: "upstream: tailscale/alpine-base with containerboot, tailscaled and tailscale of v1.102.3; lab: the same three built from tailscale.com v1.102.3 (CGO off), containerboot the entrypoint, on Debian's busybox and glibc instead of Alpine (no iptables/nft tools inside)",
         },
     };
     const specs: ImageSpec[] = [
@@ -145,7 +145,7 @@ async function startClients(cluster: Cluster, node2: RunningNode, image: string)
     const w = cluster.kubectl(["-n", "default", "wait", "--for=condition=Ready", "pod/client-pod", "pod/client-hostnet", "--timeout=120s"], undefined, 130_000);
     if (w.code !== 0) throw new LabError(`client pods not Ready: ${w.stderr.trim()}`);
     const fromPod = async (name: string, host: string) => {
-        // busybox nc (as the check's probes): Debian's static busybox wget crashes (SIGSEGV) in getaddrinfo.
+        // busybox nc, as the check's probes use.
         const r = await kexec(cluster, "default", name, ["sh", "-c", `printf 'GET / HTTP/1.0\\r\\nHost: ${host}\\r\\n\\r\\n' | nc -w 3 ${host} ${WEB_PORT}`], 15_000);
         const body = r.stdout.split(/\r?\n\r?\n/).slice(1).join("\n").trim();
         const s = r.code === 0 && body ? (() => {
