@@ -313,7 +313,9 @@ subjects: [{kind: ServiceAccount, name: default, namespace: kube-system}]
 async function main(): Promise<number> {
     const argv = process.argv.slice(2);
     checkRootLinux();
-    ensureSystemTools(info, ["socat", "containerd", "runc", "ctr", "nsenter", "unshare"]);
+    // Commands whose Debian package has their name (ctr comes with containerd).
+    ensureSystemTools(info, ["socat", "containerd", "runc"]);
+    for (const cmd of ["ctr", "nsenter", "unshare", "tar", "ldd"]) if (!hasCommand(cmd)) throw new LabError(`${cmd} is missing (containerd, util-linux, tar, libc-bin)`);
     if (!fs.existsSync(path.join("/usr/lib/cni", "bridge"))) throw new LabError("the CNI reference plugins are missing: apt-get install containernetworking-plugins");
     if (!hasCommand("clang-19")) throw new LabError("clang-19 is missing (it builds the pause image): apt-get install clang-19");
     console.log("== binaries (built once, cached by version outside the repo)");
