@@ -74,6 +74,18 @@ describe("node configs", () => {
     });
 });
 
+describe("node.sh", () => {
+    it("parses as POSIX sh and binds every machine path it needs over the node's own", async () => {
+        const { spawnSync } = await import("node:child_process");
+        const script = path.join(__dirname, "..", "lab", "nodes", "node.sh");
+        expect(spawnSync("sh", ["-n", script]).status).toBe(0);
+        const text = fs.readFileSync(script, "utf8");
+        for (const target of ["/run", "/var/lib", "/var/log", "/opt", "/etc/hosts", "/etc/resolv.conf"]) expect(text).toMatch(new RegExp(`mount --bind "\\$dir/[a-z.-]+" ${target.replace(/\//g, "\\/")}$`, "m"));
+        expect(text).toContain("mount --make-rprivate /");
+        for (const k of ["vm/overcommit_memory=1", "kernel/panic=10", "kernel/panic_on_oops=1"]) expect(text).toContain(k);
+    });
+});
+
 describe("binary cache reuse", () => {
     it("keeps the binaries an earlier build of the same name@version made with the same packages and flags", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dpn-reuse-test-"));
