@@ -14,6 +14,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, httpGet, served, startHttpServer, type HttpResult } from "./lib/agent-client";
+import type { Netns } from "./lib/netns";
 import type { LabSession } from "./lib/session";
 import { run } from "./lib/proc";
 
@@ -53,13 +54,7 @@ export async function buildHairpin(session: LabSession, logDir: string, backendP
         ["router", "lan0", LAN.router], ["node1", "eth0", LAN.node1], ["node2", "eth0", LAN.node2],
         ["dns", "eth0", LAN.dns], ["upstream", "eth0", LAN.upstream],
     ];
-    for (const [host, ifname, addr] of hosts) {
-        const port = `p-${host}`;
-        netns.veth(ns.lan, port, ns[host], ifname);
-        netns.ip(ns.lan, `link set ${port} master br0`, `link set ${port} up`);
-        netns.ip(ns[host], `addr add ${addr}/24 dev ${ifname}`, `link set ${ifname} up`);
-        if (host !== "router") netns.ip(ns[host], `route add default via ${LAN.router}`);
-    }
+    for (const [host, ifname, addr] of hosts) attachToLan(netns, ns.lan, `p-${host}`, ns[host], ifname, addr, host !== "router");
     // Router: holds the external IPs, forwards, DNATs external -> internal 1:1, and never SNATs.
     // (On loopback: the kernel may lack the dummy driver. DNAT happens before routing anyway.)
     netns.ip(ns.router, `addr add ${EXTERNAL.node1}/32 dev lo`, `addr add ${EXTERNAL.node2}/32 dev lo`);
@@ -88,6 +83,17 @@ export async function buildHairpin(session: LabSession, logDir: string, backendP
     });
     await startHttpServer(session.daemons, ns.node1, "node1", [...new Set([WEB_PORT, ...backendPorts])], path.join(logDir, "http-node1.log"));
     return { ns, logDir };
+}
+
+/**
+ * Plugs namespace `hostNs` into the LAN's bridge (bridge port `port`) as `ifname` with `addr`/24,
+ * routing everything through the router when `viaRouter`. The nodes lab adds its control plane so.
+ */
+export function attachToLan(netns: Netns, lanNs: string, port: string, hostNs: string, ifname: string, addr: string, viaRouter: boolean): void {
+    netns.veth(lanNs, port, hostNs, ifname);
+    netns.ip(lanNs, `link set ${port} master br0`, `link set ${port} up`);
+    netns.ip(hostNs, `addr add ${addr}/24 dev ${ifname}`, `link set ${ifname} up`);
+    if (viaRouter) netns.ip(hostNs, `route add default via ${LAN.router}`);
 }
 
 /** SYN-ACK counters on node2 by source (internal 192.168.10.100 / external 169.233.100.10). */

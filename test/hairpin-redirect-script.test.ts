@@ -46,6 +46,16 @@ describe("hairpin-redirect.sh: its functions, sourced with DIRECTPATH_LIB=1", ()
         const ports = ["1", "443", "65535", "65536", "0", "08", "abc", "", "-1"];
         expect(lib(ports.map((x) => `is_port '${x}' && echo yes || echo no`).join("\n"), shell)).toEqual(["yes", "yes", "yes", "no", "no", "no", "no", "no", "no"]);
     });
+    it.each(shells)("tool finds each flavour's commands by their installed names (iptables-nft-save), else xtables-<flavour>-multi (%s)", (...shell) => {
+        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "dp-tool-"));
+        try {
+            for (const f of ["iptables-nft", "iptables-nft-save", "iptables-nft-restore", "xtables-legacy-multi"]) fs.writeFileSync(path.join(bin, f), "#!/bin/sh\n", { mode: 0o755 });
+            const out = lib(`PATH='${bin}'\nfor t in iptables iptables-save iptables-restore; do tool nft $t; tool legacy $t; done`, shell);
+            expect(out).toEqual(["iptables-nft", "xtables-legacy-multi iptables", "iptables-nft-save", "xtables-legacy-multi iptables-save", "iptables-nft-restore", "xtables-legacy-multi iptables-restore"]);
+        } finally {
+            fs.rmSync(bin, { recursive: true, force: true });
+        }
+    });
     it.each(shells)("lookup falls back to nslookup and reads both busybox output formats (%s)", (...shell) => {
         const out = lib([
             "getent() { return 2; }",

@@ -3,7 +3,8 @@
  * go.mod + committed go.sum) into the shared binary cache (lab/lib/gobuild.ts):
  *
  * - etcd v3.5.35 and kube-apiserver, kube-controller-manager, kubectl v1.33.13: the API server the
- *   real engine deploys to;
+ *   real engine deploys to; kube-scheduler, kubelet and kube-proxy of the same build for the nodes
+ *   lab's real nodes (lab/nodes/);
  * - the Pulumi CLI v3.248.0 (the version of the @pulumi/pulumi dev dependency);
  * - the Pulumi Kubernetes provider. The Go proxy here serves one version of its module, the
  *   pseudo-version below (the code of about 4.24-4.25); the npm SDK (@pulumi/kubernetes, see
@@ -72,6 +73,10 @@ export function buildSpecs(): GoBuildSpec[] {
                 "kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver",
                 "kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
                 kubectl: "k8s.io/kubernetes/cmd/kubectl",
+                // The nodes lab's real nodes (lab/nodes/): one build of the module for all six.
+                "kube-scheduler": "k8s.io/kubernetes/cmd/kube-scheduler",
+                kubelet: "k8s.io/kubernetes/cmd/kubelet",
+                "kube-proxy": "k8s.io/kubernetes/cmd/kube-proxy",
             },
             ldflags: k8sLdflags(KUBERNETES_VERSION),
         },
@@ -99,6 +104,9 @@ export interface LabBinaries {
     kubeApiserver: string;
     kubeControllerManager: string;
     kubectl: string;
+    kubeScheduler: string;
+    kubelet: string;
+    kubeProxy: string;
     pulumi: string;
     provider: string;
     providerVersion: string;
@@ -119,6 +127,9 @@ export function ensureLabBinaries(log: (line: string) => void): LabBinaries {
         kubeApiserver: bins["kube-apiserver"]!,
         kubeControllerManager: bins["kube-controller-manager"]!,
         kubectl: bins.kubectl!,
+        kubeScheduler: bins["kube-scheduler"]!,
+        kubelet: bins.kubelet!,
+        kubeProxy: bins["kube-proxy"]!,
         pulumi: bins.pulumi!,
         provider: bins["pulumi-resource-kubernetes"]!,
         providerVersion: sdkPluginVersion(),

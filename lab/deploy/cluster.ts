@@ -12,7 +12,7 @@ import type { LabBinaries } from "./build";
 import type { NodeSpec } from "./kubelet";
 
 /** Loopback ports no other lab uses. */
-export const PORTS = { etcdClient: 23790, etcdPeer: 23800, apiserver: 16443, controllerManager: 16444 } as const;
+export const PORTS = { etcdClient: 23790, etcdPeer: 23800, apiserver: 16443, controllerManager: 16444, scheduler: 16445 } as const;
 export const SERVICE_CIDR = "10.233.0.0/18";
 
 export interface Cluster {
@@ -27,11 +27,14 @@ function openssl(args: string[], cwd: string): void {
     if (r.status !== 0) throw new LabError(`openssl ${args.join(" ")} failed: ${r.stderr}`);
 }
 
-/** A CA, the API server's serving certificate, an admin client certificate and the service-account key pair. */
-export function makeCertificates(dir: string): void {
+/**
+ * A CA, the API server's serving certificate (also for `extraIps`: the nodes lab's control-plane
+ * address), an admin client certificate and the service-account key pair.
+ */
+export function makeCertificates(dir: string, extraIps: readonly string[] = []): void {
     fs.mkdirSync(dir, { recursive: true });
     openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=directpath-deploy-lab-ca"], dir);
-    fs.writeFileSync(path.join(dir, "server.ext"), "subjectAltName=IP:127.0.0.1,IP:10.233.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\nextendedKeyUsage=serverAuth\n");
+    fs.writeFileSync(path.join(dir, "server.ext"), `subjectAltName=IP:127.0.0.1,IP:10.233.0.1,${extraIps.map((ip) => `IP:${ip},`).join("")}DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\nextendedKeyUsage=serverAuth\n`);
     fs.writeFileSync(path.join(dir, "client.ext"), "extendedKeyUsage=clientAuth\n");
     for (const [name, subj, ext] of [["apiserver", "/CN=kube-apiserver", "server.ext"], ["admin", "/O=system:masters/CN=deploy-lab-admin", "client.ext"]] as const) {
         openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subj], dir);
@@ -41,7 +44,22 @@ export function makeCertificates(dir: string): void {
     openssl(["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"], dir);
 }
 
-export function writeKubeconfig(file: string, certDir: string): void {
+/**
+ * One more certificate from the run's CA: `<name>.crt`/`<name>.key`, a client certificate for
+ * `subject` (`/O=system:nodes/CN=system:node:node1`), or a serving one when `ips` are given.
+ */
+export function makeCertificate(dir: string, name: string, subject: string, ips: readonly string[] = []): void {
+    if (!/^[a-z0-9-]+$/.test(name)) throw new LabError(`certificate name ${JSON.stringify(name)}: lower-case letters, digits and - only`);
+    const ext = `${name}.ext`;
+    fs.writeFileSync(path.join(dir, ext), ips.length
+        ? `subjectAltName=${ips.map((ip) => `IP:${ip}`).join(",")}\nextendedKeyUsage=serverAuth\n`
+        : "extendedKeyUsage=clientAuth\n");
+    openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject], dir);
+    openssl(["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", "-extfile", ext], dir);
+}
+
+/** A kubeconfig for `user` (its `<user>.crt`/`.key` in `certDir`; default the admin) at `server`. */
+export function writeKubeconfig(file: string, certDir: string, server = `https://127.0.0.1:${PORTS.apiserver}`, user = "admin"): void {
     const b64 = (f: string) => fs.readFileSync(path.join(certDir, f)).toString("base64");
     fs.writeFileSync(file, [
         "apiVersion: v1",
@@ -49,10 +67,10 @@ export function writeKubeconfig(file: string, certDir: string): void {
         "current-context: deploy-lab",
         "clusters:",
         `- name: deploy-lab`,
-        `  cluster: {server: "https://127.0.0.1:${PORTS.apiserver}", certificate-authority-data: ${b64("ca.crt")}}`,
+        `  cluster: {server: "${server}", certificate-authority-data: ${b64("ca.crt")}}`,
         "users:",
         `- name: admin`,
-        `  user: {client-certificate-data: ${b64("admin.crt")}, client-key-data: ${b64("admin.key")}}`,
+        `  user: {client-certificate-data: ${b64(`${user}.crt`)}, client-key-data: ${b64(`${user}.key`)}}`,
         "contexts:",
         `- name: deploy-lab`,
         `  context: {cluster: deploy-lab, user: admin}`,
@@ -60,12 +78,28 @@ export function writeKubeconfig(file: string, certDir: string): void {
     ].join("\n"), { mode: 0o600 });
 }
 
-/** Starts the three daemons and waits until the API server is ready and the default ServiceAccount exists. */
-export async function startCluster(work: string, bins: LabBinaries, log: (l: string) => void, running: Daemons): Promise<Cluster> {
+/**
+ * Where the control plane runs for real nodes (the nodes lab): inside network namespace `ns` (the
+ * lab's LAN), the API server advertising `address` (the kubernetes Service's endpoint, reconciled
+ * by the API server), and kube-scheduler beside the controller manager, with the node lifecycle
+ * controller on (real kubelets renew their leases). The lab relays 127.0.0.1:16443 of the machine
+ * to it, so the engine and kubectl use the same kubeconfig as without `realNodes`.
+ */
+export interface RealNodesControlPlane {
+    ns: string;
+    address: string;
+}
+
+/** The binaries the control plane runs (kube-scheduler only with real nodes). */
+export type ControlPlaneBinaries = Pick<LabBinaries, "etcd" | "kubeApiserver" | "kubeControllerManager" | "kubectl" | "kubeScheduler">;
+
+/** Starts the daemons and waits until the API server is ready and the default ServiceAccount exists. */
+export async function startCluster(work: string, bins: ControlPlaneBinaries, log: (l: string) => void, running: Daemons, realNodes?: RealNodesControlPlane): Promise<Cluster> {
     const certs = path.join(work, "pki");
     const logs = path.join(work, "logs");
     fs.mkdirSync(logs, { recursive: true });
-    makeCertificates(certs);
+    makeCertificates(certs, realNodes ? [realNodes.address] : []);
+    const ns = realNodes?.ns;
     const kubeconfig = path.join(work, "kubeconfig");
     writeKubeconfig(kubeconfig, certs);
     const c = (f: string) => path.join(certs, f);
@@ -76,13 +110,18 @@ export async function startCluster(work: string, bins: LabBinaries, log: (l: str
         "--listen-client-urls", etcdUrl, "--advertise-client-urls", etcdUrl,
         "--listen-peer-urls", `http://127.0.0.1:${PORTS.etcdPeer}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${PORTS.etcdPeer}`,
         "--initial-cluster", `lab=http://127.0.0.1:${PORTS.etcdPeer}`, "--listen-metrics-urls", "",
-    ], { logFile: path.join(logs, "etcd.log") }));
+    ], { logFile: path.join(logs, "etcd.log"), ns }));
     daemons.push(running.start("kube-apiserver", [
         bins.kubeApiserver,
         "--etcd-servers", etcdUrl,
-        "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--secure-port", String(PORTS.apiserver),
-        // No other apiserver and no kubelet on loopback: don't reconcile the kubernetes Endpoints.
-        "--endpoint-reconciler-type", "none",
+        "--secure-port", String(PORTS.apiserver),
+        ...(realNodes
+            ? ["--bind-address", "0.0.0.0", "--advertise-address", realNodes.address,
+                // Real kubelets: the API server checks their serving certificates and authenticates to them.
+                "--kubelet-certificate-authority", c("ca.crt"), "--kubelet-client-certificate", c("admin.crt"), "--kubelet-client-key", c("admin.key"),
+                "--kubelet-preferred-address-types", "InternalIP"]
+            // No other apiserver and no kubelet on loopback: don't reconcile the kubernetes Endpoints.
+            : ["--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--endpoint-reconciler-type", "none"]),
         "--tls-cert-file", c("apiserver.crt"), "--tls-private-key-file", c("apiserver.key"), "--client-ca-file", c("ca.crt"),
         "--service-account-key-file", c("sa.pub"), "--service-account-signing-key-file", c("sa.key"), "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
         "--service-cluster-ip-range", SERVICE_CIDR,
@@ -90,7 +129,7 @@ export async function startCluster(work: string, bins: LabBinaries, log: (l: str
         // kubespray's default; the DaemonSets that need host access ask for it and Pod Security judges them.
         "--allow-privileged=true",
         "--profiling=false",
-    ], { logFile: path.join(logs, "kube-apiserver.log") }));
+    ], { logFile: path.join(logs, "kube-apiserver.log"), ns }));
     const kube = kubeTargetFromKubeconfig(fs.readFileSync(kubeconfig, "utf8"), kubeconfig, work);
     const ready = await waitFor(async () => {
         try {
@@ -109,8 +148,14 @@ export async function startCluster(work: string, bins: LabBinaries, log: (l: str
         "--service-cluster-ip-range", SERVICE_CIDR, "--leader-elect=false",
         // The stand-in kubelet reports the nodes Ready once; with no lease heartbeats the node
         // lifecycle controller would taint them unreachable, so it stays off (documented).
-        "--controllers", "*,-node-lifecycle-controller",
-    ], { logFile: path.join(logs, "kube-controller-manager.log") }));
+        "--controllers", realNodes ? "*" : "*,-node-lifecycle-controller",
+    ], { logFile: path.join(logs, "kube-controller-manager.log"), ns }));
+    if (realNodes) {
+        daemons.push(running.start("kube-scheduler", [
+            bins.kubeScheduler, "--kubeconfig", kubeconfig, "--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig,
+            "--bind-address", "127.0.0.1", "--secure-port", String(PORTS.scheduler), "--leader-elect=false",
+        ], { logFile: path.join(logs, "kube-scheduler.log"), ns }));
+    }
     const kubectl = (args: string[], input?: string, timeoutMs = 60_000) => {
         const r = spawnSync(bins.kubectl, ["--kubeconfig", kubeconfig, ...args], { encoding: "utf8", input, timeout: timeoutMs });
         return { code: r.status ?? 124, stdout: r.stdout ?? "", stderr: (r.stderr ?? "") + (r.error ? r.error.message : "") };
@@ -129,10 +174,12 @@ export interface SeedInput {
     namespaces: string[];
     /** Cilium CRD YAML files of the pinned chart. */
     crdFiles: string[];
+    /** The CoreDNS Deployment's image (default kubespray's; the nodes lab runs the pinned CoreDNS). */
+    corednsImage?: string;
 }
 
 /** kubespray's CoreDNS and NodeLocal DNSCache objects (the shape its templates render), as YAML. */
-export function kubesprayDnsObjects(input: Pick<SeedInput, "corednsCorefile" | "nodeLocalCorefile">): string {
+export function kubesprayDnsObjects(input: Pick<SeedInput, "corednsCorefile" | "nodeLocalCorefile" | "corednsImage">): string {
     const indent = (text: string, n: number) => text.split("\n").map((l) => (l ? " ".repeat(n) + l : l)).join("\n");
     return `apiVersion: v1
 kind: ConfigMap
@@ -174,7 +221,7 @@ spec:
           effect: NoSchedule
       containers:
         - name: coredns
-          image: registry.k8s.io/coredns/coredns:v1.12.0
+          image: ${input.corednsImage ?? "registry.k8s.io/coredns/coredns:v1.12.0"}
           args: ["-conf", "/etc/coredns/Corefile"]
           ports:
             - {containerPort: 53, name: dns, protocol: UDP}
@@ -258,7 +305,8 @@ export async function seedCluster(cluster: Cluster, input: SeedInput, fakeNodesR
         if (r.code !== 0) throw new LabError(`seeding ${what}: kubectl ${args.join(" ")}: ${r.stderr.trim()}`);
     };
     const nodes = input.nodes.map((n) => `apiVersion: v1\nkind: Node\nmetadata:\n  name: ${n.name}\n  labels:\n    kubernetes.io/hostname: ${n.name}\n    kubernetes.io/os: linux\n    kubernetes.io/arch: amd64\n`).join("---\n");
-    apply("Nodes", ["create", "-f", "-"], nodes);
+    // Real kubelets (the nodes lab) register their Nodes themselves: none to create then.
+    if (input.nodes.length > 0) apply("Nodes", ["create", "-f", "-"], nodes);
     await fakeNodesReady();
     // kubespray applies its addons with `kubectl apply` (client-side): the same field managers here.
     apply("CoreDNS and NodeLocal DNSCache", ["apply", "-f", "-"], kubesprayDnsObjects(input));

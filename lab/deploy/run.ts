@@ -11,25 +11,24 @@
  * Every process and temp dir it starts is removed on exit, failure, Ctrl-C or the time limit.
  * See docs/deploying.md.
  */
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
+import { type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
 import { parse as parseYaml } from "yaml";
 import { kubeRequest } from "../../components/hairpin/kube-api";
-import { Daemons, LabError, ROOT, stopDaemon, withTimeout } from "../lib/proc";
+import { Daemons, ROOT, stopDaemon, withTimeout } from "../lib/proc";
 
 /** Every daemon this run starts (the entry point owns them; exit handlers kill what is left). */
 const DAEMONS = new Daemons();
 import { ensureLabBinaries, type LabBinaries } from "./build";
 import { startCluster, seedCluster, type Cluster } from "./cluster";
-import { canonical, changingSteps, comparable, comparePlanToPreview, expectedChanges, ownedState, subsetDiff, urnTail, type EngineStep, type PlanResource } from "./compare";
+import { canonical, changingSteps, comparable, comparePlanToPreview, expectedChanges, ownedState, subsetDiff, urnTail, type EngineStep } from "./compare";
 import { FakeKubelet, type NodeSpec } from "./kubelet";
 import { podStateAccess } from "./pod-state";
+import { ciliumModuleDir, CILIUM_VERSION, docsOf, engine, readStackConfig, runPlan, withChange, type Cfg } from "./engine";
 
 const LIMITS = { buildMs: 45 * 60_000, stackMs: 12 * 60_000, previewMs: 120_000, upMs: 300_000, destroyMs: 240_000, planMs: 120_000 };
-const CILIUM_VERSION = "1.19.3";
 
 /** Per stack: the config change to preview, as a path in the stack file and the new value. */
 const CHANGES: Record<string, { key: string[]; value: unknown }> = {
@@ -124,45 +123,8 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
 }
 process.on("exit", () => DAEMONS.killAll());
 
-// ---- the plan, through its documented CLI and output ----
-interface PlanOut {
-    dir: string;
-    resources: PlanResource[];
-    manifests: string[];
-    patches: string[];
-}
-function runPlan(stack: string, out: string, stackDir?: string): PlanOut {
-    const args = [path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), path.join(ROOT, "plan", "cli.ts"), "--stack", stack, "--out", out, "--quiet", ...(stackDir ? ["--stack-dir", stackDir] : [])];
-    // plan is offline; the provider's SDK defaults its kubeconfig input from KUBECONFIG, which this
-    // process sets for the engine, so plan runs without it (both plans of a stack alike).
-    const { KUBECONFIG: _kc, ...env } = process.env;
-    const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: "utf8", timeout: LIMITS.planMs, env });
-    if (r.status !== 0) throw new LabError(`npm run plan -- --stack ${stack} failed (${r.status}): ${r.stderr}`);
-    const doc = JSON.parse(fs.readFileSync(path.join(out, "plan.json"), "utf8")) as { resources: PlanResource[] };
-    const list = (d: string) => (fs.existsSync(path.join(out, d)) ? fs.readdirSync(path.join(out, d)).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => path.join(out, d, f)) : []);
-    return { dir: out, resources: doc.resources, manifests: list("manifests"), patches: list("patches") };
-}
 
-// ---- the stack, through the Automation API ----
-type Cfg = Record<string, unknown>;
-function readStackConfig(stack: string): { plain: Cfg; secretKeys: string[] } {
-    const doc = parseYaml(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Cfg };
-    const plain: Cfg = {};
-    const secretKeys: string[] = [];
-    for (const [k, v] of Object.entries(doc.config ?? {})) {
-        if (v && typeof v === "object" && "secure" in (v as object)) secretKeys.push(k);
-        else plain[k] = v;
-    }
-    return { plain, secretKeys };
-}
 
-function withChange(config: Cfg, key: string[], value: unknown): Cfg {
-    const copy = JSON.parse(JSON.stringify(config)) as Cfg;
-    let o = copy as Record<string, unknown>;
-    for (const k of key.slice(0, -1)) o = o[k] as Record<string, unknown>;
-    o[key[key.length - 1]!] = value;
-    return copy;
-}
 
 interface Run {
     steps: EngineStep[];
@@ -208,9 +170,6 @@ async function liveObject(cluster: Cluster, doc: Record<string, unknown>): Promi
     return got;
 }
 
-function docsOf(file: string): Record<string, unknown>[] {
-    return fs.readFileSync(file, "utf8").split(/^---\s*$/m).map((d) => parseYaml(d) as Record<string, unknown>).filter((d) => d && typeof d === "object");
-}
 
 /** The objects the cluster already has, which destroy must leave as they were before up. */
 const PRE_EXISTING = [
@@ -490,42 +449,6 @@ async function runPodState(bins: LabBinaries, work: string): Promise<void> {
     for (const d of [...cluster.daemons].reverse()) await stopDaemon(d, "SIGTERM", 5000);
 }
 
-/** The engine for one stack: the pinned CLI, a file backend and PULUMI_HOME of this run, the provider installed under the SDK's version. */
-async function engine(dir: string, cluster: Cluster, stackName: string, bins: LabBinaries, cfg: { plain: Cfg; secretKeys: string[] }, program: () => Promise<Record<string, unknown>>): Promise<{ stack: Stack; setConfig: (c: Cfg) => Promise<void> }> {
-    const pulumiRoot = path.join(dir, "pulumi-root");
-    fs.mkdirSync(path.join(pulumiRoot, "bin"), { recursive: true });
-    fs.symlinkSync(bins.pulumi, path.join(pulumiRoot, "bin", "pulumi"));
-    const env: Record<string, string> = {
-        PULUMI_HOME: path.join(dir, "pulumi-home"),
-        PULUMI_BACKEND_URL: `file://${path.join(dir, "backend")}`,
-        PULUMI_CONFIG_PASSPHRASE: "deploy-lab",
-        PULUMI_SKIP_UPDATE_CHECK: "true",
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        KUBECONFIG: cluster.kubeconfig,
-    };
-    fs.mkdirSync(path.join(dir, "backend"));
-    // The inline program runs in this process: its restore hooks read the same kubeconfig.
-    Object.assign(process.env, { KUBECONFIG: cluster.kubeconfig, PULUMI_CONFIG_PASSPHRASE: env.PULUMI_CONFIG_PASSPHRASE });
-    const inst = spawnSync(bins.pulumi, ["plugin", "install", "resource", "kubernetes", `v${bins.providerVersion}`, "--file", bins.provider], { env: { ...process.env, ...env }, encoding: "utf8", timeout: 120_000 });
-    if (inst.status !== 0) throw new LabError(`pulumi plugin install kubernetes: ${inst.stderr}`);
-    const pulumiCommand = await PulumiCommand.get({ root: pulumiRoot });
-    const workDir = path.join(dir, "project");
-    fs.mkdirSync(workDir);
-    const stack = await LocalWorkspace.createOrSelectStack({ stackName, projectName: "directpath", program }, {
-        workDir, pulumiCommand, envVars: env, pulumiHome: env.PULUMI_HOME,
-        projectSettings: { name: "directpath", runtime: "nodejs", backend: { url: env.PULUMI_BACKEND_URL } },
-    });
-    const ws = stack.workspace;
-    const setConfig = async (config: Cfg) => {
-        const st = await ws.stackSettings(stackName);
-        const secrets = Object.fromEntries(Object.entries(st.config ?? {}).filter(([, v]) => v && typeof v === "object" && "secure" in (v as object)));
-        st.config = { ...(config as Record<string, never>), ...secrets };
-        await ws.saveStackSettings(stackName, st);
-    };
-    await setConfig(cfg.plain);
-    for (const k of cfg.secretKeys) await stack.setConfig(k, { value: `lab-dummy-${k.split(":")[1]}`, secret: true });
-    return { stack, setConfig };
-}
 
 /** A fresh cluster with what a kubespray cluster already has, and the stand-in kubelet running. */
 async function freshCluster(dir: string, bins: LabBinaries, cfg: { plain: Cfg }): Promise<{ cluster: Cluster; kubelet: FakeKubelet; base: { coredns: string; nodeLocal: string } }> {
@@ -554,12 +477,6 @@ async function freshCluster(dir: string, bins: LabBinaries, cfg: { plain: Cfg })
     return { cluster, kubelet, base: { coredns: localCfg.dns.coredns.baseCorefile, nodeLocal: localCfg.dns.nodeLocalDns.baseCorefile } };
 }
 
-/** The pinned Cilium module (its CRDs and chart), from the Go module cache. */
-function ciliumModuleDir(): string {
-    const r = spawnSync("go", ["mod", "download", "-json", `github.com/cilium/cilium@v${CILIUM_VERSION}`], { cwd: os.tmpdir(), encoding: "utf8", timeout: 600_000, env: { ...process.env, GOFLAGS: "-mod=mod" } });
-    if (r.status !== 0) throw new LabError(`go mod download github.com/cilium/cilium@v${CILIUM_VERSION}: ${r.stderr || r.stdout}`);
-    return (JSON.parse(r.stdout) as { Dir: string }).Dir;
-}
 
 async function main(): Promise<number> {
     const argv = process.argv.slice(2);

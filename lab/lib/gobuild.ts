@@ -74,6 +74,21 @@ export function cached(spec: GoBuildSpec, env: NodeJS.ProcessEnv = process.env):
     return bins;
 }
 
+/**
+ * The binaries of a spec already in its cache directory (an earlier build of the same name@version
+ * with fewer binaries), when that build's record names the same module, packages and linker flags.
+ */
+export function reusable(spec: GoBuildSpec, dir: string): string[] {
+    let record: { binaries?: Record<string, string>; ldflags?: string[]; moduleDir?: string } | undefined;
+    try {
+        record = JSON.parse(fs.readFileSync(path.join(dir, "build.json"), "utf8")) as typeof record;
+    } catch {
+        return [];
+    }
+    if (JSON.stringify(record?.ldflags ?? []) !== JSON.stringify(spec.ldflags ?? [])) return [];
+    return Object.keys(spec.binaries).filter((f) => record?.binaries?.[f] === spec.binaries[f] && fs.existsSync(path.join(dir, f)));
+}
+
 function sleepSync(ms: number): void {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
@@ -161,9 +176,14 @@ export function ensureGoBuild(spec: GoBuildSpec, log: (line: string) => void, en
         if (again) return { dir, bins: again, built: false, seconds: (Date.now() - start) / 1000 };
         fs.rmSync(tmp, { recursive: true, force: true });
         fs.mkdirSync(tmp, { recursive: true });
+        // A binary added to a spec (same name@version) builds alone: the ones already in the cache
+        // directory were built from the same pinned module, so they are kept, not rebuilt.
+        const kept = reusable(spec, dir);
+        for (const file of kept) fs.copyFileSync(path.join(dir, file), path.join(tmp, file));
+        if (kept.length > 0) log(`${spec.name} ${spec.version}: reusing ${kept.join(", ")} from ${dir}`);
         if (spec.moduleDir && spec.prepare) spec.prepare(spec.moduleDir);
         const deadline = start + timeoutMs;
-        for (const file of Object.keys(spec.binaries)) {
+        for (const file of Object.keys(spec.binaries).filter((f) => !kept.includes(f))) {
             const out = path.join(tmp, file);
             const argv = goArgv(spec, file, out);
             log(`building ${spec.name} ${spec.version}: ${file} (${spec.moduleDir ? `go build in ${spec.moduleDir}` : "go install"}; minutes the first time)`);

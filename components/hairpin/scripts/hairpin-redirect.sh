@@ -62,9 +62,11 @@ die() { log "error: $*"; exit 2; }
 # ---- iptables flavour ----
 
 # Prints the command for tool $2 (iptables, iptables-save, iptables-restore) of flavour $1 (nft,
-# legacy), or nothing if that flavour isn't installed.
+# legacy), or nothing if that flavour isn't installed. The flavour goes after "iptables", as
+# Debian and Alpine name them: iptables-nft, iptables-nft-save, iptables-legacy-restore.
 tool() {
-    if command -v "$2-$1" >/dev/null 2>&1; then echo "$2-$1"
+    _name="iptables-$1${2#iptables}"
+    if command -v "$_name" >/dev/null 2>&1; then echo "$_name"
     elif command -v "xtables-$1-multi" >/dev/null 2>&1; then echo "xtables-$1-multi $2"
     fi
 }
