@@ -17,6 +17,8 @@ import { clashNote, hasLrpEndpoints, lrpFrontendClashes, type ServiceLike } from
 
 export const MANAGED_BY = "directpath-check";
 export const DEFAULT_NAMESPACE = "directpath-check";
+/** How long a run waits for an earlier run's namespace to finish Terminating. */
+export const NAMESPACE_GONE_S = 120;
 export const CLUSTER_DNS_NAME = "kubernetes.default.svc.cluster.local";
 /** Seconds per probe check (nc, nslookup, one `tailscale ping`) unless the caller says otherwise. */
 export const DEFAULT_PROBE_TIMEOUT_S = 3;
@@ -168,7 +170,17 @@ export async function runClusterCheck(o: ClusterCheckOptions): Promise<ClusterCh
         if (obj.kind !== "Namespace") created.push(`${String(obj.kind).toLowerCase()}/${meta.name}`);
     };
     try {
-        const g = await kube.run(["get", "namespace", ns, "-o", "name"]);
+        let g = await kube.run(["get", "namespace", ns, "-o", "jsonpath={.status.phase}"]);
+        // A namespace an earlier run deleted (--wait=false) is still Terminating while the namespace
+        // controller empties it: its objects are on their way out, and nothing can be created in it.
+        // Wait for it to be gone (bounded), then create it afresh.
+        for (let waited = 0; g.code === 0 && g.stdout.trim() === "Terminating"; waited += 2) {
+            if (waited === 0) log(`      namespace ${ns} is still being deleted by an earlier run: waiting for it to go (up to ${NAMESPACE_GONE_S} s)`);
+            if (waited >= NAMESPACE_GONE_S) throw new CheckRunError(`namespace ${ns} has been Terminating for over ${NAMESPACE_GONE_S} s (an earlier run deleted it; is the namespace controller running?)`);
+            await sleep(2000, o.signal);
+            if (aborted()) throw new CheckRunError("interrupted");
+            g = await kube.run(["get", "namespace", ns, "-o", "jsonpath={.status.phase}"]);
+        }
         if (g.code !== 0 && /NotFound|not found/.test(g.stderr)) {
             await create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { ...labels, "pod-security.kubernetes.io/enforce": "privileged" } } });
             createdNamespace = true;
